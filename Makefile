@@ -1,0 +1,56 @@
+# Two commands for a newcomer:  `make report` (set up, run the quick profile, build the report)
+#                               `make test`   (set up, run the test suite)
+# Set-up is idempotent: the venv is rebuilt only when requirements.txt or pyproject.toml change.
+
+SHELL := bash
+.SHELLFLAGS := -eo pipefail -c
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PROFILE ?= quick
+DATASET ?= mnist
+ARGS ?=
+# This machine's pip configuration lists package folders that may not exist; hide those warnings only.
+QUIET_PIP := grep -v "is ignored: it is neither a file nor a directory" || true
+
+.PHONY: report test setup data chromium lint bench clean help
+
+help:
+	@echo "make report   set everything up, run the '$(PROFILE)' profile, build report/build/report.{html,pdf}"
+	@echo "make test     set everything up and run the tests"
+	@echo "make report PROFILE=full   the writeup's settings (200 VAE epochs, 300 GAN epochs)"
+	@echo "make data DATASET=fashion-mnist   fetch Fashion-MNIST too"
+
+report: setup
+	$(PY) -m helpers.report --profile $(PROFILE) $(ARGS)
+
+test: setup
+	$(PY) -m pytest $(ARGS)
+
+setup: $(VENV)/.installed data chromium
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	@echo "setting up $(VENV) (torch is large: the first time takes a few minutes)"
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip 2>&1 | $(QUIET_PIP)
+	$(PY) -m pip install --quiet -r requirements.txt -e . 2>&1 | $(QUIET_PIP)
+	$(PY) -c "import torch, torchvision, papermill, nbconvert, ipywidgets"
+	touch $@
+
+data: $(VENV)/.installed
+ifeq ($(DATASET),fashion-mnist)
+	test -d /usr/share/datasets/fashion-mnist || bash .ci/apt-install dataset-fashion-mnist
+endif
+	$(PY) -m helpers.data --dataset $(DATASET)
+
+chromium:
+	@command -v chromium >/dev/null || bash .ci/apt-install chromium fonts-dejavu-core poppler-utils
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check helpers tests bench
+
+bench: setup
+	$(PY) bench/vae_epoch.py
+
+clean:
+	rm -rf report/build outputs .pytest_cache

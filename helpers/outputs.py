@@ -1,0 +1,141 @@
+"""What a run leaves in its output folder: figures (PNG + caption), metrics.json, weights.
+
+The report reads only these files, so each is written as soon as it exists (a crash keeps what came
+before it): a figure's caption goes into figures.json the moment the PNG is saved.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import torch
+from matplotlib.figure import Figure
+
+from .params import RunConfig
+
+FIGURES = "figures.json"
+METRICS = "metrics.json"
+WEIGHTS = "weights.pt"
+PACKAGES = ("torch", "torchvision", "numpy", "matplotlib", "papermill", "nbconvert", "ipywidgets")
+
+
+@dataclass
+class RunOutputs:
+    """The output folder of one run."""
+
+    path: Path
+
+    @classmethod
+    def of(cls, config: RunConfig) -> "RunOutputs":
+        """The output folder named by a run's config, created if missing."""
+        return cls(config.output_path)
+
+    def figure(self, fig: Figure, name: str, caption: str, display: bool = True) -> Path:
+        """Save fig as <name>.png with its caption, and show both in the notebook."""
+        file = self.path / f"{name}.png"
+        fig.savefig(file, dpi=110, bbox_inches="tight", facecolor="white")
+        entries = [e for e in self.figures() if e["name"] != name]
+        entries.append({"name": name, "file": file.name, "caption": caption})
+        write_json(self.path / FIGURES, entries)
+        if display:
+            from IPython.display import Markdown
+            from IPython.display import display as show
+
+            show(fig)
+            show(Markdown(f"*Figure ({name}).* {caption}"))
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)
+        return file
+
+    def figures(self) -> list[dict[str, str]]:
+        """The figures saved so far, in order, each {name, file, caption}."""
+        path = self.path / FIGURES
+        return json.loads(path.read_text()) if path.exists() else []
+
+    def save_weights(self, modules: dict[str, torch.nn.Module]) -> Path:
+        """Save the trained state dicts (load with torch.load(path, weights_only=True))."""
+        file = self.path / WEIGHTS
+        partial = file.with_suffix(".partial")
+        torch.save({name: module.state_dict() for name, module in modules.items()}, partial)
+        os.replace(partial, file)
+        return file
+
+    def write_metrics(self, config: RunConfig, history: list[dict[str, float]], device: torch.device,
+                      **results: Any) -> Path:
+        """Write metrics.json: parameters, per-epoch history, results, time, device, versions, figures."""
+        metrics = {
+            "parameters": config.to_dict(),
+            "history": history,
+            "epochs_run": len(history),
+            "train_seconds": sum(row.get("seconds", 0.0) for row in history),
+            **results,
+            "environment": environment(device),
+            "figures": self.figures(),
+        }
+        file = self.path / METRICS
+        write_json(file, metrics)
+        return file
+
+
+def environment(device: torch.device) -> dict[str, Any]:
+    """Where a run ran: device name, CPU, Python and package versions."""
+    device = torch.device(device)
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_name()
+    return {
+        "device": str(device),
+        "device_name": name,
+        "cpu": cpu_name(),
+        "threads": torch.get_num_threads(),
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "versions": {p: version(p) for p in PACKAGES},
+    }
+
+
+def cpu_name() -> str:
+    """The processor's model name (from /proc/cpuinfo on Linux)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def version(package: str) -> str | None:
+    """An installed package's version, or None."""
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Write JSON atomically (readers never see half a file)."""
+    partial = path.with_suffix(".partial")
+    partial.write_text(json.dumps(data, indent=2, default=str))
+    os.replace(partial, path)
+
+
+def read_metrics(run_dir: str | os.PathLike) -> dict[str, Any]:
+    """A run's metrics.json as a dict."""
+    return json.loads((Path(run_dir) / METRICS).read_text())
+
+
+def markdown_table(headers: list[str], rows: list[list[Any]]) -> str:
+    """A Markdown table; floats shown with two decimals."""
+    def cell(value: Any) -> str:
+        return f"{value:.2f}" if isinstance(value, float) else str(value)
+
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)

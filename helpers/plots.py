@@ -1,0 +1,116 @@
+"""One function per figure: each takes arrays (or a history) and returns a matplotlib Figure."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import seaborn as sns
+import torch
+from matplotlib.figure import Figure
+
+sns.set_theme(style="whitegrid", context="notebook")
+DIGIT_COLORS = sns.color_palette("tab10", 10)
+
+
+def to_numpy(array: torch.Tensor | np.ndarray) -> np.ndarray:
+    """A CPU numpy copy of a tensor or array."""
+    return array.detach().cpu().numpy() if isinstance(array, torch.Tensor) else np.asarray(array)
+
+
+def tile(images: torch.Tensor | np.ndarray, rows: int, cols: int, pad: int = 2) -> np.ndarray:
+    """Arrange rows * cols images of 784 pixels (values in [0, 1]) into one mosaic with light gutters."""
+    images = to_numpy(images).reshape(rows, cols, 28, 28)
+    size = 28 + pad
+    mosaic = np.ones((rows * size + pad, cols * size + pad), dtype=np.float32)
+    for r in range(rows):
+        for c in range(cols):
+            mosaic[pad + r * size: pad + r * size + 28, pad + c * size: pad + c * size + 28] = images[r, c]
+    return mosaic
+
+
+def image_grid(images: torch.Tensor | np.ndarray, rows: int, cols: int, title: str,
+               row_labels: Sequence[str] | None = None, col_labels: Sequence[str] | None = None,
+               cell_inches: float = 0.55) -> Figure:
+    """A grid of digit images (ink dark on white), optionally with row and column labels."""
+    fig, ax = plt.subplots(figsize=(cols * cell_inches + 0.8, rows * cell_inches + 0.7), constrained_layout=True)
+    ax.imshow(1.0 - tile(images, rows, cols), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+    ax.set_title(title)
+    ax.grid(False)
+    step = 30
+    centers = [2 + step * i + 14 for i in range(max(rows, cols))]
+    ax.set_xticks(centers[:cols] if col_labels else [])
+    ax.set_yticks(centers[:rows] if row_labels else [])
+    if col_labels:
+        ax.set_xticklabels(col_labels)
+    if row_labels:
+        ax.set_yticklabels(row_labels)
+    for side in ax.spines.values():
+        side.set_visible(False)
+    return fig
+
+
+def latent_grid(images: torch.Tensor | np.ndarray, steps: int, limit: float) -> Figure:
+    """Images decoded over a grid of [-limit, limit]^2, with the latent coordinates on the axes."""
+    fig, ax = plt.subplots(figsize=(7.5, 7.5), constrained_layout=True)
+    mosaic = tile(images, steps, steps, pad=0)
+    ax.imshow(1.0 - mosaic, cmap="gray", vmin=0, vmax=1, extent=(-limit, limit, -limit, limit))
+    ax.set_xlabel("$z_1$")
+    ax.set_ylabel("$z_2$")
+    ax.set_title(f"Decoder means over $[-{limit:g}, {limit:g}]^2$")
+    ax.grid(False)
+    return fig
+
+
+def loss_curves(history: list[dict[str, float]], title: str = "Negative ELBO per epoch",
+                writeup: tuple[float, float] | None = None) -> Figure:
+    """Train and validation loss per epoch, the writeup's final values as dashed lines when given."""
+    epochs = [row["epoch"] for row in history]
+    fig, ax = plt.subplots(figsize=(7, 4.2), constrained_layout=True)
+    ax.plot(epochs, [row["train_loss"] for row in history], label="train (dynamic binarization)", marker="o",
+            markersize=3)
+    ax.plot(epochs, [row["validation_loss"] for row in history], label="validation (fixed binarization)",
+            marker="s", markersize=3)
+    if writeup:
+        ax.axhline(writeup[1], color="gray", linestyle="--", linewidth=1, label=f"writeup, validation ({writeup[1]:g})")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("negative ELBO (nats per image)")
+    ax.set_title(title)
+    ax.legend()
+    return fig
+
+
+def latent_scatter(means: torch.Tensor | np.ndarray, labels: torch.Tensor | np.ndarray,
+                   title: str = "Validation images in the latent space", limit: float | None = 2.0) -> Figure:
+    """Posterior means of a 2-D latent space, one colour per digit, with the [-limit, limit]^2 square marked."""
+    means, labels = to_numpy(means), to_numpy(labels)
+    fig, ax = plt.subplots(figsize=(7.5, 6.5), constrained_layout=True)
+    for digit in range(10):
+        points = means[labels == digit]
+        ax.scatter(points[:, 0], points[:, 1], s=3, alpha=0.6, color=DIGIT_COLORS[digit], label=str(digit),
+                   rasterized=True)
+    if limit:
+        ax.add_patch(plt.Rectangle((-limit, -limit), 2 * limit, 2 * limit, fill=False, linestyle="--",
+                                   edgecolor="black", linewidth=1))
+    ax.set_xlabel("$z_1$ (posterior mean)")
+    ax.set_ylabel("$z_2$ (posterior mean)")
+    ax.set_title(title)
+    ax.set_aspect("equal", adjustable="datalim")
+    ax.legend(title="digit", markerscale=4, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
+    return fig
+
+
+def interpolation_rows(images: torch.Tensor | np.ndarray, alphas: Sequence[float],
+                       title: str = "Interpolation between two latent points") -> Figure:
+    """One row per pair of endpoints, one column per alpha (images shaped (pairs, len(alphas), 784))."""
+    images = to_numpy(images)
+    pairs = images.shape[0]
+    return image_grid(images.reshape(-1, 784), pairs, len(alphas), title,
+                      col_labels=[f"α={a:.1f}" for a in alphas], row_labels=[f"pair {i + 1}" for i in range(pairs)],
+                      cell_inches=0.8)
+
+
+def close(fig: Figure) -> None:
+    """Release a figure's memory once it is saved and shown."""
+    plt.close(fig)
