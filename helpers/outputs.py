@@ -33,7 +33,7 @@ class RunOutputs:
     path: Path
 
     @classmethod
-    def of(cls, config: RunConfig) -> "RunOutputs":
+    def of(cls, config: RunConfig) -> RunOutputs:
         """The output folder named by a run's config, created if missing."""
         return cls(config.output_path)
 
