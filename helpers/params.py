@@ -40,8 +40,9 @@ class RunConfig:
     train_size: int = 0
     output_dir: str = "outputs/run"
     resume: bool = True
+    cpu_threads: int = 1  # torch CPU threads: these small MLPs run fastest on one (many times so on a busy machine)
 
-    positive: ClassVar[tuple[str, ...]] = ("epochs", "batch_size", "hidden_dim", "learning_rate")
+    positive: ClassVar[tuple[str, ...]] = ("epochs", "batch_size", "hidden_dim", "learning_rate", "cpu_threads")
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
@@ -66,7 +67,7 @@ class RunConfig:
         check_device(self.device)
 
     @classmethod
-    def from_namespace(cls, namespace: dict[str, Any]) -> "RunConfig":
+    def from_namespace(cls, namespace: dict[str, Any]) -> RunConfig:
         """Build a config from a notebook's globals, refusing names that are not parameters."""
         names = {f.name for f in dataclasses.fields(cls)}
         given = {k: v for k, v in namespace.items() if is_parameter_like(k, v)}
@@ -82,7 +83,7 @@ class RunConfig:
         return dataclasses.asdict(self)
 
     @property
-    def torch_device(self) -> "torch.device":  # noqa: F821
+    def torch_device(self) -> torch.device:  # noqa: F821
         """The device to train on ('auto' resolved)."""
         return resolve_device(self.device)
 
@@ -113,17 +114,61 @@ class VAEConfig(RunConfig):
 
 @dataclass
 class GANConfig(RunConfig):
-    """The GAN experiments: the writeup's settings are the defaults."""
+    """The plain GAN: the writeup's settings are the defaults (quick runs pass fewer epochs)."""
 
     epochs: int = 300
     hidden_dim: int = 256
     learning_rate: float = 5e-4
+    adam_beta1: float = 0.5  # the writeup does not say; with PyTorch's 0.9 our quick runs collapsed to one blob
     noise_dim: int = 64
     d_steps: int = 1
-    conditional: bool = True
     sample_every: int = 10
 
+    auxiliary: ClassVar[bool] = False  # the discriminator has no digit head
+    conditional: ClassVar[bool] = False  # the generator takes no digit label
     positive: ClassVar[tuple[str, ...]] = RunConfig.positive + ("noise_dim", "d_steps", "sample_every")
+
+    def check(self) -> None:
+        """Raise ParameterError on the first value that is out of range."""
+        super().check()
+        if not 0 <= self.adam_beta1 < 1:
+            raise ParameterError(f"adam_beta1 must be in [0, 1), got {self.adam_beta1!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The parameters as plain JSON-ready values, with the variant (auxiliary, conditional) spelled out."""
+        return super().to_dict() | {"auxiliary": self.auxiliary, "conditional": self.conditional}
+
+
+@dataclass
+class AuxGANConfig(GANConfig):
+    """The auxiliary-classifier GAN: a digit head on the discriminator; conditional=False is the writeup's reading."""
+
+    auxiliary: ClassVar[bool] = True
+    conditional: bool = True
+
+
+@dataclass
+class ExploreConfig(RunConfig):
+    """The exploration notebook: trained run folders to load; an empty one means a small model trained here."""
+
+    vae_z2_dir: str = ""
+    vae_z20_dir: str = ""
+    gan_dir: str = ""
+    aux_gan_dir: str = ""
+    epochs: int = 1
+    train_size: int = 2000
+    output_dir: str = "outputs/explore"
+
+    run_dirs: ClassVar[tuple[str, ...]] = ("vae_z2_dir", "vae_z20_dir", "gan_dir", "aux_gan_dir")
+
+    def check(self) -> None:
+        """Raise ParameterError on a bad value or a run folder without weights.pt and metrics.json."""
+        super().check()
+        for name in self.run_dirs:
+            folder = getattr(self, name)
+            missing = [f for f in ("weights.pt", "metrics.json") if folder and not (Path(folder) / f).exists()]
+            if missing:
+                raise ParameterError(f"{name}={folder!r} is not a finished run folder: {', '.join(missing)} missing")
 
 
 def is_parameter_like(name: str, value: Any) -> bool:
@@ -188,7 +233,7 @@ def check_device(device: str) -> None:
         raise ParameterError(f"device {device!r} asked for, but CUDA is not available here; use cpu or auto")
 
 
-def resolve_device(device: str) -> "torch.device":  # noqa: F821
+def resolve_device(device: str) -> torch.device:  # noqa: F821
     """The torch device a run trains on: 'auto' is CUDA when present, else the CPU."""
     import torch
 
@@ -197,4 +242,4 @@ def resolve_device(device: str) -> "torch.device":  # noqa: F821
     return torch.device(device)
 
 
-__all__ = ["ParameterError", "RunConfig", "VAEConfig", "GANConfig", "resolve_device"]
+__all__ = ["ParameterError", "RunConfig", "VAEConfig", "GANConfig", "ExploreConfig", "AuxGANConfig", "resolve_device"]

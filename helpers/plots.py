@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -12,6 +12,7 @@ from matplotlib.figure import Figure
 
 sns.set_theme(style="whitegrid", context="notebook")
 DIGIT_COLORS = sns.color_palette("tab10", 10)
+GUTTER = 0.12  # ink level of the gaps between tiled images: a light grey once inverted for display
 
 
 def to_numpy(array: torch.Tensor | np.ndarray) -> np.ndarray:
@@ -23,7 +24,7 @@ def tile(images: torch.Tensor | np.ndarray, rows: int, cols: int, pad: int = 2) 
     """Arrange rows * cols images of 784 pixels (values in [0, 1]) into one mosaic with light gutters."""
     images = to_numpy(images).reshape(rows, cols, 28, 28)
     size = 28 + pad
-    mosaic = np.ones((rows * size + pad, cols * size + pad), dtype=np.float32)
+    mosaic = np.full((rows * size + pad, cols * size + pad), GUTTER, dtype=np.float32)
     for r in range(rows):
         for c in range(cols):
             mosaic[pad + r * size: pad + r * size + 28, pad + c * size: pad + c * size + 28] = images[r, c]
@@ -114,3 +115,61 @@ def interpolation_rows(images: torch.Tensor | np.ndarray, alphas: Sequence[float
 def close(fig: Figure) -> None:
     """Release a figure's memory once it is saved and shown."""
     plt.close(fig)
+
+
+def gan_losses(history: list[dict[str, float]], title: str = "GAN losses per epoch") -> Figure:
+    """Mean discriminator and generator losses per epoch, with their values at the game's equilibrium dashed."""
+    epochs = [row["epoch"] for row in history]
+    fig, ax = plt.subplots(figsize=(7, 4.2), constrained_layout=True)
+    ax.plot(epochs, [row["d_loss"] for row in history], label="discriminator, −log D(x) − log(1 − D(G(z)))",
+            marker="o", markersize=3)
+    ax.plot(epochs, [row["g_loss"] for row in history], label="generator, −log D(G(z))", marker="s", markersize=3)
+    if "class_loss" in history[0]:
+        ax.plot(epochs, [row["class_loss"] for row in history], label="digit head, cross-entropy on real images",
+                marker="^", markersize=3)
+    ax.axhline(2 * np.log(2), color="C0", linestyle="--", linewidth=1, label="D at equilibrium (2 log 2)")
+    ax.axhline(np.log(2), color="C1", linestyle="--", linewidth=1, label="G at equilibrium (log 2)")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("mean loss (nats)")
+    ax.set_title(title)
+    ax.legend(fontsize="small")
+    return fig
+
+
+def discriminator_outputs(history: list[dict[str, float]], title: str = "Discriminator outputs per epoch"
+                          ) -> Figure:
+    """Mean D(x) on real and D(G(z)) on generated images per epoch; the digit head's accuracy beside when present."""
+    epochs = [row["epoch"] for row in history]
+    accuracy = "val_accuracy" in history[0]
+    fig, axes = plt.subplots(1, 2 if accuracy else 1, figsize=(11 if accuracy else 7, 4.2), constrained_layout=True,
+                             squeeze=False)
+    ax = axes[0, 0]
+    ax.plot(epochs, [row["d_real"] for row in history], label="D(x), real images", marker="o", markersize=3)
+    ax.plot(epochs, [row["d_fake"] for row in history], label="D(G(z)), generated images", marker="s", markersize=3)
+    ax.axhline(0.5, color="gray", linestyle="--", linewidth=1, label="equilibrium (1/2)")
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("mean probability of 'real'")
+    ax.set_title(title)
+    ax.legend(fontsize="small")
+    if accuracy:
+        ax = axes[0, 1]
+        ax.plot(epochs, [row["train_accuracy"] for row in history], label="training batches", marker="o",
+                markersize=3)
+        ax.plot(epochs, [row["val_accuracy"] for row in history], label="validation images", marker="s",
+                markersize=3)
+        ax.set_ylim(0, 1)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("accuracy")
+        ax.set_title("Digit head accuracy on real images")
+        ax.legend(fontsize="small")
+    return fig
+
+
+def progress_grid(images: torch.Tensor | np.ndarray, epochs: Sequence[int], max_rows: int = 12,
+                  title: str = "Fixed-noise samples during training") -> Figure:
+    """One row per snapshot epoch (images shaped (snapshots, n, 784) in [0, 1]), at most max_rows, evenly picked."""
+    images = to_numpy(images)
+    keep = np.unique(np.linspace(0, len(epochs) - 1, min(max_rows, len(epochs))).round().astype(int))
+    return image_grid(images[keep].reshape(-1, 784), len(keep), images.shape[1], title,
+                      row_labels=[f"epoch {epochs[i]}" for i in keep], cell_inches=0.6)

@@ -11,14 +11,16 @@ from __future__ import annotations
 import math
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 import torch
 from tqdm.auto import tqdm
 
+from . import gan
 from .data import Splits, binarize
-from .params import VAEConfig
+from .params import GANConfig, VAEConfig
 from .vae import VAE, evaluate, neg_elbo
 
 CHECKPOINT = "checkpoint.pt"
@@ -142,6 +144,124 @@ def fit_vae(model: VAE, splits: Splits, config: VAEConfig, checkpoint: Path | No
 
 def training_fingerprint(config: Any) -> dict[str, Any]:
     """The parameters that must match for a checkpoint to be resumed (not epochs or paths)."""
-    ignored = {"epochs", "output_dir", "resume", "data_dir", "sample_every"}
+    ignored = {"epochs", "output_dir", "resume", "data_dir", "sample_every", "cpu_threads"}
     return {k: v for k, v in config.to_dict().items() if k not in ignored}
 
+
+PROGRESS_SEED_OFFSET = 20_011  # the fixed noise batch behind the progress samples uses seed + this
+COLLAPSE_SPREAD = 0.05  # warn of collapse below this mean per-pixel spread of the fixed-noise samples (real: ~0.16)
+
+
+class Snapshots:
+    """Generator samples from one fixed noise batch, kept per epoch (stored in the checkpoint)."""
+
+    def __init__(self) -> None:
+        self.epochs: list[int] = []
+        self.images: list[torch.Tensor] = []
+
+    def add(self, epoch: int, images: torch.Tensor) -> None:
+        """Keep images (in [-1, 1]) drawn after epoch."""
+        self.epochs.append(epoch)
+        self.images.append(images.detach().cpu())
+
+    def state_dict(self) -> dict[str, Any]:
+        """Epochs and images as tensors (loadable with weights_only=True)."""
+        images = torch.stack(self.images) if self.images else torch.empty(0)
+        return {"epochs": torch.tensor(self.epochs, dtype=torch.long), "images": images}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what state_dict returned."""
+        self.epochs = state["epochs"].tolist()
+        self.images = list(state["images"])
+
+
+def gan_epoch(gen: gan.Generator, disc: gan.Discriminator, gen_optimizer: torch.optim.Optimizer,
+              disc_optimizer: torch.optim.Optimizer, images: torch.Tensor, labels: torch.Tensor, batch_size: int,
+              d_steps: int, generator: torch.Generator) -> dict[str, float]:
+    """One pass over images in [-1, 1]: per batch, d_steps discriminator steps, then one generator step.
+
+    Returns means over steps of the adversarial losses and of D(x) and D(G(z)) as each discriminator step
+    saw them; with a digit head, also its cross-entropy and accuracy on the real batches. A conditional
+    generator is asked for uniformly drawn digits, and both networks add the digit head's cross-entropy on
+    the generated images with those digits to their losses (as in AC-GAN).
+    """
+    order = torch.randperm(len(images), generator=generator, device=images.device)
+    auxiliary = disc.classify is not None
+    disc_totals = torch.zeros(5, device=images.device)  # d_loss, d_real, d_fake, class_loss, train_accuracy
+    gen_total = torch.zeros((), device=images.device)
+    for start in range(0, len(images), batch_size):
+        index = order[start:start + batch_size]
+        real, digits = images[index], labels[index]
+        for _ in range(d_steps):
+            asked = gen.random_labels(len(real), generator)
+            with torch.no_grad():
+                fake = gen(gen.noise(len(real), generator), asked)
+            real_logits, real_digits = disc(real)
+            fake_logits, fake_digits = disc(fake)
+            loss = gan.discriminator_loss(real_logits, fake_logits)
+            classes = gan.class_loss(real_digits, digits) if auxiliary else torch.zeros_like(loss)
+            generated_classes = gan.class_loss(fake_digits, asked) if asked is not None else 0.0
+            disc_optimizer.zero_grad(set_to_none=True)
+            (loss + classes + generated_classes).backward()
+            disc_optimizer.step()
+            correct = (real_digits.argmax(-1) == digits).float().mean() if auxiliary else torch.zeros_like(loss)
+            disc_totals += torch.stack([loss, torch.sigmoid(real_logits).mean(), torch.sigmoid(fake_logits).mean(),
+                                        classes, correct]).detach()
+        asked = gen.random_labels(len(real), generator)
+        fake_logits, fake_digits = disc(gen(gen.noise(len(real), generator), asked))
+        loss = gan.generator_loss(fake_logits)
+        generated_classes = gan.class_loss(fake_digits, asked) if asked is not None else 0.0
+        gen_optimizer.zero_grad(set_to_none=True)
+        (loss + generated_classes).backward()
+        gen_optimizer.step()
+        gen_total += loss.detach()
+    batches = -(-len(images) // batch_size)
+    d_loss, d_real, d_fake, classes, correct = (disc_totals / (batches * d_steps)).tolist()
+    row = {"d_loss": d_loss, "g_loss": gen_total.item() / batches, "d_real": d_real, "d_fake": d_fake}
+    if auxiliary:
+        row |= {"class_loss": classes, "train_accuracy": correct}
+    return row
+
+
+def fit_gan(gen: gan.Generator, disc: gan.Discriminator, splits: Splits, config: GANConfig,
+            checkpoint: Path | None = None, snapshots: Snapshots | None = None, progress_size: int = 10
+            ) -> list[dict[str, float]]:
+    """Train the GAN with Adam (betas adam_beta1, 0.999), keeping fixed-noise samples every sample_every epochs.
+
+    Each epoch also records the spread of the fixed-noise samples (a collapse warning fires when it
+    shrinks to almost nothing) and, with a digit head, its accuracy on the validation images.
+    """
+    device = next(gen.parameters()).device
+    betas = (config.adam_beta1, 0.999)
+    gen_optimizer = torch.optim.Adam(gen.parameters(), lr=config.learning_rate, betas=betas)
+    disc_optimizer = torch.optim.Adam(disc.parameters(), lr=config.learning_rate, betas=betas)
+    generator = make_generator(config.seed, device)
+    train_images, validation_images = gan.to_signed(splits.train.images), gan.to_signed(splits.validation.images)
+    fixed = make_generator(config.seed + PROGRESS_SEED_OFFSET, device)
+    fixed_noise = gen.noise(progress_size, fixed)
+    fixed_labels = (torch.arange(progress_size, device=device) % gen.num_classes) if gen.num_classes else None
+    snapshots = snapshots if snapshots is not None else Snapshots()
+    warned = False
+
+    def run_epoch(epoch: int) -> dict[str, float]:
+        nonlocal warned
+        row = gan_epoch(gen, disc, gen_optimizer, disc_optimizer, train_images, splits.train.labels, config.batch_size,
+                        config.d_steps, generator)
+        with torch.no_grad():
+            samples = gen(fixed_noise, fixed_labels)
+        row["sample_spread"] = gan.to_unit(samples).std(dim=0).mean().item()
+        if row["sample_spread"] < COLLAPSE_SPREAD and not warned:
+            warned = True
+            print(f"warning: epoch {epoch + 1}: the fixed-noise samples are nearly identical "
+                  f"(spread {row['sample_spread']:.4f}): the generator may have collapsed")
+        if disc.classify is not None:
+            row["val_accuracy"] = gan.digit_accuracy(disc, validation_images, splits.validation.labels)
+        if epoch == 0 or (epoch + 1) % config.sample_every == 0 or epoch + 1 == config.epochs:
+            snapshots.add(epoch + 1, samples)
+        return row
+
+    state = {"G": gen, "D": disc, "gen_optimizer": gen_optimizer, "disc_optimizer": disc_optimizer,
+             "snapshots": snapshots}
+    variant = "AC-GAN" if config.auxiliary else "GAN"
+    return fit(run_epoch, config.epochs, state, generator, checkpoint, fingerprint=training_fingerprint(config),
+               resume_from_checkpoint=config.resume, desc=variant)

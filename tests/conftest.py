@@ -16,3 +16,30 @@ def splits():
     from helpers.data import load_splits
 
     return load_splits("mnist", device="cpu")
+
+
+@pytest.fixture(scope="session")
+def untrained_runs(tmp_path_factory) -> dict[str, Path]:
+    """Run folders laid out as the notebooks write them (weights.pt, metrics.json), with untrained models."""
+    import torch
+
+    from helpers import gan
+    from helpers.outputs import RunOutputs
+    from helpers.params import AuxGANConfig, GANConfig, VAEConfig
+    from helpers.vae import VAE
+
+    root = tmp_path_factory.mktemp("runs")
+    configs = {"vae_z2": VAEConfig(latent_dim=2), "vae_z20": VAEConfig(latent_dim=20), "gan": GANConfig(),
+               "aux_gan": AuxGANConfig()}
+    torch.manual_seed(0)
+    for name, config in configs.items():
+        config.output_dir = str(root / name)
+        if isinstance(config, VAEConfig):
+            modules = {"model": VAE(config.latent_dim, config.hidden_dim, config.activation)}
+        else:
+            generator, discriminator = gan.models_from_parameters(config.to_dict())
+            modules = {"generator": generator, "discriminator": discriminator}
+        out = RunOutputs.of(config)
+        out.save_weights(modules)
+        out.write_metrics(config, [], torch.device("cpu"))
+    return {name: root / name for name in configs}

@@ -1,0 +1,349 @@
+"""Runs: one notebook executed by papermill with one set of parameters into one folder.
+
+A profile (``report/profiles/<name>.yaml``) lists runs by name, each with its notebook and parameters.
+A parameter may name another run's folder as ``"{runs.<name>}"``; that run then goes first. Every run
+writes ``run.json`` (status, minutes, error, cache key) and ``log.txt`` (the notebook's printed output)
+beside its executed notebook; a run whose key (notebook, parameters, helpers' source, data, upstream
+keys) matches a finished run is skipped.
+A failing run never stops the others: its error is recorded and the next run starts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import hashlib
+import json
+import os
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .outputs import FIGURES, METRICS, WEIGHTS, write_json
+
+ROOT = Path(__file__).resolve().parent.parent
+PROFILES = ROOT / "report" / "profiles"
+RECORD = "run.json"
+LOG = "log.txt"
+PLACEHOLDER = re.compile(r"\{runs\.([A-Za-z0-9_]+)\}")
+NOT_HASHED = {"runs.py", "report.py", "explorer.py"}  # the run and report layer: no notebook imports them
+STALE = (METRICS, FIGURES, WEIGHTS, "*.png", RECORD, LOG)  # removed before a run starts again (its checkpoint stays)
+
+
+class ProfileError(ValueError):
+    """A profile or a --set/--only option names something that does not exist."""
+
+
+@dataclass
+class Run:
+    """One notebook with one set of parameters; `optional` runs are skipped when their notebook is missing."""
+
+    name: str
+    notebook: str
+    params: dict[str, Any] = field(default_factory=dict)
+    optional: bool = False
+
+    @property
+    def notebook_path(self) -> Path:
+        """The notebook file, relative paths taken from the repository root."""
+        path = Path(self.notebook)
+        return path if path.is_absolute() else ROOT / path
+
+    def needs(self) -> list[str]:
+        """The runs whose folders this run's parameters refer to."""
+        return sorted({m for v in self.params.values() if isinstance(v, str) for m in PLACEHOLDER.findall(v)})
+
+
+@dataclass
+class Profile:
+    """A named list of runs, in the order a report presents them."""
+
+    name: str
+    description: str
+    runs: list[Run]
+
+    def run(self, name: str) -> Run:
+        """The run called name."""
+        for run in self.runs:
+            if run.name == name:
+                return run
+        raise ProfileError(f"no run {name!r} in profile {self.name!r}{did_you_mean(name, self.names())}")
+
+    def names(self) -> list[str]:
+        """The run names, in profile order."""
+        return [run.name for run in self.runs]
+
+
+@dataclass
+class Result:
+    """What happened to one run: ok, cached, failed or skipped, with minutes and the error's message."""
+
+    name: str
+    status: str
+    minutes: float = 0.0
+    error: str = ""
+    key: str = ""
+
+    @property
+    def failed(self) -> bool:
+        """Whether this run counts as a failure of the build."""
+        return self.status == "failed"
+
+
+def load_profile(name_or_path: str | Path) -> Profile:
+    """Read a profile by name (report/profiles/<name>.yaml) or by path."""
+    path = Path(name_or_path)
+    if path.suffix not in (".yaml", ".yml"):
+        path = PROFILES / f"{name_or_path}.yaml"
+    if not path.exists():
+        known = sorted(p.stem for p in PROFILES.glob("*.yaml"))
+        raise ProfileError(f"no profile {str(name_or_path)!r}; known profiles: {', '.join(known)}")
+    spec = yaml.safe_load(path.read_text()) or {}
+    runs = [Run(name, str(entry["notebook"]), dict(entry.get("params") or {}), bool(entry.get("optional", False)))
+            for name, entry in (spec.get("runs") or {}).items()]
+    profile = Profile(spec.get("name", path.stem), spec.get("description", ""), runs)
+    for run in runs:
+        for needed in run.needs():
+            profile.run(needed)  # raises on an unknown name
+    return profile
+
+
+def select(profile: Profile, only: list[str] | None) -> list[Run]:
+    """The runs named in only (all when empty) plus the runs they need, in dependency order."""
+    wanted = set(only or profile.names())
+    for name in list(wanted):
+        profile.run(name)
+    pending = list(wanted)
+    while pending:  # add what the selected runs need
+        for needed in profile.run(pending.pop()).needs():
+            if needed not in wanted:
+                wanted.add(needed)
+                pending.append(needed)
+    ordered: list[Run] = []
+    visiting: set[str] = set()
+
+    def visit(run: Run) -> None:
+        if run in ordered:
+            return
+        if run.name in visiting:
+            raise ProfileError(f"runs refer to each other in a cycle through {run.name!r}")
+        visiting.add(run.name)
+        for needed in run.needs():
+            visit(profile.run(needed))
+        ordered.append(run)
+
+    for run in profile.runs:
+        if run.name in wanted:
+            visit(run)
+    return ordered
+
+
+def parse_assignment(text: str) -> tuple[str | None, str, Any]:
+    """Split a --set option 'target.name=value' (or 'name=value' for every run) into its parts."""
+    if "=" not in text:
+        raise ProfileError(f"--set needs name=value or run.name=value, got {text!r}")
+    lhs, value = text.split("=", 1)
+    target, _, name = lhs.strip().rpartition(".")
+    return target or None, name, yaml.safe_load(value) if value.strip() else ""
+
+
+def apply_overrides(runs: list[Run], assignments: list[str], device: str | None = None) -> list[Run]:
+    """Copies of runs with --set overrides applied; a target is a run name or a notebook's stem ('vae')."""
+    runs = [dataclasses.replace(run, params=dict(run.params)) for run in runs]
+    if device:
+        assignments = [f"device={device}", *assignments]
+    for text in assignments:
+        target, name, value = parse_assignment(text)
+        chosen = [run for run in runs if target in (None, run.name, run.notebook_path.stem)]
+        if target and not chosen:
+            names = [run.name for run in runs] + sorted({run.notebook_path.stem for run in runs})
+            raise ProfileError(f"--set {text}: no run or notebook {target!r}{did_you_mean(target, names)}")
+        if target is None:  # a bare name goes to every run that declares it
+            chosen = [run for run in chosen if name in declared(run)]
+            if not chosen:
+                raise ProfileError(f"--set {text}: no selected notebook declares a parameter {name!r}")
+        for run in chosen:
+            allowed = declared(run)
+            if allowed and name not in allowed:
+                raise ProfileError(f"--set {text}: {run.notebook} has no parameter {name!r}"
+                                   f"{did_you_mean(name, allowed)}")
+            run.params[name] = value
+    return runs
+
+
+def declared(run: Run) -> list[str]:
+    """The parameter names a run's notebook declares in its parameters cell ([] when it is missing)."""
+    if not run.notebook_path.exists():
+        return []
+    import papermill
+
+    return list(papermill.inspect_notebook(str(run.notebook_path)))
+
+
+def did_you_mean(name: str, names: list[str]) -> str:
+    """'; did you mean X?' when a close name exists, else ''."""
+    close = difflib.get_close_matches(name, names, 1)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def run_folder(build: Path, name: str) -> Path:
+    """The folder one run writes to."""
+    return build / name
+
+
+def resolved_params(run: Run, build: Path) -> dict[str, Any]:
+    """The parameters papermill injects: placeholders filled, output_dir set to the run's folder."""
+    def fill(value: Any) -> Any:
+        if isinstance(value, str):
+            return PLACEHOLDER.sub(lambda m: display_path(run_folder(build, m.group(1))), value)
+        return value
+
+    params = {k: fill(v) for k, v in run.params.items()}
+    params["output_dir"] = display_path(run_folder(build, run.name))
+    return params
+
+
+def display_path(path: Path) -> str:
+    """A path relative to the repository root when inside it (papermill runs there), else absolute."""
+    path = path.resolve()
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
+def source_digest() -> str:
+    """A hash of the helpers' source files that notebooks import."""
+    digest = hashlib.sha256()
+    for file in sorted((ROOT / "helpers").glob("*.py")):
+        if file.name not in NOT_HASHED:
+            digest.update(file.name.encode() + file.read_bytes())
+    return digest.hexdigest()
+
+
+def data_digest(dataset: str = "mnist", data_dir: str = "") -> str:
+    """A hash of the dataset's files (names, sizes and contents); 'absent' before they are prepared."""
+    from .data import data_dir as resolve
+    from .data import raw_folder
+
+    folder = raw_folder(dataset, resolve(data_dir or None))
+    if not folder.exists():
+        return "absent"
+    digest = hashlib.sha256()
+    for file in sorted(folder.iterdir()):
+        digest.update(file.name.encode() + file.read_bytes())
+    return digest.hexdigest()
+
+
+def cache_key(run: Run, params: dict[str, Any], upstream: list[str], sources: str, data: str) -> str:
+    """The hash that says whether a finished run can be reused."""
+    digest = hashlib.sha256()
+    digest.update(run.notebook_path.read_bytes())
+    for part in (json.dumps(params, sort_keys=True, default=str), sources, data, *upstream):
+        digest.update(part.encode())
+    return digest.hexdigest()[:16]
+
+
+def read_record(folder: Path) -> dict[str, Any]:
+    """A run folder's run.json, or {} when the run never finished."""
+    path = folder / RECORD
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def is_cached(folder: Path, name: str, key: str) -> bool:
+    """Whether the folder holds a finished, successful run with this key and its outputs."""
+    record = read_record(folder)
+    return (record.get("status") == "ok" and record.get("key") == key
+            and (folder / f"{name}.ipynb").exists() and (folder / METRICS).exists())
+
+
+def clear_stale(folder: Path) -> None:
+    """Remove what an earlier run left (figures, metrics, weights, record), keeping its checkpoint to resume."""
+    for pattern in STALE:
+        for file in folder.glob(pattern):
+            file.unlink()
+
+
+def execute(run: Run, build: Path, key: str, timeout: float | None) -> Result:
+    """Execute one run with papermill into its folder; record and return what happened, never raising."""
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    folder = run_folder(build, run.name)
+    folder.mkdir(parents=True, exist_ok=True)
+    clear_stale(folder)
+    params = resolved_params(run, build)
+    start = time.perf_counter()
+    error = ""
+    try:
+        with open(folder / LOG, "w") as log:  # the notebook's prints and training bars: tail -f to follow
+            papermill.execute_notebook(str(run.notebook_path), str(folder / f"{run.name}.ipynb"),
+                                       parameters=params, kernel_name="python3", execution_timeout=timeout,
+                                       progress_bar=True, cwd=str(ROOT), stdout_file=log, stderr_file=log)
+    except PapermillExecutionError as exc:
+        error = f"{exc.ename}: {exc.evalue} (cell {exc.exec_count})"
+    except Exception as exc:  # a kernel that died, a timeout, a missing kernel: recorded, the build goes on
+        error = f"{type(exc).__name__}: {exc}".strip()
+    result = Result(run.name, "failed" if error else "ok", (time.perf_counter() - start) / 60, error, key)
+    write_record(folder, run, params, result)
+    return result
+
+
+def write_record(folder: Path, run: Run, params: dict[str, Any], result: Result) -> None:
+    """Write run.json: what ran, with which parameters, how it ended."""
+    folder.mkdir(parents=True, exist_ok=True)
+    write_json(folder / RECORD, {"name": run.name, "notebook": run.notebook, "params": params,
+                                 **dataclasses.asdict(result), "finished": time.strftime("%Y-%m-%d %H:%M:%S")})
+
+
+def execute_all(runs: list[Run], build: Path, timeout: float | None = None, force: bool = False,
+                threads: int | None = 1) -> list[Result]:
+    """Execute runs in order (dependencies first), skipping cached ones; one progress line per run.
+
+    threads sets OMP_NUM_THREADS for the kernels (None keeps torch's default): on a busy or 2-core CPU,
+    torch's default of one thread per core can make an epoch ten times slower than a single thread.
+    """
+    if threads:
+        os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = str(threads)
+    sources = source_digest()
+    data_keys: dict[tuple[str, str], str] = {}
+    results: dict[str, Result] = {}
+    begin = time.perf_counter()
+    for index, run in enumerate(runs, 1):
+        tag = f"[{index}/{len(runs)}] {run.name}"
+        folder = run_folder(build, run.name)
+        params = resolved_params(run, build)
+        missing = [n for n in run.needs() if n in results and results[n].status not in ("ok", "cached")]
+        if not run.notebook_path.exists() or missing:
+            status = "skipped" if run.optional and not missing else "failed"
+            why = (f"needs run {', '.join(missing)}, which did not finish" if missing
+                   else f"notebook {run.notebook} does not exist")
+            result = Result(run.name, status, error=why)
+            write_record(folder, run, params, result)
+        else:
+            source = (str(run.params.get("dataset", "mnist")), str(run.params.get("data_dir", "")))
+            if source not in data_keys:
+                data_keys[source] = data_digest(*source)
+            upstream = [results[n].key for n in run.needs() if n in results]
+            upstream += [read_record(run_folder(build, n)).get("key", "") for n in run.needs() if n not in results]
+            key = cache_key(run, params, upstream, sources, data_keys[source])
+            if not force and is_cached(folder, run.name, key):
+                result = Result(run.name, "cached", key=key)
+            else:
+                print(f"{tag}: running {run.notebook} into {display_path(folder)} "
+                      f"(its output: {display_path(folder / LOG)})", flush=True)
+                result = execute(run, build, key, timeout)
+        results[run.name] = result
+        elapsed = (time.perf_counter() - begin) / 60
+        detail = f" ({result.error})" if result.error else ""
+        print(f"{tag}: {result.status} in {result.minutes:.1f} min (elapsed {elapsed:.1f} min){detail}", flush=True)
+    return list(results.values())
+
+
+def summary_table(results: list[Result]) -> str:
+    """A plain-text table: run, status, minutes."""
+    width = max([len(r.name) for r in results] + [3])
+    lines = [f"{'run':<{width}}  {'status':<8}  minutes", f"{'-' * width}  {'-' * 8}  -------"]
+    lines += [f"{r.name:<{width}}  {r.status:<8}  {r.minutes:7.1f}" for r in results]
+    return "\n".join(lines)

@@ -1,0 +1,213 @@
+"""The GAN's networks and losses, the digit head, and training a user relies on (k steps, resume, NaN guard)."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+import torch
+
+from helpers import gan, train
+from helpers.data import Split, Splits
+from helpers.params import AuxGANConfig, GANConfig, ParameterError
+
+
+def test_pixel_ranges_round_trip():
+    pixels = torch.tensor([0.0, 0.25, 1.0])
+    assert torch.equal(gan.to_signed(pixels), torch.tensor([-1.0, -0.5, 1.0]))
+    assert torch.equal(gan.to_unit(gan.to_signed(pixels)), pixels)
+    assert gan.to_unit(torch.tensor([-3.0, 3.0])).tolist() == [0.0, 1.0]
+
+
+def test_generator_shapes_and_range():
+    model = gan.Generator(noise_dim=8, hidden_dim=16)
+    images = model(100 * torch.randn(5, 8))  # large inputs saturate the Tanh, never beyond it
+    assert images.shape == (5, 784) and images.min() >= -1 and images.max() <= 1
+    assert model.sample(3).shape == (3, 784)
+    with pytest.raises(ValueError, match="unconditional"):
+        model(torch.randn(2, 8), torch.tensor([1, 2]))
+
+
+def test_conditional_generator_needs_labels_and_uses_them():
+    model = gan.Generator(noise_dim=8, hidden_dim=16, num_classes=10)
+    z = torch.randn(2, 8)
+    with pytest.raises(ValueError, match="labels"):
+        model(z)
+    assert not torch.allclose(model(z, torch.tensor([0, 0])), model(z, torch.tensor([1, 1])))
+
+
+def test_discriminator_outputs_with_and_without_digit_head():
+    x = torch.rand(4, 784) * 2 - 1
+    logits, digits = gan.Discriminator(hidden_dim=16)(x)
+    assert logits.shape == (4,) and digits is None
+    logits, digits = gan.Discriminator(hidden_dim=16, num_classes=10)(x)
+    assert logits.shape == (4,) and digits.shape == (4, 10)
+
+
+def test_losses_of_a_hand_made_case():
+    # D(x) = 0.75 on the real image (logit log 3) and D(G(z)) = 0.25 on the generated one (logit -log 3).
+    real, fake = torch.tensor([math.log(3.0)]), torch.tensor([-math.log(3.0)])
+    assert gan.discriminator_loss(real, fake).item() == pytest.approx(-2 * math.log(0.75), rel=1e-6)
+    assert gan.generator_loss(fake).item() == pytest.approx(-math.log(0.25), rel=1e-6)
+    # A discriminator that says 1/2 everywhere: the equilibrium values drawn in the loss figure.
+    zero = torch.zeros(3)
+    assert gan.discriminator_loss(zero, zero).item() == pytest.approx(2 * math.log(2), rel=1e-6)
+    assert gan.generator_loss(zero).item() == pytest.approx(math.log(2), rel=1e-6)
+
+
+def test_losses_stay_finite_for_a_confident_discriminator():
+    # sigmoid(60) rounds to 1 in float32, so log(1 - D(G(z))) would be -inf; the logit form is exact.
+    assert gan.discriminator_loss(torch.tensor([60.0]), torch.tensor([60.0])).item() == pytest.approx(60.0)
+    assert gan.generator_loss(torch.tensor([-60.0])).item() == pytest.approx(60.0)
+
+
+def test_digit_head_loss_and_accuracy_on_a_tiny_case():
+    logits = torch.tensor([[math.log(3.0), 0.0], [0.0, 0.0], [0.0, 5.0]])
+    labels = torch.tensor([0, 1, 0])
+    expected = (-math.log(0.75) - math.log(0.5) - math.log(1 / (1 + math.exp(5)))) / 3
+    assert gan.class_loss(logits, labels).item() == pytest.approx(expected, rel=1e-6)
+    assert gan.accuracy(logits, labels) == pytest.approx(1 / 3)  # row 2 is a tie, argmax picks digit 0
+
+
+def test_digit_accuracy_counts_correct_heads():
+    disc = gan.Discriminator(hidden_dim=8, num_classes=10)
+    with torch.no_grad():
+        disc.classify.weight.zero_()
+        disc.classify.bias.zero_()
+        disc.classify.bias[3] = 1.0  # always says 3
+    labels = torch.tensor([3, 3, 1, 3, 0])
+    assert gan.digit_accuracy(disc, torch.rand(5, 784), labels, batch_size=2) == pytest.approx(0.6)
+    with pytest.raises(ValueError, match="digit head"):
+        gan.digit_accuracy(gan.Discriminator(hidden_dim=8), torch.rand(2, 784), labels[:2])
+
+
+def test_interpolation_endpoints_and_class_grid_rows():
+    model = gan.Generator(noise_dim=4, hidden_dim=8, num_classes=10)
+    alphas = torch.tensor([0.0, 0.5, 1.0])
+    paths = gan.noise_interpolations(model, 3, alphas, torch.Generator().manual_seed(0))
+    z = torch.Generator().manual_seed(0)
+    z1, z2 = model.noise(3, z), model.noise(3, z)
+    digits = torch.tensor([0, 1, 2])
+    assert paths.shape == (3, 3, 784)
+    assert torch.allclose(paths[:, 0], model(z2, digits), atol=1e-6)
+    assert torch.allclose(paths[:, -1], model(z1, digits), atol=1e-6)
+    grid = gan.class_grid(model, per_class=2, generator=torch.Generator().manual_seed(1))
+    noise = model.noise(20, torch.Generator().manual_seed(1))
+    assert torch.allclose(grid, model(noise, torch.arange(10).repeat_interleave(2)), atol=1e-6)
+    with pytest.raises(ValueError, match="conditional"):
+        gan.class_grid(gan.Generator(noise_dim=4, hidden_dim=8))
+
+
+def test_configs_keep_the_variants_apart():
+    assert GANConfig().to_dict()["conditional"] is False and GANConfig().to_dict()["auxiliary"] is False
+    assert AuxGANConfig(conditional="false").to_dict() == AuxGANConfig(conditional=False).to_dict()
+    assert AuxGANConfig().auxiliary and AuxGANConfig().conditional
+    with pytest.raises(ParameterError, match="unknown parameter 'conditional'"):
+        GANConfig.from_namespace({"conditional": True})
+    with pytest.raises(ParameterError, match="d_steps"):
+        GANConfig(d_steps=0)
+    with pytest.raises(ParameterError, match="adam_beta1"):
+        AuxGANConfig(adam_beta1=1.0)
+
+
+@pytest.mark.parametrize(("config", "generator_classes", "digit_head"), [
+    (GANConfig(), 0, False), (AuxGANConfig(conditional=False), 0, True), (AuxGANConfig(), 10, True)])
+def test_each_variant_builds_its_networks(config, generator_classes, digit_head):
+    gen, disc = gan.models_from_parameters(config.to_dict())
+    assert gen.num_classes == generator_classes and (disc.classify is not None) == digit_head
+
+
+def tiny_splits(n: int = 200) -> Splits:
+    """Random grey images standing in for MNIST."""
+    generator = torch.Generator().manual_seed(1)
+
+    def split(size: int) -> Split:
+        return Split(torch.rand(size, 784, generator=generator), torch.randint(0, 10, (size,), generator=generator))
+
+    return Splits(split(n), split(50), split(50))
+
+
+def tiny_models(config: GANConfig) -> tuple[gan.Generator, gan.Discriminator]:
+    train.seed_everything(config.seed)
+    return gan.models_from_parameters(config.to_dict())
+
+
+@pytest.mark.parametrize("conditional", [True, False])
+def test_training_records_what_the_figures_need(tmp_path, conditional):
+    config = AuxGANConfig(epochs=2, hidden_dim=16, noise_dim=4, batch_size=50, sample_every=5,
+                          conditional=conditional, output_dir=str(tmp_path))
+    gen, disc = tiny_models(config)
+    snapshots = train.Snapshots()
+    history = train.fit_gan(gen, disc, tiny_splits(), config, snapshots=snapshots)
+    assert [row["epoch"] for row in history] == [1, 2]
+    for key in ("d_loss", "g_loss", "d_real", "d_fake", "class_loss", "train_accuracy", "val_accuracy",
+                "sample_spread", "seconds"):
+        assert math.isfinite(history[-1][key]), key
+    assert 0 < history[-1]["d_real"] < 1 and 0 <= history[-1]["val_accuracy"] <= 1
+    assert snapshots.epochs == [1, 2]  # the first epoch, then every sample_every-th and the last
+    assert snapshots.state_dict()["images"].shape == (2, 10, 784)
+
+
+def test_d_steps_discriminator_updates_per_generator_update():
+    gen, disc = gan.Generator(4, 8), gan.Discriminator(8)
+    gen_opt, disc_opt = torch.optim.Adam(gen.parameters()), torch.optim.Adam(disc.parameters())
+    images, labels = torch.rand(100, 784) * 2 - 1, torch.zeros(100, dtype=torch.long)
+    train.gan_epoch(gen, disc, gen_opt, disc_opt, images, labels, 25, 3, torch.Generator().manual_seed(0))
+    steps = lambda opt: int(opt.state[opt.param_groups[0]["params"][0]]["step"])
+    assert (steps(disc_opt), steps(gen_opt)) == (12, 4)
+
+
+def test_resumed_training_matches_uninterrupted_training(tmp_path):
+    splits = tiny_splits()
+    changes = dict(hidden_dim=16, noise_dim=4, batch_size=50, sample_every=1)
+    config = GANConfig(epochs=2, output_dir=str(tmp_path / "straight"), **changes)
+    gen, disc = tiny_models(config)
+    straight = train.fit_gan(gen, disc, splits, config, tmp_path / "straight.pt")
+
+    checkpoint = tmp_path / "resumed.pt"
+    first = GANConfig(epochs=1, output_dir=str(tmp_path / "resumed"), **changes)
+    train.fit_gan(*tiny_models(first), splits, first, checkpoint)
+    second = GANConfig(epochs=2, output_dir=str(tmp_path / "resumed"), **changes)
+    gen2, disc2 = gan.Generator(4, 16), gan.Discriminator(16)  # fresh weights: the checkpoint must restore them
+    snapshots = train.Snapshots()
+    resumed = train.fit_gan(gen2, disc2, splits, second, checkpoint, snapshots=snapshots)
+    strip = lambda rows: [{k: v for k, v in row.items() if k != "seconds"} for row in rows]
+    assert strip(resumed) == strip(straight)
+    assert snapshots.epochs == [1, 2]  # the first epoch's snapshot came back from the checkpoint
+
+
+def test_nan_guard_stops_and_keeps_the_last_good_checkpoint(tmp_path):
+    splits = tiny_splits()
+    checkpoint = tmp_path / train.CHECKPOINT
+    changes = dict(hidden_dim=16, noise_dim=4, batch_size=50, output_dir=str(tmp_path))
+    config = GANConfig(epochs=1, **changes)
+    train.fit_gan(*tiny_models(config), splits, config, checkpoint)
+    splits.train.images[7] = float("nan")  # a corrupt image poisons the next epoch's losses
+    longer = GANConfig(epochs=3, **changes)
+    with pytest.raises(train.NonFiniteLossError, match="non-finite.*checkpoint of epoch 1 is kept"):
+        train.fit_gan(*tiny_models(longer), splits, longer, checkpoint)
+    kept = torch.load(checkpoint, weights_only=True)
+    assert len(kept["history"]) == 1 and all(torch.isfinite(p).all() for p in kept["G"].values())
+
+
+def test_load_generator_rebuilds_a_saved_run(tmp_path):
+    config = AuxGANConfig(hidden_dim=16, noise_dim=4, output_dir=str(tmp_path))
+    gen, disc = tiny_models(config)
+    torch.save({"generator": gen.state_dict(), "discriminator": disc.state_dict()}, tmp_path / "weights.pt")
+    (tmp_path / "metrics.json").write_text(json.dumps({"parameters": config.to_dict()}))
+    loaded = gan.load_generator(tmp_path)
+    z, labels = torch.randn(3, 4), torch.tensor([1, 5, 9])
+    assert loaded.num_classes == 10 and loaded.noise_dim == 4
+    assert torch.equal(loaded(z, labels), gen.eval()(z, labels))
+
+
+def test_a_collapsed_generator_is_reported(tmp_path, capsys):
+    config = GANConfig(epochs=1, hidden_dim=16, noise_dim=4, batch_size=50, learning_rate=1e-12,
+                       output_dir=str(tmp_path))
+    gen, disc = tiny_models(config)
+    with torch.no_grad():
+        gen.out[0].weight.zero_()  # every noise vector gives the same image
+    history = train.fit_gan(gen, disc, tiny_splits(), config)
+    assert history[0]["sample_spread"] < train.COLLAPSE_SPREAD
+    assert "may have collapsed" in capsys.readouterr().out

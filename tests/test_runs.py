@@ -1,0 +1,121 @@
+"""Runs: profiles, --only/--set, placeholders, the cache and the executor that never stops on a failure."""
+
+from __future__ import annotations
+
+import json
+
+import nbformat
+import pytest
+
+from helpers import runs
+
+
+def test_profiles_list_every_experiment_of_the_writeup():
+    for name in ("quick", "full"):
+        profile = runs.load_profile(name)
+        assert profile.names() == ["vae_z2", "vae_z20", "gan", "aux_gan", "explore"]
+        assert profile.run("vae_z2").params["latent_dim"] == 2
+        assert profile.run("vae_z20").params["latent_dim"] == 20
+
+
+def test_full_profile_uses_the_writeups_epochs_and_default_vae_parameters():
+    # The VAE checkpoints are resumed only when every other parameter keeps the notebook's default.
+    full = runs.load_profile("full")
+    assert full.run("vae_z2").params == {"latent_dim": 2, "epochs": 200}
+    assert full.run("vae_z20").params == {"latent_dim": 20, "epochs": 200}
+    assert full.run("gan").params["epochs"] == full.run("aux_gan").params["epochs"] == 300
+
+
+def test_unknown_profile_names_the_known_ones():
+    with pytest.raises(runs.ProfileError, match="quick"):
+        runs.load_profile("quikc")
+
+
+def test_only_pulls_in_the_runs_it_needs_and_orders_them_first():
+    profile = runs.load_profile("quick")
+    assert [r.name for r in runs.select(profile, ["vae_z20"])] == ["vae_z20"]
+    ordered = [r.name for r in runs.select(profile, ["explore"])]
+    assert ordered[-1] == "explore" and set(ordered) == {"vae_z2", "vae_z20", "gan", "aux_gan", "explore"}
+    with pytest.raises(runs.ProfileError, match="did you mean 'vae_z2'"):
+        runs.select(profile, ["vae_z3"])
+
+
+def test_set_targets_a_run_a_notebook_or_every_run_that_declares_the_name():
+    profile = runs.load_profile("quick")
+    chosen = runs.select(profile, ["vae_z2", "vae_z20"])
+    before = [dict(r.params) for r in chosen]
+    by_notebook = runs.apply_overrides(chosen, ["vae.epochs=3", "vae_z20.learning_rate=0.05"], device="cpu")
+    assert [r.params["epochs"] for r in by_notebook] == [3, 3]
+    assert [r.params.get("learning_rate") for r in by_notebook] == [None, 0.05]
+    assert all(r.params["device"] == "cpu" for r in by_notebook)
+    assert [r.params for r in chosen] == before  # the profile itself is untouched
+    everywhere = runs.apply_overrides(chosen, ["train_size=1000"])
+    assert all(r.params["train_size"] == 1000 for r in everywhere)
+
+
+@pytest.mark.parametrize("assignment, message", [
+    ("vea.epochs=3", "did you mean 'vae'"),
+    ("vae.epoch=3", "did you mean 'epochs'"),
+    ("epochs", "name=value"),
+])
+def test_bad_set_options_are_refused_with_a_hint(assignment, message):
+    chosen = runs.select(runs.load_profile("quick"), ["vae_z2"])
+    with pytest.raises(runs.ProfileError, match=message):
+        runs.apply_overrides(chosen, [assignment])
+
+
+def test_placeholders_become_run_folders_and_output_dir_is_the_runs_own(tmp_path):
+    explore = runs.load_profile("quick").run("explore")
+    params = runs.resolved_params(explore, tmp_path)
+    assert params["vae_z2_dir"] == str(tmp_path.resolve() / "vae_z2")
+    assert params["output_dir"] == str(tmp_path.resolve() / "explore")
+    inside = runs.resolved_params(explore, runs.ROOT / "report" / "build" / "quick")
+    assert inside["gan_dir"] == "report/build/quick/gan"  # relative to the repository root, where papermill runs
+
+
+def toy_notebook(path):
+    """A notebook that writes metrics.json, and fails with a clear message when value < 0."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell('value: int = 1  # any number >= 0\nsource: str = ""  # another run folder\n'
+                                  'output_dir: str = "out"  # where metrics.json goes',
+                                  metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell("import json, pathlib\nif value < 0:\n"
+                                  "    raise ValueError(f'value must be >= 0, got {value}')\n"
+                                  "print(f'value is {value}')\n"
+                                  "pathlib.Path(output_dir).mkdir(parents=True, exist_ok=True)\n"
+                                  "pathlib.Path(output_dir, 'metrics.json').write_text(json.dumps({'value': value}))"),
+    ]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, path)
+    return str(path)
+
+
+@pytest.mark.slow
+def test_executor_caches_finished_runs_and_keeps_going_after_a_failure(tmp_path, capsys):
+    notebook = toy_notebook(tmp_path / "toy.ipynb")
+    build = tmp_path / "build"
+    first = [runs.Run("bad", notebook, {"value": -1}), runs.Run("good", notebook, {"value": 2}),
+             runs.Run("after_bad", notebook, {"source": "{runs.bad}"})]
+    results = {r.name: r for r in runs.execute_all(first, build, timeout=120)}
+    assert results["bad"].failed and "value must be >= 0, got -1" in results["bad"].error
+    assert results["good"].status == "ok"
+    assert json.loads((build / "good" / "metrics.json").read_text()) == {"value": 2}
+    assert "value is 2" in (build / "good" / "log.txt").read_text()  # the notebook's output, to follow a run
+    assert results["after_bad"].failed and "needs run bad" in results["after_bad"].error
+    assert runs.read_record(build / "bad")["status"] == "failed"
+    assert "bad" in runs.summary_table(list(results.values()))
+
+    again = runs.execute_all([runs.Run("good", notebook, {"value": 2})], build, timeout=120)
+    assert [r.status for r in again] == ["cached"]
+    changed = runs.execute_all([runs.Run("good", notebook, {"value": 5})], build, timeout=120)
+    assert changed[0].status == "ok"
+    assert json.loads((build / "good" / "metrics.json").read_text()) == {"value": 5}
+    assert "[1/1] good: ok" in capsys.readouterr().out
+
+
+def test_optional_run_without_its_notebook_is_skipped_not_failed(tmp_path):
+    results = runs.execute_all([runs.Run("later", str(tmp_path / "absent.ipynb"), optional=True),
+                                runs.Run("needed", str(tmp_path / "absent.ipynb"))], tmp_path)
+    assert [r.status for r in results] == ["skipped", "failed"]
+    assert "does not exist" in results[1].error
