@@ -11,7 +11,7 @@ PROFILE ?= quick
 DATASET ?= mnist
 ARGS ?=
 # This machine's pip configuration lists package folders that may not exist; hide those warnings only.
-QUIET_PIP := grep -v "is ignored: it is neither a file nor a directory" || true
+QUIET_PIP := { grep -v "is ignored: it is neither a file nor a directory" || true; }
 
 .PHONY: report test setup data chromium lint bench clean help
 

@@ -1,13 +1,33 @@
-"""Shared fixtures: the real MNIST splits (prepared by `make data`) and paths."""
+"""Shared fixtures (the real MNIST splits, untrained run folders), paths, and checks of a run's files."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
+
+
+def assert_non_blank(png: Path) -> None:
+    """A figure has real content: several distinct grey levels, not one flat colour."""
+    pixels = np.asarray(Image.open(png).convert("L"), dtype=np.float32)
+    assert pixels.std() > 5 and len(np.unique(pixels)) > 10, f"{png} looks blank"
+
+
+def assert_run_wrote(run_dir: Path, expected: set[str]) -> None:
+    """Every expected file exists, every PNG has content and a caption in figures.json."""
+    names = {p.name for p in run_dir.iterdir()}
+    assert expected <= names, expected - names
+    for png in run_dir.glob("*.png"):
+        assert_non_blank(png)
+    figures = json.loads((run_dir / "figures.json").read_text())
+    assert {f["file"] for f in figures} == {p.name for p in run_dir.glob("*.png")}
+    assert all(f["caption"] for f in figures)
 
 
 @pytest.fixture(scope="session")

@@ -6,24 +6,16 @@ import json
 import subprocess
 import sys
 
-import numpy as np
 import papermill as pm
 import pytest
 import torch
-from PIL import Image
 
-from conftest import NOTEBOOKS
+from conftest import NOTEBOOKS, assert_run_wrote
 from helpers import gan
 
 GAN_FILES = {"metrics.json", "figures.json", "weights.pt", "checkpoint.pt", "losses.png", "d_outputs.png",
              "samples.png", "interpolation.png", "progress.png"}
 TINY = {"epochs": 2, "train_size": 500, "sample_every": 1}
-
-
-def assert_non_blank(png) -> None:
-    """A figure has real content: several distinct grey levels, not one flat colour."""
-    pixels = np.asarray(Image.open(png).convert("L"), dtype=np.float32)
-    assert pixels.std() > 5 and len(np.unique(pixels)) > 10, f"{png} looks blank"
 
 
 def run_notebook(name: str, out) -> None:
@@ -46,26 +38,15 @@ def aux_gan_run(tmp_path_factory):
     return out
 
 
-def check_figures(run_dir, expected: set[str]) -> None:
-    """Every expected file exists, every PNG has content and a caption in figures.json."""
-    names = {p.name for p in run_dir.iterdir()}
-    assert expected <= names, expected - names
-    for png in run_dir.glob("*.png"):
-        assert_non_blank(png)
-    figures = json.loads((run_dir / "figures.json").read_text())
-    assert {f["file"] for f in figures} == {p.name for p in run_dir.glob("*.png")}
-    assert all(f["caption"] for f in figures)
-
-
 @pytest.mark.slow
 def test_gan_writes_every_promised_file(gan_run):
-    check_figures(gan_run, GAN_FILES)
+    assert_run_wrote(gan_run, GAN_FILES)
     assert not (gan_run / "class_grid.png").exists()
 
 
 @pytest.mark.slow
 def test_aux_gan_writes_every_promised_file_and_the_class_grid(aux_gan_run):
-    check_figures(aux_gan_run, GAN_FILES | {"class_grid.png"})
+    assert_run_wrote(aux_gan_run, GAN_FILES | {"class_grid.png"})
 
 
 @pytest.mark.slow
@@ -109,7 +90,7 @@ def test_aux_gan_unconditional_reading_from_the_command_line(tmp_path):
                "-p", "conditional", "False", "-p", "epochs", "1", "-p", "train_size", "300", "-p", "output_dir", "run"]
     subprocess.run(command, cwd=tmp_path, check=True, capture_output=True)
     run_dir = tmp_path / "run"
-    check_figures(run_dir, GAN_FILES)
+    assert_run_wrote(run_dir, GAN_FILES)
     assert not (run_dir / "class_grid.png").exists()
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["parameters"]["conditional"] is False and "val_accuracy" in metrics["final"]
