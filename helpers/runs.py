@@ -24,6 +24,7 @@ from typing import Any
 import yaml
 
 from .outputs import FIGURES, METRICS, WEIGHTS, write_json
+from .train import PROGRESS_ENV
 
 ROOT = Path(__file__).resolve().parent.parent
 PROFILES = ROOT / "report" / "profiles"
@@ -306,6 +307,7 @@ def execute_all(runs: list[Run], build: Path, timeout: float | None = None, forc
     """
     if threads:
         os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = str(threads)
+    os.environ[PROGRESS_ENV] = "text"  # the kernels' epoch bars go to log.txt as text, not as widgets
     sources = source_digest()
     data_keys: dict[tuple[str, str], str] = {}
     results: dict[str, Result] = {}

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
 import torch
+from tqdm import tqdm as text_tqdm
 from tqdm.auto import tqdm
 
 from . import gan
@@ -24,6 +26,7 @@ from .params import GANConfig, VAEConfig
 from .vae import VAE, evaluate, neg_elbo
 
 CHECKPOINT = "checkpoint.pt"
+PROGRESS_ENV = "HELPERS_PROGRESS"  # "text": epoch bars as text on stderr (headless runs log them), else widgets
 EVAL_SEED_OFFSET = 10_007  # the fixed validation binarization uses seed + this, apart from training draws
 
 
@@ -58,8 +61,7 @@ def fit(run_epoch: Callable[[int], dict[str, float]], epochs: int, state: dict[s
     history = resume(checkpoint, state, generator, fingerprint) if checkpoint and resume_from_checkpoint else []
     if len(history) >= epochs:
         return history[:epochs]
-    bar = tqdm(range(len(history), epochs), desc=desc, initial=len(history), total=epochs, unit="epoch",
-               mininterval=2.0)
+    bar = epoch_bar(range(len(history), epochs), desc=desc, initial=len(history), total=epochs)
     for epoch in bar:
         start = time.perf_counter()
         row = {"epoch": epoch + 1, **run_epoch(epoch)}
@@ -76,6 +78,13 @@ def fit(run_epoch: Callable[[int], dict[str, float]], epochs: int, state: dict[s
             save_checkpoint(checkpoint, state, generator, history, fingerprint)
     bar.close()
     return history
+
+
+def epoch_bar(epochs: range, **options: Any) -> tqdm:
+    """A progress bar over epochs: a widget in a notebook, coarse text lines on stderr in headless runs."""
+    if os.environ.get(PROGRESS_ENV) == "text":
+        return text_tqdm(epochs, unit="epoch", file=sys.stderr, mininterval=10.0, **options)
+    return tqdm(epochs, unit="epoch", mininterval=2.0, **options)
 
 
 def save_checkpoint(path: Path, state: dict[str, Stateful], generator: torch.Generator,

@@ -56,6 +56,7 @@ def test_build_succeeds_and_writes_both_paths(tiny_build):
         folder = root / "build" / "tiny" / run
         assert {f"{run}.ipynb", "metrics.json", "figures.json", "run.json", "weights.pt"} <= {
             p.name for p in folder.iterdir()}
+        assert "1/1 [" in (folder / "log.txt").read_text()  # the epoch bar, as text a terminal can follow
 
 
 @pytest.mark.slow
