@@ -19,7 +19,10 @@ help:
 	@echo "make report   set everything up, run the '$(PROFILE)' profile, build report/build/report.{html,pdf}"
 	@echo "make test     set everything up and run the tests"
 	@echo "make report PROFILE=full   the writeup's settings (200 VAE epochs, 300 GAN epochs)"
+	@echo "make report ARGS='--only vae_z2 --set vae.epochs=30'   options of python -m helpers.report"
 	@echo "make data DATASET=fashion-mnist   fetch Fashion-MNIST too"
+	@echo "make bench    seconds per VAE epoch, 1 thread and torch's default"
+	@echo "make lint     ruff;   make clean   remove built reports and outputs"
 
 report: setup
 	$(PY) -m helpers.report --profile $(PROFILE) $(ARGS)

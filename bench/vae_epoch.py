@@ -1,7 +1,7 @@
 """Benchmark: seconds per VAE training epoch (50,000 images, batch 100) for latent sizes 2 and 20.
 
 Prints the CPU and thread count with every figure: compare speeds only as ratios within one run.
-Usage: .venv/bin/python bench/vae_epoch.py [--epochs 2] [--device auto] [--threads N]
+Usage: .venv/bin/python bench/vae_epoch.py [--epochs 2] [--device auto] [--threads 1 2]
 """
 
 from __future__ import annotations
@@ -38,16 +38,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    parser.add_argument("--threads", type=int, nargs="+", default=[1, torch.get_num_threads()],
+                        help="torch thread counts to compare (default: 1, what the notebooks use, and torch's default)")
     args = parser.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
     device = VAEConfig(device=args.device).torch_device
     splits = load_splits(device=device)
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_name()
-    print(f"device: {device} ({name}); torch {torch.__version__}; threads {torch.get_num_threads()}")
-    for latent_dim in (2, 20):
-        print(f"VAE latent {latent_dim:>2}: {seconds_per_epoch(latent_dim, args.epochs, device, splits):.2f} s/epoch")
+    print(f"device: {device} ({name}); torch {torch.__version__}")
+    for threads in dict.fromkeys(args.threads):
+        torch.set_num_threads(threads)
+        for latent_dim in (2, 20):
+            seconds = seconds_per_epoch(latent_dim, args.epochs, device, splits)
+            print(f"threads {threads}, VAE latent {latent_dim:>2}: {seconds:.2f} s/epoch")
 
 
 if __name__ == "__main__":

@@ -231,6 +231,8 @@ def check_device(device: str) -> None:
         raise ParameterError(f"device must be auto, cpu, cuda, cuda:N or mps; got {device!r}")
     if parsed.type == "cuda" and device != "auto" and not torch.cuda.is_available():
         raise ParameterError(f"device {device!r} asked for, but CUDA is not available here; use cpu or auto")
+    if parsed.type == "mps" and not torch.backends.mps.is_available():
+        raise ParameterError(f"device {device!r} asked for, but Apple's MPS is not available here; use cpu or auto")
 
 
 def resolve_device(device: str) -> torch.device:  # noqa: F821

@@ -29,6 +29,7 @@ import nbformat
 
 from . import runs
 from .explorer import explorer_html
+from .params import ParameterError, check_device
 from .reference import WRITEUP_GAN_EPOCHS, WRITEUP_VAE_EPOCHS, WRITEUP_VAE_LOSS
 
 ROOT = runs.ROOT
@@ -283,7 +284,8 @@ def problem(doc: Document, vae: RunView) -> None:
     subset = (f" (this build trained on the first {train_size:,} training images only)" if train_size else "")
     doc.markdown(
         "## 2 Problem description\n\n"
-        "MNIST holds greyscale pictures of handwritten digits, 28 × 28 pixels each, every pixel a grey level "
+        "MNIST (LeCun et al., 1998) holds greyscale pictures of handwritten digits, 28 × 28 pixels each, "
+        "every pixel a grey level "
         f"between 0 (white) and 1 (black). We train on 50,000 images{subset}, watch a held-out validation set "
         "of 10,000 during training and keep a test set of 10,000 for last. The aim is a latent space of few "
         "dimensions with a simple, known distribution, the standard normal, so that drawing a point there and "
@@ -377,10 +379,10 @@ def vae_section(doc: Document, profile: str, z2: RunView, z20: RunView) -> None:
         f"turns into another (Figure {doc.figures + 2}).")
     doc.figure([("latent size 20", z20, "prior_samples"), ("latent size 2", z2, "prior_samples")],
                "Decoder means for 100 codes drawn from the prior, latent size 20 (left, the writeup's figure) and "
-               "latent size 2 (right). " + (z20.caption("prior_samples") or z2.caption("prior_samples")))
+               "latent size 2 (right); pixel probabilities, not binary draws.")
     doc.figure([("latent size 20", z20, "interpolation"), ("latent size 2", z2, "interpolation")],
-               "Interpolations between pairs of prior draws, latent size 20 (top) and 2 (bottom). "
-               + (z20.caption("interpolation") or z2.caption("interpolation")), layout="column")
+               "Interpolations between pairs of prior draws, latent size 20 (top) and 2 (bottom): each row "
+               "decodes α·z₁ + (1 − α)·z₂ for one pair, α from 0 (left) to 1 (right).", layout="column")
     shown = {"loss_curves", "latent_space", "latent_grid", "prior_samples", "interpolation"}
     other_figures(doc, [z2, z20], shown)
 
@@ -405,9 +407,9 @@ def below_writeup_sentence(z2: RunView, z20: RunView) -> str:
              if (loss := v.final("validation_loss")) is not None and loss < WRITEUP_VAE_LOSS[latent][1]]
     if not below:
         return ""
-    return (" A lower loss is the better one here: a plain implementation of the model as described ends "
-            f"below the writeup's figures after {WRITEUP_VAE_EPOCHS} epochs, by more for latent size 2 than for "
-            "20. The writeup does not say enough to pin the difference down; a different reduction of the loss, "
+    return (" A lower loss is the better one here: a plain implementation of the model as described is "
+            f"expected to end below the writeup's figures after its {WRITEUP_VAE_EPOCHS} epochs. The writeup "
+            "does not say enough to pin the difference down; a different reduction of the loss, "
             "fewer effective updates, or a detail of the architecture it leaves out would each explain part of "
             "it. We report what our runs give and did not tune toward its numbers.")
 
@@ -421,7 +423,8 @@ def explorer(doc: Document, z2: RunView) -> None:
     except Exception as exc:  # the static figures above still tell the story
         print(f"report: the interactive explorer failed: {type(exc).__name__}: {exc}", file=sys.stderr)
         return
-    doc.markdown("In the HTML version, the explorer below decodes any point of the latent square you move to.")
+    doc.markdown("The explorer below decodes any latent point you move to (interactive in the HTML file, "
+                 "a still picture in the PDF).")
     doc.html(f'<div class="explorer">{fragment}</div>', "interactive latent explorer (helpers.explorer)")
 
 
@@ -451,7 +454,8 @@ def gan_section(doc: Document, profile: str, gan: RunView, aux: RunView) -> None
         "discriminator ends in a sigmoid, the generator in a tanh. Noise vectors have "
         f"{fmt(p.get('noise_dim'))} dimensions, drawn from the standard normal. Both networks use Adam "
         f"(learning rate {fmt(p.get('learning_rate'), 4)}), with {fmt(p.get('d_steps'))} discriminator "
-        f"step(s) per generator step. We trained for {epochs_text(gan, aux)}; the writeup trained for "
+        f"{'step' if p.get('d_steps') == 1 else 'steps'} per generator step. "
+        f"We trained for {epochs_text(gan, aux)}; the writeup trained for "
         f"{WRITEUP_GAN_EPOCHS}.")
     doc.html(params_html(gan, profile) + params_html(aux, profile), "parameters of gan and aux_gan")
     first = doc.figures + 1
@@ -459,13 +463,12 @@ def gan_section(doc: Document, profile: str, gan: RunView, aux: RunView) -> None
                  "between pairs of noise vectors. " + gan_sentence(gan, aux))
     doc.figure([("GAN", gan, "samples"), ("auxiliary GAN", aux, "samples")],
                "The writeup's Figure 1 with our models: 100 samples from noise drawn from the standard normal, "
-               "the plain GAN (left) and the GAN with the auxiliary digit classifier (right). "
-               + (gan.caption("samples") or aux.caption("samples")))
+               "the plain GAN (left) and the GAN with the auxiliary digit classifier (right), mapped from "
+               "[-1, 1] back to grey levels.")
     doc.figure([("GAN", gan, "interpolation"), ("auxiliary GAN", aux, "interpolation")],
                "The writeup's Figure 2 with our models: samples along straight lines between pairs of noise "
-               "vectors, the plain GAN (top) and the auxiliary GAN (bottom). "
-               + (gan.caption("interpolation") or aux.caption("interpolation")),
-               layout="column")
+               "vectors, the plain GAN (top) and the auxiliary GAN (bottom): each row draws "
+               "G(α·z₁ + (1 − α)·z₂) for one pair, α from 0 (left) to 1 (right).", layout="column")
     rows = [[label, run.metrics.get("epochs_run"), run.final("d_loss"), run.final("g_loss"), run.final("d_real"),
              run.final("d_fake"), run.final("val_accuracy")] for label, run in (("GAN", gan), ("auxiliary GAN", aux))]
     doc.table(["model", "epochs", "D loss", "G loss", "D(real)", "D(fake)", "validation digit accuracy"], rows,
@@ -477,9 +480,7 @@ def gan_section(doc: Document, profile: str, gan: RunView, aux: RunView) -> None
                        ("progress", "Samples from fixed noise as training went on")):
         if gan.image(name) or aux.image(name):
             doc.figure([("GAN", gan, name), ("auxiliary GAN", aux, name)],
-                       f"{what}: plain GAN (left) and auxiliary GAN (right). " + (gan.caption(name)
-                                                                                  or aux.caption(name)),
-                       layout="column" if name == "progress" else "row")
+                       f"{what}: plain GAN (top) and auxiliary GAN (bottom).", layout="column")
     other_figures(doc, [gan, aux], {"samples", "interpolation", "losses", "d_outputs", "progress"})
 
 
@@ -490,10 +491,12 @@ def gan_sentence(gan: RunView, aux: RunView) -> str:
         real, fake = run.final("d_real"), run.final("d_fake")
         if real is None or fake is None:
             parts.append(f"The {label} gave no final numbers ({run.status}).")
-            continue
-        parts.append(f"At the end of training the {label}'s discriminator gives real images {real:.2f} and "
-                     f"generated ones {fake:.2f} on average" + ("." if parts else " (1/2 for both would mean it "
-                                                                "can no longer tell them apart)."))
+        elif not parts:
+            parts.append(f"At the end of training the {label}'s discriminator gives real images {real:.2f} and "
+                         f"generated ones {fake:.2f} on average (1/2 for both would mean it can no longer tell "
+                         "them apart).")
+        else:
+            parts.append(f"For the {label} the two are {real:.2f} and {fake:.2f}.")
     accuracy = aux.final("val_accuracy")
     if accuracy is not None:
         parts.append(f"The auxiliary classifier names the digit of {100 * accuracy:.1f}% of validation images.")
@@ -502,8 +505,9 @@ def gan_sentence(gan: RunView, aux: RunView) -> str:
 
 def explore_section(doc: Document, profile: str, run: RunView) -> None:
     """Section 4.3: the exploration notebook's figures, as it captioned them."""
-    doc.markdown("### 4.3 Further exploration\n\nThe exploration notebook loads the trained models above and "
-                 "looks at them from other angles.")
+    doc.markdown("### 4.3 Further exploration\n\nThe exploration notebook (`notebooks/explore.ipynb`) puts "
+                 "sliders over every trained model above. Its widgets need a running kernel, so this report "
+                 "gives only its parameters and how long one update took.")
     doc.html(params_html(run, profile), "parameters of explore")
     latency = run.metrics.get("update_latency_ms") or {}
     if latency:
@@ -515,21 +519,24 @@ def explore_section(doc: Document, profile: str, run: RunView) -> None:
 def conclusion(doc: Document, z2: RunView, z20: RunView, gan: RunView, aux: RunView) -> None:
     """Section 5, with this build's numbers."""
     lines = []
+    writeup = f"{WRITEUP_VAE_LOSS[20][1]:.2f} against {WRITEUP_VAE_LOSS[2][1]:.2f}"
     if z2.ok and z20.ok:
         better = z20.final("validation_loss") < z2.final("validation_loss")
         lines.append(f"With twenty latent dimensions the VAE reached {z20.final('validation_loss'):.2f} nats on "
                      f"validation against {z2.final('validation_loss'):.2f} with two, after "
                      f"{epochs_text(z20, z2)}: "
-                     + ("the same ordering as in the writeup (102.67 against 157.18). " if better else
-                        "not yet the writeup's ordering (102.67 against 157.18). ")
+                     + (f"the same ordering as in the writeup ({writeup}). " if better else
+                        f"not yet the writeup's ordering ({writeup}). ")
                      + "The two-dimensional code has another use: it can be drawn whole, as in the latent-space "
                      "figures.")
-    for label, run in (("plain GAN", gan), ("auxiliary GAN", aux)):
-        real, fake = run.final("d_real"), run.final("d_fake")
-        if real is not None and fake is not None:
-            lines.append(f"The {label}'s discriminator ended with D(real) = {real:.2f} and D(fake) = {fake:.2f}, "
-                         + ("close to the 1/2 of the game's equilibrium." if abs(real - 0.5) < 0.1
-                            and abs(fake - 0.5) < 0.1 else "still some way from the 1/2 of the game's equilibrium."))
+    ended = [(label, run.final("d_real"), run.final("d_fake")) for label, run in
+             (("plain GAN", gan), ("auxiliary GAN", aux)) if run.final("d_real") is not None]
+    if ended:
+        near = all(abs(real - 0.5) < 0.1 and abs(fake - 0.5) < 0.1 for _, real, fake in ended)
+        lines.append("The discriminators ended with " + " and ".join(
+            f"D(real) = {real:.2f}, D(fake) = {fake:.2f} ({label})" for label, real, fake in ended)
+            + (": close to the 1/2 of the game's equilibrium." if near
+               else ": still some way from the 1/2 of the game's equilibrium."))
     failed = [v.name for v in (z2, z20, gan, aux) if not v.ok]
     if failed:
         lines.append(f"Runs {', '.join(failed)} gave no results in this build; their sections say why.")
@@ -647,9 +654,11 @@ def main(argv: list[str] | None = None) -> int:
     """Run the profile, build the report, print a summary; exit status 1 when a run failed."""
     args = parse_args(argv)
     try:
+        if args.device:
+            check_device(args.device)  # before any run's old outputs are cleared
         profile = runs.load_profile(args.profile)
         selected = runs.apply_overrides(runs.select(profile, args.only), args.assignments, args.device)
-    except runs.ProfileError as exc:
+    except (runs.ProfileError, ParameterError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     build = args.output / profile.name

@@ -72,7 +72,8 @@ class Profile:
         for run in self.runs:
             if run.name == name:
                 return run
-        raise ProfileError(f"no run {name!r} in profile {self.name!r}{did_you_mean(name, self.names())}")
+        raise ProfileError(f"no run {name!r} in profile {self.name!r}{did_you_mean(name, self.names())}; "
+                           f"its runs: {', '.join(self.names())}")
 
     def names(self) -> list[str]:
         """The run names, in profile order."""

@@ -58,9 +58,10 @@ def fit(run_epoch: Callable[[int], dict[str, float]], epochs: int, state: dict[s
 
     Returns one history row per epoch.
     """
-    history = resume(checkpoint, state, generator, fingerprint) if checkpoint and resume_from_checkpoint else []
-    if len(history) >= epochs:
-        return history[:epochs]
+    history = (resume(checkpoint, state, generator, fingerprint, epochs)
+               if checkpoint and resume_from_checkpoint else [])
+    if len(history) == epochs:
+        return history
     bar = epoch_bar(range(len(history), epochs), desc=desc, initial=len(history), total=epochs)
     for epoch in bar:
         start = time.perf_counter()
@@ -99,13 +100,24 @@ def save_checkpoint(path: Path, state: dict[str, Stateful], generator: torch.Gen
 
 
 def resume(path: Path, state: dict[str, Stateful], generator: torch.Generator,
-           fingerprint: dict[str, Any] | None) -> list[dict[str, float]]:
-    """Load a matching checkpoint into state and generator and return its history; [] when there is none."""
+           fingerprint: dict[str, Any] | None, epochs: int) -> list[dict[str, float]]:
+    """Load a matching checkpoint of at most epochs into state and generator and return its history.
+
+    Returns [] when there is none. A checkpoint of more epochs than asked for cannot give the model of
+    fewer: it is moved aside (checkpoint.<N>-epochs.pt), never overwritten, and training starts afresh.
+    """
     if not path.exists():
         return []
     payload = torch.load(path, map_location="cpu", weights_only=True)
     if payload.get("fingerprint") != fingerprint:
         print(f"{path} was written with other parameters; starting from scratch")
+        return []
+    done = len(payload["history"])
+    if done > epochs:
+        kept = path.with_name(f"{path.stem}.{done}-epochs{path.suffix}")
+        os.replace(path, kept)
+        print(f"{path} holds {done} epochs, more than the {epochs} asked for: moved to {kept.name}; "
+              "starting from scratch")
         return []
     for name, obj in state.items():
         obj.load_state_dict(payload[name])

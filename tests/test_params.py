@@ -12,6 +12,7 @@ from helpers.params import ParameterError, VAEConfig
     ({"epochs": -1}, "epochs must be > 0, got -1"),
     ({"learning_rate": 0}, "learning_rate must be > 0"),
     ({"device": "tpu"}, "device must be auto, cpu, cuda, cuda:N or mps; got 'tpu'"),
+    ({"device": "mps"}, "device 'mps' asked for, but Apple's MPS is not available here"),
     ({"dataset": "cifar"}, "dataset must be one of mnist, fashion-mnist; got 'cifar'"),
     ({"activation": "swish"}, "activation must be one of relu"),
     ({"latent_dim": "two"}, "latent_dim must be int, got 'two'"),

@@ -169,3 +169,10 @@ def test_the_built_report_explorer_works_from_the_file(tiny_build, tmp_path):
         browser.close()
     assert not errors, errors
     assert all(url.startswith(("file:", "data:", "blob:")) for url in requests), requests
+
+
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="this machine has CUDA")
+def test_an_unavailable_device_is_refused_before_any_run_is_touched(tmp_path, capsys):
+    assert report.main(["--device", "cuda", "--output", str(tmp_path)]) == 2
+    assert "CUDA is not available here" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())

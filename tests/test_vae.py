@@ -114,6 +114,15 @@ def test_a_run_resumes_where_it_stopped(tmp_path):
         assert a["validation_loss"] == pytest.approx(b["validation_loss"], rel=1e-5)
 
 
+def test_asking_for_fewer_epochs_than_the_checkpoint_retrains_and_keeps_the_longer_run(tmp_path):
+    splits = tiny_splits()
+    train_tiny(tiny_config(tmp_path, epochs=3), splits)
+    model, history = train_tiny(tiny_config(tmp_path, epochs=1), splits)
+    _, fresh = train_tiny(tiny_config(tmp_path / "fresh", epochs=1), splits)
+    assert len(history) == 1 and history[0]["train_loss"] == pytest.approx(fresh[0]["train_loss"], rel=1e-6)
+    assert len(torch.load(tmp_path / "checkpoint.3-epochs.pt", weights_only=True)["history"]) == 3
+
+
 def test_a_checkpoint_of_other_parameters_is_not_resumed(tmp_path):
     splits = tiny_splits()
     train_tiny(tiny_config(tmp_path, epochs=1, learning_rate=0.05), splits)
