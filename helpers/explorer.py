@@ -31,11 +31,12 @@ def explorer_html(vae_run_dir: str | os.PathLike, validation: Split | None = Non
     model = load_vae(run_dir)
     if model.latent_dim != 2:
         raise ValueError(f"the static explorer needs a latent-2 VAE; {run_dir} has latent_dim {model.latent_dim}")
+    parameters = json.loads((run_dir / "metrics.json").read_text())["parameters"]
     if validation is None:
-        parameters = json.loads((run_dir / "metrics.json").read_text())["parameters"]
         validation = load_splits(parameters.get("dataset", "mnist"), parameters.get("data_dir") or None).validation
     means = latent_means(model, validation.images.cpu())
-    payload = decoder_payload(model) | latent_map_payload(means, validation.labels.cpu()) | {
+    square = parameters.get("grid_limit", 2.0)  # the map marks the square the report's decoded grid covers
+    payload = decoder_payload(model) | latent_map_payload(means, validation.labels.cpu(), square) | {
         "anchors": digit_anchors(means, validation.labels.cpu()).tolist(), "limit": LIMIT}
     uid = "vaex-" + hashlib.sha256(payload["layers"][0]["w"].encode()).hexdigest()[:10]
     return TEMPLATE.replace("__UID__", uid).replace("__SCALE__", str(28 * SCALE)).replace(
@@ -59,11 +60,11 @@ def half_base64(tensor: torch.Tensor) -> str:
     return base64.b64encode(tensor.detach().cpu().numpy().astype("<f2").tobytes()).decode("ascii")
 
 
-def latent_map_payload(means: torch.Tensor, labels: torch.Tensor) -> dict:
-    """The latent scatter as a PNG data URI, and how latent coordinates map to its pixels."""
+def latent_map_payload(means: torch.Tensor, labels: torch.Tensor, square: float) -> dict:
+    """The latent scatter (dashed square [-square, square]^2) as a PNG data URI, and how z maps to its pixels."""
     from .widgets import LatentMap, encode_png
 
-    latent_map = LatentMap(means, labels, LIMIT)
+    latent_map = LatentMap(means, labels, square)
     from PIL import Image
 
     png = encode_png(Image.fromarray(latent_map.background))

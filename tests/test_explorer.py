@@ -81,7 +81,7 @@ def test_fragment_carries_the_decoder_weights(fragment, untrained_runs):
 def test_map_coordinates_match_the_latent_map(fragment, untrained_runs, validation):
     data = payload(fragment)
     means = load_vae(untrained_runs["vae_z2"]).encode(validation.images)[0].detach()
-    latent_map = LatentMap(means, validation.labels, data["limit"])
+    latent_map = LatentMap(means, validation.labels, 2.0)  # the dashed square: the run's grid_limit, as in its figures
     assert np.allclose(data["origin"], latent_map.origin) and np.allclose(data["unit"], latent_map.unit)
     assert len(data["anchors"]) == 10
 
