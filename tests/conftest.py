@@ -11,6 +11,23 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
+CHROMIUM = Path("/usr/bin/chromium")  # Debian's; `make setup` installs it when it can
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+
+
+def canvas_pixels(page, uid: str, name: str) -> np.ndarray:
+    """The grey levels of one 28 x 28 canvas of the kernel-free explorer whose id prefix is uid."""
+    data = page.evaluate("([id]) => Array.from(document.getElementById(id).getContext('2d')"
+                         ".getImageData(0, 0, 28, 28).data)", [f"{uid}-{name}"])
+    return np.asarray(data, dtype=float).reshape(28, 28, 4)[..., 0]
+
+
+def press(page, selector: str, key: str, times: int) -> None:
+    """Focus a control and press a key on it, as a person moving a slider with the keyboard."""
+    page.focus(selector)
+    for _ in range(times):
+        page.keyboard.press(key)
 
 
 def assert_non_blank(png: Path) -> None:

@@ -28,13 +28,10 @@ import torch
 from PIL import Image
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from conftest import NOTEBOOKS
+from conftest import CHROMIUM, CHROMIUM_ARGS, NOTEBOOKS, canvas_pixels, press
 from helpers.explorer import explorer_html
 from helpers.vae import load_vae
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 SHOTS = Path("/tmp/explore_shots")
 TOKEN = "explore-test-token"
 
@@ -224,13 +221,6 @@ def test_slider_moves_the_picture_in_jupyter(interface, jupyter, browser, untrai
     assert not [e for e in errors if "notebook_core" not in e], errors
 
 
-def canvas_pixels(page, uid: str, name: str) -> np.ndarray:
-    """The grey levels of one 28 x 28 canvas of the static explorer."""
-    data = page.evaluate("([id]) => Array.from(document.getElementById(id).getContext('2d')"
-                         ".getImageData(0, 0, 28, 28).data)", [f"{uid}-{name}"])
-    return np.asarray(data, dtype=float).reshape(28, 28, 4)[..., 0]
-
-
 def test_static_explorer_works_from_a_file_without_a_kernel(browser, untrained_runs, tmp_path):
     run = untrained_runs["vae_z2"]
     page_file = tmp_path / "explorer.html"
@@ -245,20 +235,14 @@ def test_static_explorer_works_from_a_file_without_a_kernel(browser, untrained_r
     before = canvas_pixels(page, uid, "image")
     assert np.abs(before - decoded(run, [0.0, 0.0])).max() <= 2  # float16 weights, decoded in JavaScript
     shot(page, tmp_path, "static_before.png")
-    page.focus(f"#{uid}-z1")
-    for _ in range(30):
-        page.keyboard.press("ArrowRight")
-    page.focus(f"#{uid}-z2")
-    for _ in range(20):
-        page.keyboard.press("ArrowLeft")
+    press(page, f"#{uid}-z1", "ArrowRight", 30)
+    press(page, f"#{uid}-z2", "ArrowLeft", 20)
     z = [float(page.input_value(f"#{uid}-z1")), float(page.input_value(f"#{uid}-z2"))]
     assert z == [1.5, -1.0]
     after = canvas_pixels(page, uid, "image")
     assert np.abs(after - before).max() > 0 and np.abs(after - decoded(run, z)).max() <= 2
     mix_before = canvas_pixels(page, uid, "mix")
-    page.focus(f"#{uid}-alpha")
-    for _ in range(10):
-        page.keyboard.press("ArrowRight")
+    press(page, f"#{uid}-alpha", "ArrowRight", 10)
     assert page.input_value(f"#{uid}-alpha") == "0.7"
     assert np.abs(canvas_pixels(page, uid, "mix") - mix_before).max() > 0
     page.check(f"#{uid}-binary")

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from conftest import CHROMIUM, CHROMIUM_ARGS, canvas_pixels, press
 from helpers import report, runs
 
 TINY = {"epochs": 1, "train_size": 1000}  # applied to every run whose notebook declares the name
@@ -135,19 +136,12 @@ def test_failing_run_fails_the_build_and_its_section_shows_the_error(tiny_build,
 @pytest.mark.browser
 def test_the_built_report_explorer_works_from_the_file(tiny_build, tmp_path):
     """Open report.html from disk in Chromium, move the latent sliders and α: the pictures change."""
-    chromium = Path("/usr/bin/chromium")
-    if not chromium.exists():
+    if not CHROMIUM.exists():
         pytest.skip("Debian's chromium is not installed at /usr/bin/chromium (make setup installs it)")
     from playwright.sync_api import sync_playwright
 
-    def pixels(page, canvas_id: str) -> list[int]:
-        return page.evaluate("([id]) => Array.from(document.getElementById(id).getContext('2d')"
-                             ".getImageData(0, 0, 28, 28).data)", [canvas_id])
-
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(chromium), args=[
-            "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync"])
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1200, "height": 900})
         requests, errors = [], []
         page.on("request", lambda request: requests.append(request.url))
@@ -155,16 +149,12 @@ def test_the_built_report_explorer_works_from_the_file(tiny_build, tmp_path):
         page.goto((tiny_build[2] / "report.html").as_uri())
         uid = page.eval_on_selector(".vae-explorer", "element => element.id")
         page.eval_on_selector(f"#{uid}", "element => element.scrollIntoView()")
-        before, mix_before = pixels(page, f"{uid}-image"), pixels(page, f"{uid}-mix")
-        page.focus(f"#{uid}-z1")
-        for _ in range(30):
-            page.keyboard.press("ArrowRight")
-        page.focus(f"#{uid}-alpha")
-        for _ in range(10):
-            page.keyboard.press("ArrowLeft")
+        before, mix_before = canvas_pixels(page, uid, "image"), canvas_pixels(page, uid, "mix")
+        press(page, f"#{uid}-z1", "ArrowRight", 30)
+        press(page, f"#{uid}-alpha", "ArrowLeft", 10)
         assert page.input_value(f"#{uid}-z1") == "1.5"
-        assert pixels(page, f"{uid}-image") != before
-        assert pixels(page, f"{uid}-mix") != mix_before
+        assert (canvas_pixels(page, uid, "image") != before).any()
+        assert (canvas_pixels(page, uid, "mix") != mix_before).any()
         page.screenshot(path=str(tmp_path / "report_explorer.png"))
         browser.close()
     assert not errors, errors
