@@ -19,10 +19,8 @@ import torch
 from matplotlib.figure import Figure
 
 from .params import RunConfig
+from .runfiles import FIGURES, METRICS, WEIGHTS, write_json
 
-FIGURES = "figures.json"
-METRICS = "metrics.json"
-WEIGHTS = "weights.pt"
 PACKAGES = ("torch", "torchvision", "numpy", "matplotlib", "papermill", "nbconvert", "ipywidgets")
 
 
@@ -117,13 +115,6 @@ def version(package: str) -> str | None:
         return metadata.version(package)
     except metadata.PackageNotFoundError:
         return None
-
-
-def write_json(path: Path, data: Any) -> None:
-    """Write JSON atomically (readers never see half a file)."""
-    partial = path.with_suffix(".partial")
-    partial.write_text(json.dumps(data, indent=2, default=str))
-    os.replace(partial, path)
 
 
 def read_metrics(run_dir: str | os.PathLike) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 DATASETS = ("mnist", "fashion-mnist")
+PRECISIONS = ("fp32", "bf16", "auto")
 ACTIVATIONS = ("relu", "leaky_relu", "tanh", "elu", "softplus")
 IPYTHON_NAMES = {"In", "Out", "get_ipython", "exit", "quit", "open"}
 
@@ -41,6 +42,7 @@ class RunConfig:
     output_dir: str = "outputs/run"
     resume: bool = True
     cpu_threads: int = 1  # torch CPU threads: these small MLPs run fastest on one (many times so on a busy machine)
+    precision: str = "fp32"  # matrix products in fp32, bf16, or auto (bf16 where the hardware has native bf16)
 
     positive: ClassVar[tuple[str, ...]] = ("epochs", "batch_size", "hidden_dim", "learning_rate", "cpu_threads")
 
@@ -64,6 +66,7 @@ class RunConfig:
         if self.train_size < 0:
             raise ParameterError(f"train_size must be >= 0 (0 = all 50,000 images), got {self.train_size!r}")
         choose("dataset", self.dataset, DATASETS)
+        choose("precision", self.precision, PRECISIONS)
         check_device(self.device)
 
     @classmethod

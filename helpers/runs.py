@@ -23,13 +23,10 @@ from typing import Any
 
 import yaml
 
-from .outputs import FIGURES, METRICS, WEIGHTS, write_json
-from .train import PROGRESS_ENV
+from .runfiles import FIGURES, LOG, METRICS, PROGRESS_ENV, RECORD, WEIGHTS, write_json
 
 ROOT = Path(__file__).resolve().parent.parent
 PROFILES = ROOT / "report" / "profiles"
-RECORD = "run.json"
-LOG = "log.txt"
 PLACEHOLDER = re.compile(r"\{runs\.([A-Za-z0-9_]+)\}")
 NOT_HASHED = {"runs.py", "report.py", "explorer.py"}  # the run and report layer: no notebook imports them
 STALE = (METRICS, FIGURES, WEIGHTS, "*.png", RECORD, LOG)  # removed before a run starts again (its checkpoint stays)

@@ -23,10 +23,9 @@ from tqdm.auto import tqdm
 from . import gan
 from .data import Splits, binarize
 from .params import GANConfig, VAEConfig
+from .runfiles import CHECKPOINT, PROGRESS_ENV  # noqa: F401 (train.CHECKPOINT is what notebooks name)
 from .vae import VAE, evaluate, neg_elbo
 
-CHECKPOINT = "checkpoint.pt"
-PROGRESS_ENV = "HELPERS_PROGRESS"  # "text": epoch bars as text on stderr (headless runs log them), else widgets
 EVAL_SEED_OFFSET = 10_007  # the fixed validation binarization uses seed + this, apart from training draws
 
 
