@@ -6,6 +6,8 @@ writes ``run.json`` (status, minutes, error, cache key) and ``log.txt`` (the not
 beside its executed notebook; a run whose key (notebook, parameters, helpers' source, data, upstream
 keys) matches a finished run is skipped.
 A failing run never stops the others: its error is recorded and the next run starts.
+A profile may also declare sweeps (helpers.sweeps): grids of runs over one notebook. Runs execute on Dask
+(helpers.executor), each in its own process (helpers.runner).
 """
 
 from __future__ import annotations
@@ -23,12 +25,13 @@ from typing import Any
 
 import yaml
 
-from .runfiles import FIGURES, LOG, METRICS, PROGRESS_ENV, RECORD, WEIGHTS, write_json
+from . import sweeps as sweeping
+from .runfiles import FIGURES, LOG, METRICS, RECORD, WEIGHTS, write_json
 
 ROOT = Path(__file__).resolve().parent.parent
 PROFILES = ROOT / "report" / "profiles"
-PLACEHOLDER = re.compile(r"\{runs\.([A-Za-z0-9_]+)\}")
-NOT_HASHED = {"runs.py", "report.py", "explorer.py"}  # the run and report layer: no notebook imports them
+PLACEHOLDER = re.compile(r"\{runs\.([A-Za-z0-9_.-]+)\}")
+NOT_HASHED = {"runs.py", "sweeps.py", "executor.py", "runner.py", "report.py", "explorer.py"}  # run/report layer
 STALE = (METRICS, FIGURES, WEIGHTS, "*.png", RECORD, LOG)  # removed before a run starts again (its checkpoint stays)
 
 
@@ -63,6 +66,7 @@ class Profile:
     name: str
     description: str
     runs: list[Run]
+    sweeps: dict[str, list[str]] = field(default_factory=dict)  # sweep name -> its points' run names
 
     def run(self, name: str) -> Run:
         """The run called name."""
@@ -94,7 +98,7 @@ class Result:
 
 
 def load_profile(name_or_path: str | Path) -> Profile:
-    """Read a profile by name (report/profiles/<name>.yaml) or by path."""
+    """Read a profile by name (report/profiles/<name>.yaml) or by path; sweeps checked, expanded into runs."""
     path = Path(name_or_path)
     if path.suffix not in (".yaml", ".yml"):
         path = PROFILES / f"{name_or_path}.yaml"
@@ -102,18 +106,44 @@ def load_profile(name_or_path: str | Path) -> Profile:
         known = sorted(p.stem for p in PROFILES.glob("*.yaml"))
         raise ProfileError(f"no profile {str(name_or_path)!r}; known profiles: {', '.join(known)}")
     spec = yaml.safe_load(path.read_text()) or {}
-    runs = [Run(name, str(entry["notebook"]), dict(entry.get("params") or {}), bool(entry.get("optional", False)))
-            for name, entry in (spec.get("runs") or {}).items()]
-    profile = Profile(spec.get("name", path.stem), spec.get("description", ""), runs)
-    for run in runs:
+    try:
+        grids = {name: sweeping.parse_sweep(name, entry, declared_parameters(entry))
+                 for name, entry in (spec.get("sweeps") or {}).items()}
+        runs = [Run(name, str(entry["notebook"]),
+                    {k: sweeping.fill_sweep_placeholders(v, grids) for k, v in (entry.get("params") or {}).items()},
+                    bool(entry.get("optional", False)))
+                for name, entry in (spec.get("runs") or {}).items()]
+    except ValueError as exc:
+        raise ProfileError(f"profile {path.name}: {exc}") from None
+    points = {name: [Run(sweep.run_name(p), sweep.notebook, {**sweep.params, **p}) for p in sweep.points()]
+              for name, sweep in grids.items()}
+    profile = Profile(spec.get("name", path.stem), spec.get("description", ""),
+                      runs + [run for group in points.values() for run in group],
+                      {name: [run.name for run in group] for name, group in points.items()})
+    if len(set(profile.names())) < len(profile.runs):
+        raise ProfileError(f"profile {path.name}: two runs share a name; rename a run or a sweep")
+    for run in profile.runs:
         for needed in run.needs():
             profile.run(needed)  # raises on an unknown name
     return profile
 
 
+def declared_parameters(entry: Any) -> dict[str, dict[str, Any]] | None:
+    """The parameters a sweep's notebook declares (papermill's inspection), None when it cannot be read."""
+    notebook = Path(str(entry.get("notebook", ""))) if isinstance(entry, dict) else None
+    if notebook is None:
+        return None
+    notebook = notebook if notebook.is_absolute() else ROOT / notebook
+    if not notebook.exists():
+        raise ValueError(f"sweep notebook {display_path(notebook)} does not exist")
+    import papermill
+
+    return papermill.inspect_notebook(str(notebook))
+
+
 def select(profile: Profile, only: list[str] | None) -> list[Run]:
     """The runs named in only (all when empty) plus the runs they need, in dependency order."""
-    wanted = set(only or profile.names())
+    wanted = {point for name in only or profile.names() for point in profile.sweeps.get(name, [name])}
     for name in list(wanted):
         profile.run(name)
     pending = list(wanted)
@@ -223,10 +253,8 @@ def source_digest() -> str:
 
 def data_digest(dataset: str = "mnist", data_dir: str = "") -> str:
     """A hash of the dataset's files (names, sizes and contents); 'absent' before they are prepared."""
-    from .data import data_dir as resolve
-    from .data import raw_folder
-
-    folder = raw_folder(dataset, resolve(data_dir or None))
+    root = Path(data_dir or os.environ.get("VAE_GAN_DATA") or ROOT / "data").expanduser().resolve()
+    folder = root / ("FashionMNIST" if dataset == "fashion-mnist" else "MNIST") / "raw"  # as helpers.data (torch)
     if not folder.exists():
         return "absent"
     digest = hashlib.sha256()
@@ -264,31 +292,6 @@ def clear_stale(folder: Path) -> None:
             file.unlink()
 
 
-def execute(run: Run, build: Path, key: str, timeout: float | None) -> Result:
-    """Execute one run with papermill into its folder; record and return what happened, never raising."""
-    import papermill
-    from papermill.exceptions import PapermillExecutionError
-
-    folder = run_folder(build, run.name)
-    folder.mkdir(parents=True, exist_ok=True)
-    clear_stale(folder)
-    params = resolved_params(run, build)
-    start = time.perf_counter()
-    error = ""
-    try:
-        with open(folder / LOG, "w") as log:  # the notebook's prints and training bars: tail -f to follow
-            papermill.execute_notebook(str(run.notebook_path), str(folder / f"{run.name}.ipynb"),
-                                       parameters=params, kernel_name="python3", execution_timeout=timeout,
-                                       progress_bar=True, cwd=str(ROOT), stdout_file=log, stderr_file=log)
-    except PapermillExecutionError as exc:
-        error = f"{exc.ename}: {exc.evalue} (cell {exc.exec_count})"
-    except Exception as exc:  # a kernel that died, a timeout, a missing kernel: recorded, the build goes on
-        error = f"{type(exc).__name__}: {exc}".strip()
-    result = Result(run.name, "failed" if error else "ok", (time.perf_counter() - start) / 60, error, key)
-    write_record(folder, run, params, result)
-    return result
-
-
 def write_record(folder: Path, run: Run, params: dict[str, Any], result: Result) -> None:
     """Write run.json: what ran, with which parameters, how it ended."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -297,48 +300,12 @@ def write_record(folder: Path, run: Run, params: dict[str, Any], result: Result)
 
 
 def execute_all(runs: list[Run], build: Path, timeout: float | None = None, force: bool = False,
-                threads: int | None = 1) -> list[Result]:
-    """Execute runs in order (dependencies first), skipping cached ones; one progress line per run.
+                threads: int | None = 1, workers: int | None = None, scheduler: str | None = None) -> list[Result]:
+    """Execute runs on Dask (helpers.executor): a LocalCluster of `workers` processes, or `scheduler`'s cluster."""
+    from .executor import Executor
 
-    threads sets OMP_NUM_THREADS for the kernels (None keeps torch's default): on a busy or 2-core CPU,
-    torch's default of one thread per core can make an epoch ten times slower than a single thread.
-    """
-    if threads:
-        os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = str(threads)
-    os.environ[PROGRESS_ENV] = "text"  # the kernels' epoch bars go to log.txt as text, not as widgets
-    sources = source_digest()
-    data_keys: dict[tuple[str, str], str] = {}
-    results: dict[str, Result] = {}
-    begin = time.perf_counter()
-    for index, run in enumerate(runs, 1):
-        tag = f"[{index}/{len(runs)}] {run.name}"
-        folder = run_folder(build, run.name)
-        params = resolved_params(run, build)
-        missing = [n for n in run.needs() if n in results and results[n].status not in ("ok", "cached")]
-        if not run.notebook_path.exists() or missing:
-            status = "skipped" if run.optional and not missing else "failed"
-            why = (f"needs run {', '.join(missing)}, which did not finish" if missing
-                   else f"notebook {run.notebook} does not exist")
-            result = Result(run.name, status, error=why)
-            write_record(folder, run, params, result)
-        else:
-            source = (str(run.params.get("dataset", "mnist")), str(run.params.get("data_dir", "")))
-            if source not in data_keys:
-                data_keys[source] = data_digest(*source)
-            upstream = [results[n].key for n in run.needs() if n in results]
-            upstream += [read_record(run_folder(build, n)).get("key", "") for n in run.needs() if n not in results]
-            key = cache_key(run, params, upstream, sources, data_keys[source])
-            if not force and is_cached(folder, run.name, key):
-                result = Result(run.name, "cached", key=key)
-            else:
-                print(f"{tag}: running {run.notebook} into {display_path(folder)} "
-                      f"(its output: {display_path(folder / LOG)})", flush=True)
-                result = execute(run, build, key, timeout)
-        results[run.name] = result
-        elapsed = (time.perf_counter() - begin) / 60
-        detail = f" ({result.error})" if result.error else ""
-        print(f"{tag}: {result.status} in {result.minutes:.1f} min (elapsed {elapsed:.1f} min){detail}", flush=True)
-    return list(results.values())
+    with Executor(workers=workers, scheduler=scheduler, threads=threads) as executor:
+        return executor.execute(runs, build, timeout, force)
 
 
 def summary_table(results: list[Result]) -> str:
@@ -346,4 +313,10 @@ def summary_table(results: list[Result]) -> str:
     width = max([len(r.name) for r in results] + [3])
     lines = [f"{'run':<{width}}  {'status':<8}  minutes", f"{'-' * width}  {'-' * 8}  -------"]
     lines += [f"{r.name:<{width}}  {r.status:<8}  {r.minutes:7.1f}" for r in results]
+    lines += [f"{'-' * width}  {'-' * 8}  -------", f"{'sum':<{width}}  {'':<8}  {run_minutes(results):7.1f}"]
     return "\n".join(lines)
+
+
+def run_minutes(results: list[Result]) -> float:
+    """The minutes the runs took together (more than the wall time when they ran side by side)."""
+    return sum(r.minutes for r in results)

@@ -1,0 +1,278 @@
+"""The executor: runs on Dask distributed, each in a process of its own, with one line per state change.
+
+By default a LocalCluster sized to the machine (one worker process per core, one thread each); `workers`
+chooses how many; `scheduler` ('tcp://host:port') uses an existing cluster instead, whose workers need the
+repository, its environment and the data at the same paths (or the build folder on a shared mount). A
+run's task starts ``python -m helpers.runner`` (papermill) and waits for it; a run that needs another
+('{runs.NAME}') is submitted with that run's future as an argument, so Dask starts it once that run ended.
+One worker runs everything one after another, in the order the runs are given.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import json
+import logging
+import os
+import queue
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from .runfiles import LOG, PROGRESS_ENV
+from .runs import (
+    ROOT,
+    Result,
+    Run,
+    cache_key,
+    clear_stale,
+    data_digest,
+    display_path,
+    is_cached,
+    read_record,
+    resolved_params,
+    run_folder,
+    source_digest,
+    write_record,
+)
+
+TOPIC = "helpers-runs"  # the Dask event topic on which a task says that its run started
+CONNECT_SECONDS = 4  # how long to try to reach a scheduler before giving up
+POLL_SECONDS = 0.5  # how often the build looks at its runs
+EPOCH_LINES_SECONDS = 60  # how often the epoch progress of running runs is printed (when it changed)
+
+
+class ClusterError(RuntimeError):
+    """The Dask scheduler cannot be reached (nothing of the build has been touched)."""
+
+
+def run_env(threads: int | None) -> dict[str, str]:
+    """Environment variables for a run's process: epoch bars as text, CPU threads, this repository first."""
+    env = {PROGRESS_ENV: "text", "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+           "PYTHONUNBUFFERED": "1", "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
+    if threads:
+        env.update(OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+    return env
+
+
+def run_task(spec: dict[str, Any], *upstream: Result) -> Result:
+    """On a Dask worker: execute one run in a child process (helpers.runner) and return its result."""
+    folder = Path(spec["folder"])
+    run = Run(spec["name"], spec["notebook"], spec["params"])
+    unfinished = [r.name for r in upstream if r.status not in ("ok", "cached")]
+    if unfinished:
+        result = Result(run.name, "failed", error=f"needs run {', '.join(unfinished)}, which did not finish")
+        write_record(folder, run, spec["params"], result)
+        return result
+    announce(spec["name"])
+    folder.mkdir(parents=True, exist_ok=True)
+    clear_stale(folder)
+    start = time.perf_counter()
+    with open(folder / LOG, "w") as log:
+        done = subprocess.run([sys.executable, "-m", "helpers.runner", json.dumps(spec)], cwd=ROOT,
+                              env={**os.environ, **spec["env"]}, stdout=log, stderr=subprocess.STDOUT)
+    record = read_record(folder)
+    if record.get("key") != spec["key"]:  # the process died before it could write run.json
+        result = Result(run.name, "failed", (time.perf_counter() - start) / 60,
+                        f"the run's process ended with exit code {done.returncode} (see {LOG})", spec["key"])
+        write_record(folder, run, spec["params"], result)
+        return result
+    fields = {f.name for f in dataclasses.fields(Result)}
+    return Result(**{k: v for k, v in record.items() if k in fields})
+
+
+def announce(name: str) -> None:
+    """Tell the client that a run started, and where (a no-op outside a Dask worker)."""
+    try:
+        from distributed import get_worker
+
+        worker = get_worker()
+    except (ImportError, ValueError):
+        return
+    worker.log_event(TOPIC, {"name": name, "worker": worker.address})
+
+
+def dashboard_available() -> bool:
+    """Whether Dask's dashboard can be served (it needs bokeh)."""
+    return importlib.util.find_spec("bokeh") is not None
+
+
+class Executor:
+    """A Dask client for one build: `with Executor(workers=2) as executor: executor.execute(runs, build)`."""
+
+    def __init__(self, workers: int | None = None, scheduler: str | None = None, threads: int | None = 1):
+        if workers is not None and workers < 1:
+            raise ValueError(f"workers must be >= 1, got {workers}")
+        self.workers, self.scheduler, self.threads = workers, scheduler, threads
+        self.cluster: Any = None
+        self.client: Any = None
+        self.events: queue.Queue[dict[str, str]] = queue.Queue()
+
+    def __enter__(self) -> Executor:
+        self.connect()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def connect(self) -> None:
+        """Start a LocalCluster or reach the scheduler (ClusterError within CONNECT_SECONDS when it cannot)."""
+        import dask
+        from distributed import Client, LocalCluster
+
+        if self.scheduler:
+            try:
+                self.client = Client(self.scheduler, timeout=f"{CONNECT_SECONDS}s", set_as_default=False)
+            except Exception as exc:
+                raise ClusterError(f"cannot reach the Dask scheduler at {self.scheduler} "
+                                   f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else exc!r})"
+                                   ) from None
+            where = f"scheduler {self.scheduler}"
+        else:
+            with dask.config.set({"distributed.scheduler.worker-saturation": 1.0}):
+                self.cluster = LocalCluster(n_workers=self.workers or os.cpu_count() or 1, threads_per_worker=1,
+                                            processes=True, memory_limit=0, silence_logs=logging.ERROR,
+                                            dashboard_address=":0")
+            self.client = Client(self.cluster, set_as_default=False)
+            where = "a local cluster"
+        self.client.subscribe_topic(TOPIC, lambda event: self.events.put(event[1]))
+        workers = len(self.client.scheduler_info(n_workers=-1).get("workers", {}))
+        line = f"dask: {where} with {workers} worker{'s' if workers != 1 else ''}"
+        if dashboard_available():
+            line += f"; dashboard at {self.client.dashboard_link}"
+        print(line + ("; runs wait until a worker joins" if not workers else ""), flush=True)
+
+    def close(self) -> None:
+        """Close the client and the LocalCluster it started."""
+        if self.client is not None:
+            self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+
+    def execute(self, runs: list[Run], build: Path, timeout: float | None = None, force: bool = False
+                ) -> list[Result]:
+        """Execute runs (dependencies first), skipping cached ones; returns their results in the given order."""
+        build = build.resolve()
+        progress = Progress(runs, build)
+        results: dict[str, Result] = {}
+        futures: dict[str, Any] = {}
+        keys: dict[str, str] = {}
+        sources, data_keys = source_digest(), {}
+        for run in runs:
+            folder, params = run_folder(build, run.name), resolved_params(run, build)
+            if not run.notebook_path.exists():
+                results[run.name] = Result(run.name, "skipped" if run.optional else "failed",
+                                           error=f"notebook {run.notebook} does not exist")
+                write_record(folder, run, params, results[run.name])
+                progress.finished(results[run.name])
+                continue
+            source = (str(run.params.get("dataset", "mnist")), str(run.params.get("data_dir", "")))
+            data_keys.setdefault(source, data_digest(*source))
+            upstream = [keys.get(n) or read_record(run_folder(build, n)).get("key", "") for n in run.needs()]
+            keys[run.name] = key = cache_key(run, params, upstream, sources, data_keys[source])
+            if not force and is_cached(folder, run.name, key) and not any(n in futures for n in run.needs()):
+                results[run.name] = Result(run.name, "cached", key=key)
+                progress.finished(results[run.name])
+                continue
+            spec = {"name": run.name, "notebook": run.notebook, "params": params, "folder": str(folder),
+                    "key": key, "timeout": timeout, "env": run_env(self.threads)}
+            needed = [futures.get(n) or results.get(n) for n in run.needs() if n in futures or n in results]
+            futures[run.name] = self.client.submit(run_task, spec, *needed, key=f"{run.name}-{uuid.uuid4().hex[:8]}",
+                                                   pure=False)
+            progress.queued(run.name)
+        results.update(self.wait(futures, progress))
+        return [results[run.name] for run in runs]
+
+    def wait(self, futures: dict[str, Any], progress: Progress) -> dict[str, Result]:
+        """Follow the submitted runs until all ended, printing their state changes and epoch progress."""
+        results: dict[str, Result] = {}
+        try:
+            while len(results) < len(futures):
+                started = {}
+                while not self.events.empty():
+                    event = self.events.get()
+                    started[event["name"]] = event.get("worker", "")
+                for name, future in futures.items():
+                    if name not in results and future.done():
+                        if name in started:  # started and ended since the last look: both lines, in order
+                            progress.running(name, started.pop(name))
+                        results[name] = outcome(name, future)
+                        progress.finished(results[name])
+                for name, worker in started.items():
+                    progress.running(name, worker)
+                progress.epochs()
+                time.sleep(POLL_SECONDS)
+        except KeyboardInterrupt:
+            self.client.cancel(list(futures.values()))
+            raise
+        return results
+
+
+def outcome(name: str, future: Any) -> Result:
+    """A finished future's Result; a task that raised (a lost worker, an import error there) counts as failed."""
+    try:
+        return future.result()
+    except Exception as exc:
+        return Result(name, "failed", error=f"{type(exc).__name__} on the Dask worker: {exc}".strip())
+
+
+class Progress:
+    """One console line per state change of a run (queued, running, ok, failed, cached, skipped)."""
+
+    def __init__(self, runs: list[Run], build: Path):
+        self.index = {run.name: i for i, run in enumerate(runs, 1)}
+        self.total = len(runs)
+        self.build = build
+        self.begin = time.perf_counter()
+        self.started: dict[str, float] = {}
+        self.shown: dict[str, str] = {}
+        self.last_epochs = time.perf_counter()
+
+    def line(self, name: str, text: str) -> None:
+        """Print '[i/n] name: text (elapsed m min)'."""
+        elapsed = (time.perf_counter() - self.begin) / 60
+        print(f"[{self.index.get(name, 0)}/{self.total}] {name}: {text} (elapsed {elapsed:.1f} min)", flush=True)
+
+    def queued(self, name: str) -> None:
+        """The run waits for a worker (or for the runs it needs)."""
+        self.line(name, "queued")
+
+    def running(self, name: str, worker: str) -> None:
+        """The run's process started on a worker."""
+        self.started[name] = time.perf_counter()
+        log = display_path(run_folder(self.build, name) / LOG)
+        self.line(name, f"running on {worker} (its output: {log})")
+
+    def finished(self, result: Result) -> None:
+        """The run ended, was found in the cache, or was skipped."""
+        self.started.pop(result.name, None)
+        took = f" in {result.minutes:.1f} min" if result.status in ("ok", "failed") else ""
+        self.line(result.name, f"{result.status}{took}" + (f" ({result.error})" if result.error else ""))
+
+    def epochs(self) -> None:
+        """Every EPOCH_LINES_SECONDS, the latest epoch bar of each running run, when it changed."""
+        if time.perf_counter() - self.last_epochs < EPOCH_LINES_SECONDS:
+            return
+        self.last_epochs = time.perf_counter()
+        for name in self.started:
+            bar = latest_bar(run_folder(self.build, name) / LOG)
+            if bar and bar != self.shown.get(name):
+                self.shown[name] = bar
+                print(f"    {name}: {bar}", flush=True)
+
+
+def latest_bar(log: Path, tail: int = 4096) -> str:
+    """The last progress-bar line (tqdm's 'n/N [time<left]') in a log, or ''."""
+    try:
+        with open(log, "rb") as file:
+            file.seek(max(0, file.seek(0, os.SEEK_END) - tail))
+            text = file.read().decode(errors="replace")
+    except OSError:
+        return ""
+    lines = [line.strip() for line in text.replace("\r", "\n").split("\n")]
+    bars = [line for line in lines if "|" in line and "[" in line and "/" in line]
+    return bars[-1][:120] if bars else ""

@@ -1,0 +1,116 @@
+"""Sweeps: a grid of parameter values over one notebook, expanded into one run per point.
+
+A profile may name several sweeps::
+
+    sweeps:
+      vae_latent:
+        notebook: notebooks/vae.ipynb
+        params: {epochs: 50}                                  # shared by every point
+        grid: {latent_dim: [2, 5, 10, 20, 50], seed: [0, 1, 2]}
+
+Each point is an ordinary run named from its values (``vae_latent_latent_dim-5_seed-1``), so it has the
+cache, resume and error handling of any run. Another run refers to all of a sweep's folders with
+``"{sweep.vae_latent}"``: it becomes the comma-separated list of the points' ``{runs.NAME}`` placeholders, so
+that run waits for every point. The grid is checked against the parameters the notebook declares (names and
+types) before any run starts; a bad grid is one line of ProfileError.
+"""
+
+from __future__ import annotations
+
+import glob
+import itertools
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+SWEEP_PLACEHOLDER = re.compile(r"\{sweep\.([A-Za-z0-9_]+)\}")
+SEPARATOR = ","  # between the run folders a {sweep.NAME} placeholder stands for
+TYPES: dict[str, tuple[type, ...]] = {"int": (int,), "float": (int, float), "str": (str,), "bool": (bool,)}
+
+
+@dataclass
+class Sweep:
+    """One notebook, parameters shared by every point, and a grid: parameter -> list of values."""
+
+    name: str
+    notebook: str
+    params: dict[str, Any]
+    grid: dict[str, list[Any]]
+
+    def points(self) -> list[dict[str, Any]]:
+        """Every combination of the grid's values, the first parameter varying slowest."""
+        names = list(self.grid)
+        return [dict(zip(names, values)) for values in itertools.product(*self.grid.values())]
+
+    def run_name(self, point: dict[str, Any]) -> str:
+        """A point's run name: the sweep's name, then name-value for each grid parameter."""
+        parts = [f"{key}-{re.sub(r'[^A-Za-z0-9.-]+', '_', str(value))}" for key, value in point.items()]
+        return "_".join([self.name, *parts])
+
+
+def parse_sweep(name: str, entry: Any, declared: dict[str, dict[str, Any]] | None) -> Sweep:
+    """A sweep from its profile entry, checked against the notebook's declared parameters (None: unchecked)."""
+    if not isinstance(entry, dict) or "notebook" not in entry or not isinstance(entry.get("grid"), dict):
+        raise ValueError(f"sweep {name!r} needs a notebook and a grid of parameter: [values]")
+    unknown_keys = sorted(set(entry) - {"notebook", "params", "grid"})
+    if unknown_keys:
+        raise ValueError(f"sweep {name!r}: unknown key {unknown_keys[0]!r}; a sweep has notebook, params, grid")
+    sweep = Sweep(name, str(entry["notebook"]), dict(entry.get("params") or {}), dict(entry["grid"]))
+    if not sweep.grid:
+        raise ValueError(f"sweep {name!r}: the grid is empty")
+    for key, values in sweep.grid.items():
+        if not isinstance(values, list) or not values:
+            raise ValueError(f"sweep {name!r}: grid parameter {key!r} needs a non-empty list of values, got {values!r}")
+        if len(set(map(repr, values))) < len(values):
+            raise ValueError(f"sweep {name!r}: grid parameter {key!r} repeats a value: {values!r}")
+    if declared is not None:
+        check_against(sweep, declared)
+    return sweep
+
+
+def check_against(sweep: Sweep, declared: dict[str, dict[str, Any]]) -> None:
+    """Raise ValueError on a parameter the notebook does not declare or a value of the wrong type."""
+    import difflib
+
+    values = [(key, value) for key, value in sweep.params.items()]
+    values += [(key, value) for key, options in sweep.grid.items() for value in options]
+    for key, value in values:
+        if key not in declared:
+            close = difflib.get_close_matches(key, list(declared), 1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ValueError(f"sweep {sweep.name!r}: {sweep.notebook} has no parameter {key!r}{hint}")
+        kind = declared[key].get("inferred_type_name", "")
+        allowed = TYPES.get(kind)
+        if allowed and not (isinstance(value, allowed) and (kind == "bool" or not isinstance(value, bool))):
+            raise ValueError(f"sweep {sweep.name!r}: {key} must be {kind}, got {value!r}")
+
+
+def placeholder(sweep: Sweep) -> str:
+    """What '{sweep.NAME}' stands for: the points' run-folder placeholders, comma-separated."""
+    return SEPARATOR.join(f"{{runs.{sweep.run_name(point)}}}" for point in sweep.points())
+
+
+def fill_sweep_placeholders(value: Any, sweeps: dict[str, Sweep]) -> Any:
+    """A parameter value with every '{sweep.NAME}' replaced (ValueError on an unknown sweep)."""
+    if not isinstance(value, str):
+        return value
+
+    def replace(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in sweeps:
+            known = ", ".join(sweeps) or "none"
+            raise ValueError(f"{match.group(0)} names no sweep of this profile; its sweeps: {known}")
+        return placeholder(sweeps[name])
+
+    return SWEEP_PLACEHOLDER.sub(replace, value)
+
+
+def split_folders(text: str) -> list[Path]:
+    """The run folders of a '{sweep.NAME}' value once resolved (also accepts one folder or a glob)."""
+    parts = [part.strip() for part in text.split(SEPARATOR) if part.strip()]
+    folders: list[Path] = []
+    for part in parts:
+        matched = sorted(map(Path, glob.glob(part))) if any(c in part for c in "*?[") else [Path(part)]
+        folders.extend(matched)
+    return folders

@@ -1,0 +1,199 @@
+"""Sweeps and the Dask executor: grids checked before any run, points run side by side, cached, on a scheduler."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from test_runs import toy_notebook
+
+from conftest import assert_non_blank
+from helpers import runner, runs
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def write_profile(tmp_path: Path, grid: dict, notebook: str, extra_runs: dict | None = None) -> Path:
+    """A profile with one sweep 'toy' over the toy notebook (and optionally more runs)."""
+    path = tmp_path / "sweep.yaml"
+    spec = {"name": "sweep", "sweeps": {"toy": {"notebook": notebook, "params": {"source": "x"}, "grid": grid}},
+            "runs": extra_runs or {}}
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    return path
+
+
+def outputs(build: Path, results: list[runs.Result]) -> dict[str, tuple[str, dict]]:
+    """Each run's status and metrics.json, as a user compares two builds."""
+    return {r.name: (r.status, json.loads((build / r.name / "metrics.json").read_text())
+                     if (build / r.name / "metrics.json").exists() else {}) for r in results}
+
+
+def test_a_sweep_expands_into_runs_named_from_their_values_and_a_placeholder_waits_for_all(tmp_path):
+    notebook = toy_notebook(tmp_path / "toy.ipynb")
+    profile = runs.load_profile(write_profile(tmp_path, {"value": [1, 2], "seed": [0, 1]}, notebook,
+                                              {"summary": {"notebook": notebook, "params": {"source": "{sweep.toy}"}}}))
+    points = ["toy_value-1_seed-0", "toy_value-1_seed-1", "toy_value-2_seed-0", "toy_value-2_seed-1"]
+    assert profile.sweeps == {"toy": points}
+    assert profile.run("toy_value-2_seed-1").params == {"source": "x", "value": 2, "seed": 1}
+    assert [r.name for r in runs.select(profile, ["summary"])] == [*points, "summary"]
+    assert [r.name for r in runs.select(profile, ["toy"])] == points  # a sweep's name selects its points
+    resolved = runs.resolved_params(profile.run("summary"), tmp_path / "build")
+    assert resolved["source"].split(",") == [str((tmp_path / "build" / p).resolve()) for p in points]
+
+
+@pytest.mark.parametrize("grid, message", [
+    ({"value": []}, "grid parameter 'value' needs a non-empty list"),
+    ({"valeu": [1, 2]}, "has no parameter 'valeu'; did you mean 'value'"),
+    ({"value": [1, "two"]}, "value must be int, got 'two'"),
+    ({"value": 3}, "needs a non-empty list of values, got 3"),
+    ({}, "the grid is empty"),
+])
+def test_a_malformed_grid_is_refused_in_one_line_before_any_run(tmp_path, grid, message):
+    notebook = toy_notebook(tmp_path / "toy.ipynb")
+    with pytest.raises(runs.ProfileError, match=message) as caught:
+        runs.load_profile(write_profile(tmp_path, grid, notebook))
+    assert "\n" not in str(caught.value)
+
+
+def test_the_quick_profile_has_a_small_latent_sweep_and_the_study_reads_all_of_it():
+    profile = runs.load_profile("quick")
+    points = profile.sweeps["vae_latent"]
+    assert len(points) == 8 and all(profile.run(p).params["epochs"] <= 5 for p in points)
+    assert set(profile.run("study").needs()) == set(points)
+
+
+def test_a_kernel_that_fails_to_start_is_retried_twice_and_the_log_says_so(capsys):
+    attempts = []
+
+    def flaky() -> None:
+        attempts.append(1)
+        if len(attempts) < 3:
+            raise RuntimeError("Kernel didn't respond in 60 seconds")
+
+    assert runner.execute_with_retries(flaky, started=lambda: False) == ""
+    assert "retry 1 of 2" in capsys.readouterr().out and len(attempts) == 3
+
+    def broken() -> None:
+        raise RuntimeError("Kernel died before replying to kernel_info")
+
+    assert "failed to start 3 times" in runner.execute_with_retries(broken, started=lambda: False)
+    assert runner.execute_with_retries(broken, started=lambda: True).startswith("RuntimeError")  # ran: no retry
+
+
+@pytest.mark.slow
+def test_four_points_on_two_workers_match_one_worker_and_run_once(tmp_path, capsys):
+    notebook = toy_notebook(tmp_path / "toy.ipynb")
+    profile = runs.load_profile(write_profile(tmp_path, {"value": [1, 2], "seed": [0, 1]}, notebook))
+    selected = runs.select(profile, None)
+    parallel = runs.execute_all(selected, tmp_path / "two", timeout=120, workers=2)
+    assert sorted(p.name for p in (tmp_path / "two").iterdir()) == profile.sweeps["toy"]
+    assert [r.status for r in parallel] == ["ok"] * 4
+    out = capsys.readouterr().out
+    assert "2 workers" in out and all(f"{s}" in out for s in (": queued", ": running on", ": ok in"))
+    sequential = runs.execute_all(selected, tmp_path / "one", timeout=120, workers=1)
+    assert outputs(tmp_path / "one", sequential) == outputs(tmp_path / "two", parallel)
+    again = runs.execute_all(selected, tmp_path / "two", timeout=120, workers=2)
+    assert [r.status for r in again] == ["cached"] * 4
+
+
+@pytest.mark.slow
+def test_a_failing_point_is_reported_and_the_others_finish(tmp_path, capsys):
+    notebook = toy_notebook(tmp_path / "toy.ipynb")
+    profile = runs.load_profile(write_profile(tmp_path, {"value": [-1, 1, 2]}, notebook))
+    results = {r.name: r for r in runs.execute_all(runs.select(profile, None), tmp_path / "b", 120, workers=2)}
+    assert results["toy_value--1"].failed and "value must be >= 0, got -1" in results["toy_value--1"].error
+    assert results["toy_value-1"].status == results["toy_value-2"].status == "ok"
+    assert "toy_value--1: failed" in capsys.readouterr().out
+    rerun = runs.execute_all(runs.select(profile, None), tmp_path / "b", 120, workers=2)
+    assert [r.status for r in rerun] == ["failed", "cached", "cached"]  # only the failed point ran again
+
+
+def free_port() -> int:
+    """A TCP port on the loopback interface that nothing listens on."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def loopback_cluster(tmp_path):
+    """A `dask scheduler` and a `dask worker` (2 processes) on 127.0.0.1, started as the README says."""
+    from distributed import Client
+
+    address = f"tcp://127.0.0.1:{free_port()}"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    common = {"cwd": ROOT, "env": env, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    scheduler = subprocess.Popen([sys.executable, "-m", "dask", "scheduler", "--host", "127.0.0.1", "--port",
+                                  address.rsplit(":", 1)[1], "--no-dashboard"], **common)
+    worker = subprocess.Popen([sys.executable, "-m", "dask", "worker", address, "--nworkers", "2", "--nthreads", "1",
+                               "--host", "127.0.0.1", "--no-dashboard", "--memory-limit", "0"], **common)
+    try:
+        with Client(address, timeout="60s") as client:
+            client.wait_for_workers(2, timeout=60)
+        yield address
+    finally:
+        for process in (worker, scheduler):
+            process.terminate()
+            process.wait(timeout=30)
+
+
+@pytest.mark.slow
+def test_the_same_sweep_through_a_loopback_scheduler_gives_the_same_results(tmp_path, loopback_cluster):
+    notebook = toy_notebook(tmp_path / "toy.ipynb")
+    selected = runs.select(runs.load_profile(write_profile(tmp_path, {"value": [1, 2], "seed": [0, 1]}, notebook)),
+                           None)
+    remote = runs.execute_all(selected, tmp_path / "remote", timeout=120, scheduler=loopback_cluster)
+    local = runs.execute_all(selected, tmp_path / "local", timeout=120, workers=2)
+    assert [r.status for r in remote] == ["ok"] * 4
+    assert outputs(tmp_path / "remote", remote) == outputs(tmp_path / "local", local)
+
+
+def test_an_unreachable_scheduler_is_one_line_and_exit_2_with_nothing_touched(tmp_path):
+    notebook = toy_notebook(tmp_path / "toy.ipynb")
+    profile = write_profile(tmp_path, {"value": [1]}, notebook)
+    done = subprocess.run([sys.executable, "-m", "helpers.report", "--profile", str(profile), "--output",
+                           str(tmp_path / "out"), "--scheduler", f"tcp://127.0.0.1:{free_port()}"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.strip().count("\n") == 0 and "cannot reach the Dask scheduler" in done.stderr
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow
+def test_the_study_notebook_summarises_a_tiny_sweep(tmp_path):
+    import papermill
+    import torch
+
+    from helpers.outputs import RunOutputs
+    from helpers.params import VAEConfig
+    from helpers.vae import VAE
+
+    torch.manual_seed(0)
+    for latent_dim in (2, 5):
+        for seed in (0, 1):
+            config = VAEConfig(latent_dim=latent_dim, seed=seed, epochs=3, train_size=500,
+                               output_dir=str(tmp_path / "build" / f"vae_latent_latent_dim-{latent_dim}_seed-{seed}"))
+            out = RunOutputs.of(config)
+            out.save_weights({"model": VAE(latent_dim, config.hidden_dim)})
+            history = [{"epoch": e, "train_loss": 200.0 - 10 * e - seed, "validation_loss": 210.0 - 10 * e - latent_dim}
+                       for e in range(1, 4)]
+            out.write_metrics(config, history, torch.device("cpu"))
+    output = tmp_path / "study"
+    papermill.execute_notebook(str(ROOT / "notebooks" / "study.ipynb"), str(tmp_path / "study.ipynb"),
+                               parameters={"sweep_dirs": str(tmp_path / "build" / "vae_latent_*"),
+                                           "output_dir": str(output)},
+                               kernel_name="python3", progress_bar=False, cwd=str(ROOT))
+    metrics = json.loads((output / "metrics.json").read_text())
+    rows = {row["latent_dim"]: row for row in metrics["study"]}
+    assert sorted(rows) == [2, 5] and all(row["seeds"] == 2 and row["epochs"] == 3 for row in rows.values())
+    assert rows[5]["validation_loss"] == pytest.approx(210 - 30 - 5) and rows[5]["validation_loss_std"] == 0
+    assert all(0 <= row["active_units_min"] <= row["active_units_max"] <= size for size, row in rows.items())
+    assert {f["name"] for f in metrics["figures"]} == {"latent_size_curves", "latent_size_active_units"}
+    for name in ("latent_size_curves", "latent_size_active_units"):
+        assert_non_blank(output / f"{name}.png")
