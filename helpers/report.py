@@ -28,6 +28,7 @@ from typing import Any
 import nbformat
 
 from . import runs
+from .executor import ClusterError
 from .explorer import explorer_html
 from .params import ParameterError, check_device
 from .reference import WRITEUP_GAN_EPOCHS, WRITEUP_VAE_EPOCHS, WRITEUP_VAE_LOSS
@@ -644,6 +645,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         "(default: 4 hours)")
     parser.add_argument("--threads", type=int, default=1, help="CPU threads per notebook (OMP_NUM_THREADS); "
                         "1, the default, is fastest on a busy or 2-core machine; 0 keeps torch's default")
+    parser.add_argument("--workers", type=int, help="Dask worker processes on this machine, one run each "
+                        "(default: one per CPU core; 1 runs one after another)")
+    parser.add_argument("--scheduler", metavar="ADDR", help="run on an existing Dask cluster, e.g. tcp://host:8786 "
+                        "(its workers need this repository, its environment and the data at the same paths)")
     parser.add_argument("--force", action="store_true", help="execute runs even when the cache has them")
     parser.add_argument("--no-run", action="store_true", help="only rebuild the report from existing runs")
     parser.add_argument("--no-pdf", action="store_true", help="build the HTML only")
@@ -663,13 +668,18 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     build = args.output / profile.name
     start = time.perf_counter()
-    results = [] if args.no_run else runs.execute_all(selected, build, args.timeout, args.force, args.threads or None)
+    try:
+        results = [] if args.no_run else runs.execute_all(selected, build, args.timeout, args.force,
+                                                          args.threads or None, args.workers, args.scheduler)
+    except ClusterError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     build_report(profile, build, args.output, pdf=not args.no_pdf)
     if results:
         print("\n" + runs.summary_table(results))
     failed = [r.name for r in results if r.failed]
     print(f"\nbuild {'FAILED (' + ', '.join(failed) + ')' if failed else 'ok'} in "
-          f"{(time.perf_counter() - start) / 60:.1f} min")
+          f"{(time.perf_counter() - start) / 60:.1f} min wall, {runs.run_minutes(results):.1f} min of runs")
     return 1 if failed else 0
 
 
