@@ -96,6 +96,11 @@ def announce(name: str) -> None:
     worker.log_event(TOPIC, {"name": name, "worker": worker.address})
 
 
+def cores() -> int:
+    """The CPU cores this process may use (its affinity where the system tells, else all)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 def dashboard_available() -> bool:
     """Whether Dask's dashboard can be served (it needs bokeh)."""
     return importlib.util.find_spec("bokeh") is not None
@@ -134,8 +139,8 @@ class Executor:
             where = f"scheduler {self.scheduler}"
         else:
             with dask.config.set({"distributed.scheduler.worker-saturation": 1.0}):
-                self.cluster = LocalCluster(n_workers=self.workers or os.cpu_count() or 1, threads_per_worker=1,
-                                            processes=True, memory_limit=0, silence_logs=logging.ERROR,
+                self.cluster = LocalCluster(n_workers=self.workers or cores(), threads_per_worker=1,
+                                            processes=True, memory_limit=0, silence_logs=logging.CRITICAL,
                                             dashboard_address=":0")
             self.client = Client(self.cluster, set_as_default=False)
             where = "a local cluster"
@@ -171,7 +176,8 @@ class Executor:
                 progress.finished(results[run.name])
                 continue
             source = (str(run.params.get("dataset", "mnist")), str(run.params.get("data_dir", "")))
-            data_keys.setdefault(source, data_digest(*source))
+            if source not in data_keys:  # hashing the dataset takes a second: once per build
+                data_keys[source] = data_digest(*source)
             upstream = [keys.get(n) or read_record(run_folder(build, n)).get("key", "") for n in run.needs()]
             keys[run.name] = key = cache_key(run, params, upstream, sources, data_keys[source])
             if not force and is_cached(folder, run.name, key) and not any(n in futures for n in run.needs()):

@@ -55,8 +55,9 @@ class Run:
         return path if path.is_absolute() else ROOT / path
 
     def needs(self) -> list[str]:
-        """The runs whose folders this run's parameters refer to."""
-        return sorted({m for v in self.params.values() if isinstance(v, str) for m in PLACEHOLDER.findall(v)})
+        """The runs whose folders this run's parameters refer to, in the order they appear."""
+        found = [m for v in self.params.values() if isinstance(v, str) for m in PLACEHOLDER.findall(v)]
+        return list(dict.fromkeys(found))
 
 
 @dataclass

@@ -19,6 +19,7 @@ import numpy as np
 import seaborn as sns
 import torch
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from .data import TRAIN_SIZE
 from .params import ParameterError, RunConfig
@@ -135,6 +136,7 @@ def loss_figure(runs: list[SweepRun]) -> Figure:
                     label=f"$N_z$ = {latent_dim} ({len(group)} seed{'s' if len(group) > 1 else ''})")
             ax.fill_between(x, mean - std, mean + std, color=color, alpha=0.2, linewidth=0)
     axes[0].set(xlabel="epoch", ylabel="validation negative ELBO (nats per image)")
+    axes[0].xaxis.set_major_locator(MaxNLocator(integer=True))
     axes[1].set(xlabel="training images seen", xscale="log")
     axes[0].legend(title="latent size", fontsize="small")
     fig.suptitle("Validation loss by latent size (mean over seeds, band: ± one standard deviation)")
@@ -152,6 +154,7 @@ def active_units_figure(rows: list[dict[str, Any]]) -> Figure:
     ax.bar(positions, mean, yerr=spread, color=sns.color_palette("viridis", 1)[0], capsize=4, width=0.5,
            label="active units (mean; bar: range over seeds)")
     ax.set(xticks=positions, xticklabels=[str(s) for s in sizes], xlabel="latent size", ylabel="units")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.legend(fontsize="small")
     ax.set_title("Active latent units (posterior-mean variance > threshold)")
     return fig

@@ -77,7 +77,8 @@ def toy_notebook(path):
     """A notebook that writes metrics.json, and fails with a clear message when value < 0."""
     nb = nbformat.v4.new_notebook()
     nb.cells = [
-        nbformat.v4.new_code_cell('value: int = 1  # any whole number; a negative one fails\nsource: str = ""  # another run folder\n'
+        nbformat.v4.new_code_cell('value: int = 1  # any whole number; a negative one fails\n'
+                                  'source: str = ""  # another run folder\n'
                                   'seed: int = 0  # copied to metrics.json\n'
                                   'output_dir: str = "out"  # where metrics.json goes',
                                   metadata={"tags": ["parameters"]}),
