@@ -23,6 +23,7 @@ IPYTHON_NAMES = {"In", "Out", "get_ipython", "exit", "quit", "open"}
 Positive = Annotated[int, Field(gt=0)]
 Count = Annotated[int, Field(ge=0)]  # 0 has a meaning: a seed, or "all images" for train_size
 Rate = Annotated[float, Field(gt=0)]
+BOUNDS = {"greater than": ">", "greater than or equal to": ">=", "less than": "<", "less than or equal to": "<="}
 
 
 class ParameterError(ValueError):
@@ -164,6 +165,7 @@ def one_line(error: ValidationError, allowed: list[str]) -> str:
             parts.append(str(p["ctx"]["error"]))
         elif p["type"] != "extra_forbidden":
             should = re.split(r", (?:got|unable)", p["msg"].removeprefix("Input should be "))[0]
+            should = re.sub(r"(greater|less) than( or equal to)?", lambda m: BOUNDS[m.group(0)], should)
             parts.append(f"{'.'.join(map(str, p['loc']))} must be {should}, got {p['input']!r}")
     return "; ".join(parts)
 

@@ -1,4 +1,4 @@
-"""Layers point one way: the run and report layer load neither torch nor ipywidgets; run-file names live in one place."""
+"""Layers point one way: the run and report layer load neither torch nor ipywidgets; run-file names are defined once."""
 
 from __future__ import annotations
 

@@ -17,10 +17,10 @@ NOTEBOOK_CONFIGS = {"vae": VAEConfig, "gan": GANConfig, "explore": ExploreConfig
 
 
 @pytest.mark.parametrize(("changes", "message"), [
-    ({"latent_dim": 0}, "latent_dim must be greater than 0, got 0"),
-    ({"epochs": -1}, "epochs must be greater than 0, got -1"),
-    ({"learning_rate": 0}, "learning_rate must be greater than 0, got 0"),
-    ({"train_size": -5}, "train_size must be greater than or equal to 0, got -5"),
+    ({"latent_dim": 0}, "latent_dim must be > 0, got 0"),
+    ({"epochs": -1}, "epochs must be > 0, got -1"),
+    ({"learning_rate": 0}, "learning_rate must be > 0, got 0"),
+    ({"train_size": -5}, "train_size must be >= 0, got -5"),
     ({"device": "tpu"}, "device must be auto, cpu, cuda, cuda:N or mps; got 'tpu'"),
     ({"device": "mps"}, "device 'mps' asked for, but Apple's MPS is not available here"),
     ({"dataset": "cifar"}, "dataset must be 'mnist' or 'fashion-mnist', got 'cifar'"),
@@ -38,7 +38,7 @@ def test_bad_values_name_the_parameter_and_what_is_allowed(changes, message):
 def test_every_bad_value_is_named_on_one_line():
     with pytest.raises(ParameterError) as caught:
         VAEConfig(epochs=0, latent_dim="x")
-    assert str(caught.value) == "epochs must be greater than 0, got 0; latent_dim must be a valid integer, got 'x'"
+    assert str(caught.value) == "epochs must be > 0, got 0; latent_dim must be a valid integer, got 'x'"
 
 
 def test_loose_values_from_the_command_line_are_accepted():

@@ -60,7 +60,7 @@ def test_latent_20_from_another_folder_on_the_command_line(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("option", "message"), [
-    (["-p", "latent_dim", "0"], "ParameterError: latent_dim must be greater than 0, got 0"),
+    (["-p", "latent_dim", "0"], "ParameterError: latent_dim must be > 0, got 0"),
     (["-p", "latnet_dim", "5"], "unknown parameter 'latnet_dim' (did you mean 'latent_dim'?)"),
 ])
 def test_a_bad_parameter_stops_the_notebook_with_its_message(tmp_path, option, message):
