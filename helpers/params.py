@@ -15,7 +15,7 @@ import types
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from .runfiles import METRICS, WEIGHTS
 
@@ -53,6 +53,7 @@ class Config(BaseModel):
     @field_validator("device")
     @classmethod
     def _known_device(cls, device: str) -> str:
+        """Refuse a device torch cannot name or this machine does not have."""
         check_device(device)
         return device
 
@@ -115,6 +116,7 @@ class GANConfig(RunConfig):
 
     @model_validator(mode="after")
     def _conditional_needs_auxiliary(self) -> GANConfig:
+        """Refuse a generator told digits without the digit head that teaches it them."""
         if self.conditional and not self.auxiliary:
             raise ValueError("conditional=True needs auxiliary=True: the digit head is what teaches the generator "
                              "its labels (both True is the AC-GAN)")
@@ -148,7 +150,8 @@ class ExploreConfig(Config):
 
     @field_validator(*run_dirs)
     @classmethod
-    def _finished_run(cls, folder: str, info: Any) -> str:
+    def _finished_run(cls, folder: str, info: ValidationInfo) -> str:
+        """Refuse a run folder without its weights and metrics (empty means: train a small model here)."""
         missing = [f for f in (WEIGHTS, METRICS) if folder and not (Path(folder) / f).exists()]
         if missing:
             raise ValueError(f"{info.field_name}={folder!r} is not a finished run folder: {', '.join(missing)} missing")
