@@ -28,4 +28,4 @@ def test_run_file_names_are_spelled_only_in_runfiles():
                for path in sorted((ROOT / "helpers").glob("*.py")) if path.name != "runfiles.py"
                for node in ast.walk(ast.parse(path.read_text()))
                if isinstance(node, ast.Constant) and node.value in names]
-    assert spelled == []
+    assert spelled == [], "use the names in helpers.runfiles instead: " + ", ".join(spelled)
