@@ -248,3 +248,18 @@ def resolve_device(device: str) -> torch.device:  # noqa: F821
 
 
 __all__ = ["ParameterError", "RunConfig", "VAEConfig", "GANConfig", "ExploreConfig", "AuxGANConfig", "resolve_device"]
+
+
+@dataclass
+class ClassifierConfig(RunConfig):
+    """The MNIST classifier that scores generated samples (helpers.classifier): a small CNN trained with Adam."""
+
+    epochs: int = 3
+    batch_size: int = 64
+    hidden_dim: int = 128  # units of the penultimate layer (the Frechet distance's features)
+    learning_rate: float = 2e-3  # Adam's first step size, halved after every epoch
+    channels: int = 32  # channels of the first convolution (the second has twice as many)
+    output_dir: str = "outputs/classifier"
+
+    positive: ClassVar[tuple[str, ...]] = RunConfig.positive + ("channels",)
+__all__ += ["ClassifierConfig"]
