@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .data import Splits
+from .metrics import gaussian_statistics, sample_scores
 from .params import ClassifierConfig
 from .runfiles import METRICS, WEIGHTS
 from .train import fit, make_generator, training_fingerprint
@@ -75,7 +76,8 @@ def predict(model: Classifier, images: torch.Tensor, batch_size: int = 1000) -> 
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
-    features = torch.cat([model.features(images[i:i + batch_size].to(device)) for i in range(0, len(images), batch_size)])
+    features = torch.cat([model.features(images[i:i + batch_size].to(device))
+                          for i in range(0, len(images), batch_size)])
     model.train(was_training)
     return features, model.out(features).softmax(dim=1)
 
@@ -84,6 +86,18 @@ def accuracy(model: Classifier, images: torch.Tensor, labels: torch.Tensor, batc
     """The fraction of images whose most likely digit is the label."""
     _, probabilities = predict(model, images, batch_size)
     return (probabilities.argmax(1) == labels.to(probabilities.device)).double().mean().item()
+
+
+def reference_statistics(model: Classifier, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The mean and covariance of the classifier features of real images (what samples are compared with)."""
+    return gaussian_statistics(predict(model, images)[0])
+
+
+def score(model: Classifier, images: torch.Tensor, reference: tuple[torch.Tensor, torch.Tensor],
+          asked: torch.Tensor | None = None) -> dict[str, float | int | list[float] | None]:
+    """helpers.metrics.sample_scores of images in [0, 1] (N, 784) under this classifier."""
+    features, probabilities = predict(model, images)
+    return sample_scores(probabilities, features, reference, asked)
 
 
 def confusion_matrix(predicted: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:

@@ -32,7 +32,7 @@ LOG_2PI = math.log(2 * math.pi)
 
 
 class LatentVariableModel(Protocol):
-    """A VAE-like model: encode(x) -> (mean, log_var) of a diagonal Gaussian q(z|x); decode(z) -> p(x|z)'s parameters."""
+    """A VAE-like model: encode(x) -> (mean, log_var) of a diagonal Gaussian q(z|x); decode(z) -> p(x|z)'s logits."""
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]: ...
     def decode(self, z: torch.Tensor) -> torch.Tensor: ...
@@ -78,7 +78,7 @@ def log_marginal_likelihood(model: LatentVariableModel, x: torch.Tensor, samples
     estimates = []
     for start in progress_bar(range(0, len(x), image_batch), progress, "IS-NLL"):
         batch = x[start:start + image_batch]
-        total = torch.full((len(batch),), -math.inf, device=batch.device)
+        total = torch.full((len(batch),), -math.inf, device=batch.device, dtype=torch.float64)
         for done in range(0, samples, chunk):
             weights = log_importance_weights(model, batch, min(chunk, samples - done), generator, log_likelihood)
             total = torch.logaddexp(total, weights.logsumexp(0))
@@ -140,6 +140,14 @@ def kl_per_dimension(mean: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
     return 0.5 * (mean.pow(2) + log_var.exp() - 1.0 - log_var).double().mean(dim=0)
 
 
+def latent_usage(model: LatentVariableModel, x: torch.Tensor, threshold: float = ACTIVE_UNIT_VARIANCE
+                 ) -> dict[str, int | float | list[float]]:
+    """Active units (and the threshold), each unit's activity and each dimension's mean KL, for images x."""
+    mean, log_var = posterior_parameters(model, x)
+    return {"active_units": active_units(mean, threshold), "active_unit_threshold": threshold,
+            "unit_activity": unit_activity(mean).tolist(), "kl_per_dimension": kl_per_dimension(mean, log_var).tolist()}
+
+
 # --- classifier-based sample scores --------------------------------------------------------------------------------
 
 def inception_score(probabilities: torch.Tensor) -> float:
@@ -195,7 +203,7 @@ def conditional_accuracy(probabilities: torch.Tensor, asked: torch.Tensor) -> fl
 def sample_scores(probabilities: torch.Tensor, features: torch.Tensor,
                   reference: tuple[torch.Tensor, torch.Tensor], asked: torch.Tensor | None = None
                   ) -> dict[str, float | int | list[float] | None]:
-    """IS, FD to the reference statistics, predicted-digit distribution, its entropy, digits covered, conditional accuracy."""
+    """IS, FD to reference, predicted-digit distribution, its entropy, digits covered, conditional accuracy."""
     distribution = digit_distribution(probabilities)
     return {
         "inception_score": inception_score(probabilities),
@@ -218,7 +226,7 @@ def independent_pixel_samples(images: torch.Tensor, n: int, generator: torch.Gen
 __all__ = [
     "BURDA_SAMPLES", "ACTIVE_UNIT_VARIANCE", "COVERED_FRACTION", "SCORE_SAMPLES", "LatentVariableModel",
     "bernoulli_log_likelihood", "log_marginal_likelihood", "importance_sampled_nll", "posterior_parameters",
-    "unit_activity", "active_units", "kl_per_dimension", "inception_score", "gaussian_statistics",
+    "unit_activity", "active_units", "kl_per_dimension", "latent_usage", "inception_score", "gaussian_statistics",
     "frechet_distance", "digit_distribution", "entropy", "digits_covered", "conditional_accuracy", "sample_scores",
     "independent_pixel_samples",
 ]

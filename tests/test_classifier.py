@@ -40,6 +40,16 @@ def test_predict_gives_features_and_probabilities_without_changing_the_mode(trai
     assert torch.allclose(probabilities.sum(1), torch.ones(250), atol=1e-5) and (features >= 0).all()
 
 
+def test_real_digits_score_high_and_noise_scores_low(trained, splits):
+    model, _ = trained
+    reference = classifier.reference_statistics(model, splits.test.images[:1000])
+    real = classifier.score(model, splits.test.images[:1000], reference, asked=splits.test.labels[:1000])
+    noise = classifier.score(model, torch.rand(1000, 784, generator=torch.Generator().manual_seed(0)), reference)
+    assert real["frechet_distance"] == pytest.approx(0, abs=1e-6) and real["conditional_accuracy"] > 0.9
+    assert real["inception_score"] > 5 > noise["inception_score"] and real["digits_covered"] == 10
+    assert noise["frechet_distance"] > 10 and noise["conditional_accuracy"] is None
+
+
 def test_confusion_matrix_rows_are_true_digits():
     labels, predicted = torch.tensor([0, 0, 1, 2, 2, 2]), torch.tensor([0, 1, 1, 2, 2, 0])
     confusion = classifier.confusion_matrix(predicted, labels)

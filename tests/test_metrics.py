@@ -126,6 +126,9 @@ def test_kl_per_dimension_sums_to_the_mean_kl(tiny_vae):
     assert per_dimension.sum().item() == pytest.approx(vae.kl_to_standard_normal(mean, log_var).mean().item(),
                                                        rel=1e-5)
     assert metrics.kl_per_dimension(torch.zeros(3, 2), torch.zeros(3, 2)).abs().max() == 0
+    usage = metrics.latent_usage(model, x)
+    assert usage["kl_per_dimension"] == pytest.approx(per_dimension.tolist())
+    assert usage["active_units"] == metrics.active_units(mean) and len(usage["unit_activity"]) == 2
 
 
 # --- classifier-based scores ---------------------------------------------------------------------------------------
@@ -156,7 +159,8 @@ def test_frechet_distance_sees_a_change_of_spread():
     # Doubling the features: means m and 2m, covariances C and 4C, so FD = |m|^2 + tr(C + 4C - 2 * 2C) = |m|^2 + tr(C).
     expected = (mean.pow(2).sum() + covariance.trace()).item()
     assert expected == pytest.approx(4.0, rel=0.05)
-    assert metrics.frechet_distance(stats, metrics.gaussian_statistics(2 * features)) == pytest.approx(expected, rel=1e-9)
+    doubled = metrics.gaussian_statistics(2 * features)
+    assert metrics.frechet_distance(stats, doubled) == pytest.approx(expected, rel=1e-9)
 
 
 def test_digit_distribution_entropy_and_coverage_of_a_collapsed_generator():
