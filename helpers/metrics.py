@@ -90,9 +90,11 @@ def importance_sampled_nll(model: LatentVariableModel, x: torch.Tensor, samples:
                            max_rows: int = MAX_ROWS, generator: torch.Generator | None = None,
                            progress: bool = False) -> dict[str, float]:
     """Mean negative log-likelihood over images x (nats), its standard error over images, K and the image count."""
-    was_training = getattr(model, "training", False)
-    if hasattr(model, "eval"):
+    is_module = isinstance(model, torch.nn.Module)
+    was_training = is_module and model.training
+    if is_module:
         model.eval()
+        x = x.to(next(model.parameters(), x).device)
     log_px = log_marginal_likelihood(model, x, samples, max_rows, generator, progress=progress)
     if was_training:
         model.train()
