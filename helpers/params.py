@@ -262,4 +262,6 @@ class ClassifierConfig(RunConfig):
     output_dir: str = "outputs/classifier"
 
     positive: ClassVar[tuple[str, ...]] = RunConfig.positive + ("channels",)
+
+
 __all__ += ["ClassifierConfig"]
