@@ -212,5 +212,16 @@ def resolve_device(device: str) -> torch.device:  # noqa: F821
     return torch.device(device)
 
 
+class ClassifierConfig(RunConfig):
+    """The MNIST classifier that scores generated samples (helpers.classifier): a small CNN trained with Adam."""
+
+    epochs: Positive = 3
+    batch_size: Positive = 64
+    hidden_dim: Positive = 128  # units of the penultimate layer (the Frechet distance's features)
+    learning_rate: Rate = 2e-3  # Adam's first step size, halved after every epoch
+    channels: Positive = 32  # channels of the first convolution (the second has twice as many)
+    output_dir: str = "outputs/classifier"
+
+
 __all__ = ["ParameterError", "Config", "RunConfig", "VAEConfig", "GANConfig", "AuxGANConfig", "ExploreConfig",
-           "check_device", "resolve_device"]
+           "ClassifierConfig", "check_device", "resolve_device"]
