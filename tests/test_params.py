@@ -11,9 +11,9 @@ import papermill as pm
 import pytest
 
 from conftest import NOTEBOOKS
-from helpers.params import Config, ExploreConfig, GANConfig, ParameterError, VAEConfig
+from helpers.params import ClassifierConfig, Config, ExploreConfig, GANConfig, ParameterError, VAEConfig
 
-NOTEBOOK_CONFIGS = {"vae": VAEConfig, "gan": GANConfig, "explore": ExploreConfig}
+NOTEBOOK_CONFIGS = {"vae": VAEConfig, "gan": GANConfig, "explore": ExploreConfig, "classifier": ClassifierConfig}
 
 
 @pytest.mark.parametrize(("changes", "message"), [
