@@ -50,7 +50,7 @@ chromium:
 	@command -v chromium >/dev/null || bash .ci/apt-install chromium fonts-dejavu-core poppler-utils
 
 lint: $(VENV)/.installed
-	$(VENV)/bin/ruff check helpers tests bench
+	$(VENV)/bin/ruff check helpers tests bench notebooks
 
 bench: setup
 	$(PY) bench/vae_epoch.py

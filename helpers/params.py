@@ -1,89 +1,70 @@
-"""Run configurations as dataclasses, and the checks every notebook applies to its parameters.
+"""Run configurations as pydantic models: the one place each notebook's parameters, types and defaults live.
 
-Each notebook declares its parameters in a cell tagged ``parameters``; papermill injects overrides
-after it. The next cell calls ``config = VAEConfig.from_namespace(globals())``, which refuses unknown
-names (papermill only warns about them), coerces loosely typed ``-p``/``-r`` values to the declared
-types, and checks every value, so a bad run stops at once with one line that names the parameter.
+Each notebook declares its parameters in a cell tagged ``parameters`` (a test checks that the cell's names,
+types and defaults equal its config's fields); papermill injects overrides after it. The next cell calls
+``config = VAEConfig.from_namespace(globals())``, which refuses unknown names (papermill only warns about
+them), accepts loosely typed ``-p``/``-r`` values ('5' for an int, 5 for a float, 'true' for a bool), and
+checks every value, so a bad run stops at once with one line that names the parameter.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import difflib
+import re
 import types
-import typing
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar, Literal
 
-DATASETS = ("mnist", "fashion-mnist")
-PRECISIONS = ("fp32", "bf16", "auto")
-ACTIVATIONS = ("relu", "leaky_relu", "tanh", "elu", "softplus")
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+
+from .runfiles import METRICS, WEIGHTS
+
 IPYTHON_NAMES = {"In", "Out", "get_ipython", "exit", "quit", "open"}
+Positive = Annotated[int, Field(gt=0)]
+Count = Annotated[int, Field(ge=0)]  # 0 has a meaning: a seed, or "all images" for train_size
+Rate = Annotated[float, Field(gt=0)]
+BOUNDS = {"greater than": ">", "greater than or equal to": ">=", "less than": "<", "less than or equal to": "<="}
 
 
 class ParameterError(ValueError):
     """A run parameter has a value the experiment cannot use."""
 
 
-@dataclass
-class RunConfig:
-    """Parameters shared by every experiment."""
+class Config(BaseModel):
+    """What every notebook's parameters share: the checks, the data, the device and the output folder."""
 
-    epochs: int = 10
-    batch_size: int = 100
-    hidden_dim: int = 500
-    learning_rate: float = 0.01
-    seed: int = 0
+    model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True)
+
+    epochs: Positive = 1
+    train_size: Count = 0
+    seed: Count = 0
     device: str = "auto"
-    dataset: str = "mnist"
+    dataset: Literal["mnist", "fashion-mnist"] = "mnist"
     data_dir: str = ""
-    train_size: int = 0
     output_dir: str = "outputs/run"
-    resume: bool = True
-    cpu_threads: int = 1  # torch CPU threads: these small MLPs run fastest on one (many times so on a busy machine)
-    precision: str = "fp32"  # matrix products in fp32, bf16, or auto (bf16 where the hardware has native bf16)
 
-    positive: ClassVar[tuple[str, ...]] = ("epochs", "batch_size", "hidden_dim", "learning_rate", "cpu_threads")
+    def __init__(self, **values: Any) -> None:
+        """Check values; any problem becomes one ParameterError line naming the parameter."""
+        try:
+            super().__init__(**values)
+        except ValidationError as exc:
+            raise ParameterError(one_line(exc, sorted(type(self).model_fields))) from None
 
-    def __post_init__(self) -> None:
-        for f in dataclasses.fields(self):
-            setattr(self, f.name, coerce(f.name, getattr(self, f.name), self.field_type(f.name)))
-        self.check()
+    @field_validator("device")
+    @classmethod
+    def _known_device(cls, device: str) -> str:
+        """Refuse a device torch cannot name or this machine does not have."""
+        check_device(device)
+        return device
 
     @classmethod
-    def field_type(cls, name: str) -> type:
-        """The declared type of one field, resolved from its annotation."""
-        return typing.get_type_hints(cls)[name]
-
-    def check(self) -> None:
-        """Raise ParameterError on the first value that is out of range."""
-        for name in self.positive:
-            if getattr(self, name) <= 0:
-                raise ParameterError(f"{name} must be > 0, got {getattr(self, name)!r}")
-        if self.seed < 0:
-            raise ParameterError(f"seed must be >= 0, got {self.seed!r}")
-        if self.train_size < 0:
-            raise ParameterError(f"train_size must be >= 0 (0 = all 50,000 images), got {self.train_size!r}")
-        choose("dataset", self.dataset, DATASETS)
-        choose("precision", self.precision, PRECISIONS)
-        check_device(self.device)
-
-    @classmethod
-    def from_namespace(cls, namespace: dict[str, Any]) -> RunConfig:
+    def from_namespace(cls, namespace: dict[str, Any]) -> Config:
         """Build a config from a notebook's globals, refusing names that are not parameters."""
-        names = {f.name for f in dataclasses.fields(cls)}
-        given = {k: v for k, v in namespace.items() if is_parameter_like(k, v)}
-        unknown = sorted(set(given) - names)
-        if unknown:
-            hints = [f"{u!r} (did you mean {m[0]!r}?)" if (m := difflib.get_close_matches(u, names, 1)) else repr(u)
-                     for u in unknown]
-            raise ParameterError(f"unknown parameter {', '.join(hints)}; allowed: {', '.join(sorted(names))}")
-        return cls(**{k: v for k, v in given.items() if k in names})
+        return cls(**{k: v for k, v in namespace.items() if is_parameter_like(k, v)})
 
     def to_dict(self) -> dict[str, Any]:
         """The parameters as plain JSON-ready values."""
-        return dataclasses.asdict(self)
+        return self.model_dump()
 
     @property
     def torch_device(self) -> torch.device:  # noqa: F821
@@ -98,80 +79,105 @@ class RunConfig:
         return path
 
 
-@dataclass
+class RunConfig(Config):
+    """Parameters shared by every training experiment."""
+
+    batch_size: Positive = 100
+    hidden_dim: Positive = 500
+    learning_rate: Rate = 0.01
+    resume: bool = True
+    cpu_threads: Positive = 1  # torch CPU threads: these small MLPs run fastest on one (above all on a busy machine)
+    precision: Literal["fp32", "bf16", "auto"] = "fp32"  # matrix products (auto: bf16 where the hardware has it)
+
+
 class VAEConfig(RunConfig):
-    """The VAE experiment: the writeup's settings are the defaults."""
+    """The VAE experiment (notebooks/vae.ipynb): the writeup's settings are the defaults."""
 
-    epochs: int = 200
-    latent_dim: int = 2
-    activation: str = "relu"
-    grid_limit: float = 2.0
-
-    positive: ClassVar[tuple[str, ...]] = RunConfig.positive + ("latent_dim", "grid_limit")
-
-    def check(self) -> None:
-        """Raise ParameterError on the first value that is out of range."""
-        super().check()
-        choose("activation", self.activation, ACTIVATIONS)
+    epochs: Positive = 200
+    latent_dim: Positive = 2
+    activation: Literal["relu", "leaky_relu", "tanh", "elu", "softplus"] = "relu"
+    grid_limit: Annotated[float, Field(gt=0)] = 2.0
+    output_dir: str = "outputs/vae"
 
 
-@dataclass
 class GANConfig(RunConfig):
-    """The plain GAN: the writeup's settings are the defaults (quick runs pass fewer epochs)."""
+    """The GAN experiments (notebooks/gan.ipynb): plain by default, the writeup's settings otherwise."""
 
-    epochs: int = 300
-    hidden_dim: int = 256
-    learning_rate: float = 5e-4
-    adam_beta1: float = 0.5  # the writeup does not say; with PyTorch's 0.9 our quick runs collapsed to one blob
-    noise_dim: int = 64
-    d_steps: int = 1
-    sample_every: int = 10
+    epochs: Positive = 300
+    hidden_dim: Positive = 256
+    learning_rate: Rate = 5e-4
+    adam_beta1: Annotated[float, Field(ge=0, lt=1)] = 0.5  # not in the writeup; PyTorch's 0.9 collapsed our runs
+    noise_dim: Positive = 64
+    d_steps: Positive = 1
+    sample_every: Positive = 2
+    auxiliary: bool = False  # the discriminator also names the digit (a second, 10-way output)
+    conditional: bool = False  # the generator is told which digit to draw (needs auxiliary)
+    output_dir: str = "outputs/gan"
 
-    auxiliary: ClassVar[bool] = False  # the discriminator has no digit head
-    conditional: ClassVar[bool] = False  # the generator takes no digit label
-    positive: ClassVar[tuple[str, ...]] = RunConfig.positive + ("noise_dim", "d_steps", "sample_every")
+    @model_validator(mode="after")
+    def _conditional_needs_auxiliary(self) -> GANConfig:
+        """Refuse a generator told digits without the digit head that teaches it them."""
+        if self.conditional and not self.auxiliary:
+            raise ValueError("conditional=True needs auxiliary=True: the digit head is what teaches the generator "
+                             "its labels (both True is the AC-GAN)")
+        return self
 
-    def check(self) -> None:
-        """Raise ParameterError on the first value that is out of range."""
-        super().check()
-        if not 0 <= self.adam_beta1 < 1:
-            raise ParameterError(f"adam_beta1 must be in [0, 1), got {self.adam_beta1!r}")
-
-    def to_dict(self) -> dict[str, Any]:
-        """The parameters as plain JSON-ready values, with the variant (auxiliary, conditional) spelled out."""
-        return super().to_dict() | {"auxiliary": self.auxiliary, "conditional": self.conditional}
+    @property
+    def variant(self) -> str:
+        """The variant's name in titles: GAN, auxiliary GAN or AC-GAN."""
+        return "AC-GAN" if self.conditional else "auxiliary GAN" if self.auxiliary else "GAN"
 
 
-@dataclass
 class AuxGANConfig(GANConfig):
-    """The auxiliary-classifier GAN: a digit head on the discriminator; conditional=False is the writeup's reading."""
+    """The aux_gan run's variant, the conditional AC-GAN, for Python callers (the notebook passes both flags)."""
 
-    auxiliary: ClassVar[bool] = True
+    auxiliary: bool = True
     conditional: bool = True
 
 
-@dataclass
-class ExploreConfig(RunConfig):
+class ExploreConfig(Config):
     """The exploration notebook: trained run folders to load; an empty one means a small model trained here."""
 
     vae_z2_dir: str = ""
     vae_z20_dir: str = ""
     gan_dir: str = ""
     aux_gan_dir: str = ""
-    epochs: int = 1
-    train_size: int = 2000
+    epochs: Positive = 1
+    train_size: Count = 2000
     output_dir: str = "outputs/explore"
 
     run_dirs: ClassVar[tuple[str, ...]] = ("vae_z2_dir", "vae_z20_dir", "gan_dir", "aux_gan_dir")
 
-    def check(self) -> None:
-        """Raise ParameterError on a bad value or a run folder without weights.pt and metrics.json."""
-        super().check()
-        for name in self.run_dirs:
-            folder = getattr(self, name)
-            missing = [f for f in ("weights.pt", "metrics.json") if folder and not (Path(folder) / f).exists()]
-            if missing:
-                raise ParameterError(f"{name}={folder!r} is not a finished run folder: {', '.join(missing)} missing")
+    @field_validator(*run_dirs)
+    @classmethod
+    def _finished_run(cls, folder: str, info: ValidationInfo) -> str:
+        """Refuse a run folder without its weights and metrics (empty means: train a small model here)."""
+        missing = [f for f in (WEIGHTS, METRICS) if folder and not (Path(folder) / f).exists()]
+        if missing:
+            raise ValueError(f"{info.field_name}={folder!r} is not a finished run folder: {', '.join(missing)} missing")
+        return folder
+
+
+def one_line(error: ValidationError, allowed: list[str]) -> str:
+    """Pydantic's errors as one line: unknown names with a did-you-mean hint, then each bad value and its input."""
+    problems = error.errors()
+    unknown = [str(p["loc"][0]) for p in problems if p["type"] == "extra_forbidden"]
+    parts = [unknown_names(unknown, allowed)] if unknown else []
+    for p in problems:
+        if p["type"] == "value_error":  # our own validators word their message in full
+            parts.append(str(p["ctx"]["error"]))
+        elif p["type"] != "extra_forbidden":
+            should = re.split(r", (?:got|unable)", p["msg"].removeprefix("Input should be "))[0]
+            should = re.sub(r"(greater|less) than( or equal to)?", lambda m: BOUNDS[m.group(0)], should)
+            parts.append(f"{'.'.join(map(str, p['loc']))} must be {should}, got {p['input']!r}")
+    return "; ".join(parts)
+
+
+def unknown_names(unknown: list[str], allowed: list[str]) -> str:
+    """'unknown parameter 'x' (did you mean 'y'?); allowed: ...' for names that are not parameters."""
+    hints = [f"{u!r} (did you mean {m[0]!r}?)" if (m := difflib.get_close_matches(u, allowed, 1)) else repr(u)
+             for u in unknown]
+    return f"unknown parameter {', '.join(hints)}; allowed: {', '.join(allowed)}"
 
 
 def is_parameter_like(name: str, value: Any) -> bool:
@@ -179,47 +185,6 @@ def is_parameter_like(name: str, value: Any) -> bool:
     if name.startswith("_") or name in IPYTHON_NAMES:
         return False
     return not isinstance(value, (types.ModuleType, types.FunctionType, type))
-
-
-def coerce(name: str, value: Any, kind: type) -> Any:
-    """Convert a loosely typed parameter value (papermill's -p/-r give strings and ints) to its type."""
-    if kind is bool:
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, str) and value.lower() in ("true", "false", "1", "0", "yes", "no"):
-            return value.lower() in ("true", "1", "yes")
-        if isinstance(value, int) and value in (0, 1):
-            return bool(value)
-    elif kind is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        if isinstance(value, str):
-            try:
-                return int(value)
-            except ValueError:
-                pass
-    elif kind is float:
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        if isinstance(value, str):
-            try:
-                return float(value)
-            except ValueError:
-                pass
-    elif kind is str:
-        if isinstance(value, (str, Path)):
-            return str(value)
-        if value is None:
-            return ""
-    raise ParameterError(f"{name} must be {kind.__name__}, got {value!r}")
-
-
-def choose(name: str, value: str, allowed: tuple[str, ...]) -> None:
-    """Raise ParameterError unless value is one of allowed."""
-    if value not in allowed:
-        raise ParameterError(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
 
 
 def check_device(device: str) -> None:
@@ -247,4 +212,16 @@ def resolve_device(device: str) -> torch.device:  # noqa: F821
     return torch.device(device)
 
 
-__all__ = ["ParameterError", "RunConfig", "VAEConfig", "GANConfig", "ExploreConfig", "AuxGANConfig", "resolve_device"]
+class ClassifierConfig(RunConfig):
+    """The MNIST classifier that scores generated samples (helpers.classifier): a small CNN trained with Adam."""
+
+    epochs: Positive = 3
+    batch_size: Positive = 64
+    hidden_dim: Positive = 128  # units of the penultimate layer (the Frechet distance's features)
+    learning_rate: Rate = 2e-3  # Adam's first step size, halved after every epoch
+    channels: Positive = 32  # channels of the first convolution (the second has twice as many)
+    output_dir: str = "outputs/classifier"
+
+
+__all__ = ["ParameterError", "Config", "RunConfig", "VAEConfig", "GANConfig", "AuxGANConfig", "ExploreConfig",
+           "ClassifierConfig", "check_device", "resolve_device"]

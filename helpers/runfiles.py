@@ -1,9 +1,18 @@
-"""The names of the files a run leaves in its folder, defined once (no torch: the run and report layer use them)."""
+"""The files a run leaves in its folder: their names, defined once, and how to write them safely.
+
+No torch here: the run and report layer use these too. Every file is written to a unique temporary name in
+its own folder and renamed into place, so a reader, a crash or a second writer never sees half a file, and
+a full disk is reported as such, naming the folder, with nothing partial left behind.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +25,56 @@ LOG = "log.txt"  # the notebook's printed output and epoch bars
 PROGRESS_ENV = "HELPERS_PROGRESS"  # "text": epoch bars as text on stderr (headless runs log them), else widgets
 
 
-def write_json(path: Path, data: Any) -> None:
+class DiskFullError(OSError):
+    """A file could not be written because its folder's disk is full (nothing partial was left)."""
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a unique temporary path beside path; on success it replaces path, on failure it is removed."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+    os.close(handle)
+    partial = Path(name)
+    try:
+        yield partial
+        os.replace(partial, path)
+    except BaseException as error:
+        partial.unlink(missing_ok=True)
+        if is_disk_full(error):
+            raise DiskFullError(errno.ENOSPC, f"no space left on the disk of {path.parent} while writing "
+                                f"{path.name}; free some space and run again (nothing partial was kept)") from None
+        raise
+
+
+def is_disk_full(error: BaseException) -> bool:
+    """Whether an error (or what it wraps, as torch's save errors do) means the disk is full."""
+    while error is not None:
+        if getattr(error, "errno", None) == errno.ENOSPC or "No space left" in str(error):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
+
+
+def write_text(path: str | os.PathLike, text: str) -> None:
+    """Write text atomically."""
+    with atomic_path(path) as partial:
+        partial.write_text(text)
+
+
+def write_bytes(path: str | os.PathLike, content: bytes) -> None:
+    """Write bytes atomically."""
+    with atomic_path(path) as partial:
+        partial.write_bytes(content)
+
+
+def write_json(path: str | os.PathLike, data: Any) -> None:
     """Write JSON atomically (readers never see half a file)."""
-    partial = path.with_suffix(".partial")
-    partial.write_text(json.dumps(data, indent=2, default=str))
-    os.replace(partial, path)
+    write_text(path, json.dumps(data, indent=2, default=str))
+
+
+def read_json(path: str | os.PathLike, default: Any = None) -> Any:
+    """A JSON file's content, or default when it is missing."""
+    path = Path(path)
+    return json.loads(path.read_text()) if path.exists() else default

@@ -115,3 +115,60 @@ def test_the_data_folder_follows_the_environment_variable(tmp_path, monkeypatch)
     monkeypatch.setenv("VAE_GAN_DATA", str(tmp_path))
     assert data.data_dir() == tmp_path.resolve()
     assert data.data_dir(tmp_path / "explicit") == (tmp_path / "explicit").resolve()
+
+
+def write_small_mnist(raw, n_train=7, n_test=3):
+    """Tiny IDX files in MNIST's layout under raw, with their hashes recorded as after an offline build."""
+    rng = np.random.default_rng(3)
+    raw.mkdir(parents=True, exist_ok=True)
+    for split, (image_file, label_file) in data.IDX_FILES.items():
+        n = n_train if split == "train" else n_test
+        data.write_idx(raw / image_file, rng.integers(0, 256, (n, 28, 28)))
+        data.write_idx(raw / label_file, rng.integers(0, 10, n))
+    data.record_hashes(raw)
+
+
+@pytest.mark.parametrize("damage", ["truncate", "empty", "garbage"])
+def test_a_damaged_idx_file_is_named_with_how_to_rebuild_it(tmp_path, damage):
+    raw = data.raw_folder("mnist", tmp_path)
+    write_small_mnist(raw)
+    bad = raw / "train-images-idx3-ubyte"
+    content = bad.read_bytes()
+    bad.write_bytes({"truncate": content[:-100], "empty": b"", "garbage": b"<html>not found</html>" * 9}[damage])
+    with pytest.raises(data.DataError) as error:
+        data.prepare("mnist", tmp_path, quiet=True)
+    assert str(bad) in str(error.value) and "make data" in str(error.value)
+    assert "\n" not in str(error.value)
+
+
+def test_an_idx_file_changed_after_it_was_written_is_caught(tmp_path):
+    raw = data.raw_folder("mnist", tmp_path)
+    write_small_mnist(raw)
+    labels = raw / "t10k-labels-idx1-ubyte"
+    content = bytearray(labels.read_bytes())
+    content[-1] = (content[-1] + 1) % 10  # same size, same header, one label changed
+    labels.write_bytes(bytes(content))
+    with pytest.raises(data.DataError, match="changed after it was written"):
+        data.prepare("mnist", tmp_path, quiet=True)
+
+
+def test_intact_files_pass_the_checks(tmp_path):
+    write_small_mnist(data.raw_folder("mnist", tmp_path))
+    assert data.prepare("mnist", tmp_path, quiet=True) == tmp_path.resolve()
+
+
+def test_a_full_disk_is_reported_as_such_and_leaves_no_partial_file(tmp_path, monkeypatch):
+    def no_space(self, content):  # the disk fills up halfway through the file
+        with open(self, "wb") as f:
+            f.write(content[:10])
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(type(tmp_path), "write_bytes", no_space)
+    with pytest.raises(OSError, match="no space left on the disk of .*free some space"):
+        data.write_idx(tmp_path / "x-idx1-ubyte", np.zeros(3, dtype=np.uint8))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_train_size_beyond_the_training_split_is_refused():
+    with pytest.raises(data.DataError, match="train_size 60000 is more than the 50,000 training images"):
+        data.load_splits("mnist", train_size=60_000)

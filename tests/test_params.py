@@ -1,37 +1,57 @@
-"""Bad parameters stop a run with one clear line naming the parameter; loose papermill types are coerced."""
+"""Bad parameters stop a run with one clear line naming the parameter; loose papermill types are accepted;
+each notebook's parameters cell and its config agree on every name, type and default."""
 
 from __future__ import annotations
 
+import ast
+import re
+import typing
+
+import papermill as pm
 import pytest
 
-from helpers.params import ParameterError, VAEConfig
+from conftest import NOTEBOOKS
+from helpers.params import ClassifierConfig, Config, ExploreConfig, GANConfig, ParameterError, VAEConfig
+
+NOTEBOOK_CONFIGS = {"vae": VAEConfig, "gan": GANConfig, "explore": ExploreConfig, "classifier": ClassifierConfig}
 
 
 @pytest.mark.parametrize(("changes", "message"), [
     ({"latent_dim": 0}, "latent_dim must be > 0, got 0"),
     ({"epochs": -1}, "epochs must be > 0, got -1"),
-    ({"learning_rate": 0}, "learning_rate must be > 0"),
+    ({"learning_rate": 0}, "learning_rate must be > 0, got 0"),
+    ({"train_size": -5}, "train_size must be >= 0, got -5"),
     ({"device": "tpu"}, "device must be auto, cpu, cuda, cuda:N or mps; got 'tpu'"),
     ({"device": "mps"}, "device 'mps' asked for, but Apple's MPS is not available here"),
-    ({"dataset": "cifar"}, "dataset must be one of mnist, fashion-mnist; got 'cifar'"),
-    ({"activation": "swish"}, "activation must be one of relu"),
-    ({"latent_dim": "two"}, "latent_dim must be int, got 'two'"),
-    ({"epochs": 2.5}, "epochs must be int, got 2.5"),
-    ({"resume": "maybe"}, "resume must be bool, got 'maybe'"),
+    ({"dataset": "cifar"}, "dataset must be 'mnist' or 'fashion-mnist', got 'cifar'"),
+    ({"activation": "swish"}, "activation must be 'relu', 'leaky_relu', 'tanh', 'elu' or 'softplus', got 'swish'"),
+    ({"precision": "fp16"}, "precision must be 'fp32', 'bf16' or 'auto', got 'fp16'"),
+    ({"latent_dim": "two"}, "latent_dim must be a valid integer, got 'two'"),
+    ({"epochs": 2.5}, "epochs must be a valid integer, got 2.5"),
+    ({"resume": "maybe"}, "resume must be a valid boolean, got 'maybe'"),
 ])
 def test_bad_values_name_the_parameter_and_what_is_allowed(changes, message):
-    with pytest.raises(ParameterError, match=message.replace("(", r"\(").replace(")", r"\)").replace("*", r"\*")):
+    with pytest.raises(ParameterError, match=f"^{re.escape(message)}"):
         VAEConfig(**changes)
 
 
-def test_loose_values_from_the_command_line_are_coerced():
-    config = VAEConfig(latent_dim="20", epochs=3.0, learning_rate="0.05", resume="false")
-    assert (config.latent_dim, config.epochs, config.learning_rate, config.resume) == (20, 3, 0.05, False)
+def test_every_bad_value_is_named_on_one_line():
+    with pytest.raises(ParameterError) as caught:
+        VAEConfig(epochs=0, latent_dim="x")
+    assert str(caught.value) == "epochs must be > 0, got 0; latent_dim must be a valid integer, got 'x'"
+
+
+def test_loose_values_from_the_command_line_are_accepted():
+    config = VAEConfig(latent_dim="20", epochs=3.0, learning_rate="0.05", grid_limit=3, resume="false")
+    assert (config.latent_dim, config.epochs, config.learning_rate, config.grid_limit, config.resume) == \
+        (20, 3, 0.05, 3.0, False)
+    assert GANConfig(auxiliary="true", conditional="True").variant == "AC-GAN"
 
 
 def test_unknown_parameter_is_refused_with_a_suggestion():
     namespace = {"latnet_dim": 5, "epochs": 1, "In": [], "json": __import__("json"), "_private": 1}
-    with pytest.raises(ParameterError, match="unknown parameter 'latnet_dim' \\(did you mean 'latent_dim'\\?\\)"):
+    with pytest.raises(ParameterError, match="^unknown parameter 'latnet_dim' \\(did you mean 'latent_dim'\\?\\); "
+                                             "allowed: activation, batch_size,"):
         VAEConfig.from_namespace(namespace)
 
 
@@ -41,5 +61,38 @@ def test_notebook_globals_become_a_config():
 
 
 def test_the_defaults_are_the_writeups_settings():
-    config = VAEConfig()
-    assert (config.epochs, config.batch_size, config.hidden_dim, config.learning_rate) == (200, 100, 500, 0.01)
+    vae, gan = VAEConfig(), GANConfig()
+    assert (vae.epochs, vae.batch_size, vae.hidden_dim, vae.learning_rate, vae.latent_dim) == (200, 100, 500, 0.01, 2)
+    assert (gan.epochs, gan.batch_size, gan.hidden_dim, gan.learning_rate, gan.noise_dim) == (300, 100, 256, 5e-4, 64)
+
+
+def test_gan_variants_are_fields_and_a_generator_told_digits_needs_the_digit_head():
+    assert [GANConfig(auxiliary=a, conditional=c).variant for a, c in ((0, 0), (1, 0), (1, 1))] == \
+        ["GAN", "auxiliary GAN", "AC-GAN"]
+    assert GANConfig(auxiliary=True).to_dict() | {"auxiliary": False} == GANConfig().to_dict()
+    with pytest.raises(ParameterError, match="^conditional=True needs auxiliary=True"):
+        GANConfig(conditional=True)
+
+
+def notebook_parameters(name: str) -> dict[str, tuple[str, typing.Any]]:
+    """A notebook's parameters cell as {name: (type name, default value)}."""
+    cell = pm.inspect_notebook(str(NOTEBOOKS / f"{name}.ipynb"))
+    return {p: (spec["inferred_type_name"], ast.literal_eval(spec["default"])) for p, spec in cell.items()}
+
+
+def config_fields(config: type[Config]) -> dict[str, tuple[str, typing.Any]]:
+    """A config's fields as {name: (type name, default value)}; Literal choices count as their values' type."""
+    def type_name(annotation: typing.Any) -> str:
+        if typing.get_origin(annotation) is typing.Literal:
+            return type(typing.get_args(annotation)[0]).__name__
+        return annotation.__name__
+
+    return {name: (type_name(f.annotation), f.default) for name, f in config.model_fields.items()}
+
+
+@pytest.mark.parametrize("notebook", sorted(NOTEBOOK_CONFIGS))
+def test_each_notebook_declares_exactly_its_configs_fields_and_defaults(notebook):
+    declared, fields = notebook_parameters(notebook), config_fields(NOTEBOOK_CONFIGS[notebook])
+    assert sorted(declared) == sorted(fields)
+    for name, (kind, default) in fields.items():
+        assert declared[name] == (kind, default) and type(declared[name][1]) is type(default), name

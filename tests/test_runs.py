@@ -19,11 +19,12 @@ def test_profiles_list_every_experiment_of_the_writeup():
 
 
 def test_full_profile_uses_the_writeups_epochs_and_default_vae_parameters():
-    # The VAE checkpoints are resumed only when every other parameter keeps the notebook's default.
+    # The notebooks' defaults are the writeup's settings: the full profile states only what picks each experiment.
     full = runs.load_profile("full")
-    assert full.run("vae_z2").params == {"latent_dim": 2, "epochs": 200}
-    assert full.run("vae_z20").params == {"latent_dim": 20, "epochs": 200}
-    assert full.run("gan").params["epochs"] == full.run("aux_gan").params["epochs"] == 300
+    assert full.run("vae_z2").params == {"latent_dim": 2}
+    assert full.run("vae_z20").params == {"latent_dim": 20}
+    assert full.run("gan").params == {} and full.run("aux_gan").params == {"auxiliary": True, "conditional": True}
+    assert full.run("gan").notebook == full.run("aux_gan").notebook == "notebooks/gan.ipynb"
 
 
 def test_unknown_profile_names_the_known_ones():
