@@ -12,7 +12,7 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -20,34 +20,35 @@ import seaborn as sns
 import torch
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
+from pydantic import Field, field_validator
 
 from .data import TRAIN_SIZE
-from .params import ParameterError, RunConfig
+from .metrics import ACTIVE_UNIT_VARIANCE, active_units
+from .params import Config
 from .runfiles import METRICS, WEIGHTS
 from .sweeps import split_folders
 
 
-@dataclass
-class StudyConfig(RunConfig):
+class StudyConfig(Config):
     """The study notebook: the sweep's run folders and the active-unit threshold."""
 
     sweep_dirs: str = ""
-    active_threshold: float = 0.01
+    active_threshold: Annotated[float, Field(gt=0)] = ACTIVE_UNIT_VARIANCE
     device: str = "cpu"
     output_dir: str = "outputs/study"
 
-    def check(self) -> None:
-        """Raise ParameterError on a bad value or a run folder that did not finish."""
-        super().check()
-        if self.active_threshold <= 0:
-            raise ParameterError(f"active_threshold must be > 0, got {self.active_threshold!r}")
-        folders = split_folders(self.sweep_dirs)
+    @field_validator("sweep_dirs")
+    @classmethod
+    def _finished_runs(cls, sweep_dirs: str) -> str:
+        """Refuse a value that names no folder, or a folder without a finished VAE run."""
+        folders = split_folders(sweep_dirs)
         if not folders:
-            raise ParameterError(f"sweep_dirs names no run folder: {self.sweep_dirs!r}")
+            raise ValueError(f"names no run folder: {sweep_dirs!r}")
         for folder in folders:
             missing = [f for f in (METRICS, WEIGHTS) if not (folder / f).exists()]
             if missing:
-                raise ParameterError(f"sweep_dirs: {folder} is not a finished VAE run: {', '.join(missing)} missing")
+                raise ValueError(f"{folder} is not a finished VAE run: {', '.join(missing)} missing")
+        return sweep_dirs
 
 
 @dataclass
@@ -96,12 +97,7 @@ def curve(runs: list[SweepRun], key: str = "validation_loss") -> tuple[np.ndarra
     return np.arange(1, epochs + 1), values.mean(axis=0), values.std(axis=0)
 
 
-def active_units(means: torch.Tensor, threshold: float = 0.01) -> int:
-    """How many latent units have a posterior mean whose variance across images exceeds threshold."""
-    return int((means.var(dim=0) > threshold).sum())
-
-
-def active_units_of(run: SweepRun, images: torch.Tensor, threshold: float = 0.01) -> int:
+def active_units_of(run: SweepRun, images: torch.Tensor, threshold: float = ACTIVE_UNIT_VARIANCE) -> int:
     """The active units of one run's trained VAE on images."""
     from .vae import latent_means, load_vae
 
