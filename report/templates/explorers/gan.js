@@ -15,10 +15,13 @@
     sliders.forEach((s, i) => { $("dir" + (i + 1) + "-value").value = (+s.value).toFixed(2); });
     K.paint($("image"), draw(K.along(P.origin, P.directions[digit()], sliders.map((s) => +s.value))));
   }
-  function updateMix() {
-    $("alpha-value").value = (+$("alpha").value).toFixed(2);
+  function updateEnds() {  // only for a new pair or digit: alpha redraws the mix alone
     K.paint($("start"), draw(start));
     K.paint($("end"), draw(end));
+    updateMix();
+  }
+  function updateMix() {
+    $("alpha-value").value = (+$("alpha").value).toFixed(2);
     K.paint($("mix"), draw(K.mix(start, end, +$("alpha").value)));
   }
   sliders.forEach((s) => s.addEventListener("input", update));
@@ -26,10 +29,10 @@
   $("pair").addEventListener("click", () => {
     start = Float32Array.from(start, () => noise());
     end = Float32Array.from(end, () => noise());
-    updateMix();
+    updateEnds();
   });
   $("alpha").addEventListener("input", updateMix);
-  if (P.classes) $("digit").addEventListener("change", () => { update(); updateMix(); });
+  if (P.classes) $("digit").addEventListener("change", () => { update(); updateEnds(); });
   update();
-  updateMix();
+  updateEnds();
 })(document.currentScript.dataset.uid);

@@ -24,10 +24,13 @@
     K.paint($("image"), decode(sliderPoint()), $("binary").checked);
     drawMarkers();
   }
-  function updateMix() {
-    $("alpha-value").value = (+$("alpha").value).toFixed(2);
+  function updateEnds() {  // only when the digits change: alpha redraws the mix alone
     K.paint($("start"), decode(P.anchors[+$("from").value]), $("binary").checked);
     K.paint($("end"), decode(P.anchors[+$("to").value]), $("binary").checked);
+    updateMix();
+  }
+  function updateMix() {
+    $("alpha-value").value = (+$("alpha").value).toFixed(2);
     K.paint($("mix"), decode(mixPoint()), $("binary").checked);
     drawMarkers();
   }
@@ -45,9 +48,9 @@
   $("map-box").addEventListener("pointermove", (e) => { if (dragging) moveTo(e); });
   window.addEventListener("pointerup", () => { dragging = false; });
   ["z1", "z2"].forEach((name) => $(name).addEventListener("input", updateSliders));
-  ["from", "to"].forEach((name) => $(name).addEventListener("change", updateMix));
+  ["from", "to"].forEach((name) => $(name).addEventListener("change", updateEnds));
   $("alpha").addEventListener("input", updateMix);
-  $("binary").addEventListener("change", () => { updateSliders(); updateMix(); });
+  $("binary").addEventListener("change", () => { updateSliders(); updateEnds(); });
   updateSliders();
-  updateMix();
+  updateEnds();
 })(document.currentScript.dataset.uid);

@@ -12,10 +12,13 @@
     sliders.forEach((s, i) => { $("pc" + (i + 1) + "-value").value = (+s.value).toFixed(2); });
     K.paint($("image"), decode(point()));
   }
-  function updateMix() {
-    $("alpha-value").value = (+$("alpha").value).toFixed(2);
+  function updateEnds() {  // only when the images change: alpha redraws the mix alone
     K.paint($("start"), decode(endpoint("from")));
     K.paint($("end"), decode(endpoint("to")));
+    updateMix();
+  }
+  function updateMix() {
+    $("alpha-value").value = (+$("alpha").value).toFixed(2);
     K.paint($("mix"), decode(K.mix(endpoint("from"), endpoint("to"), +$("alpha").value)));
   }
   function restart(origin) {  // sliders back to 0 around a new base point
@@ -26,8 +29,8 @@
   sliders.forEach((s) => s.addEventListener("input", update));
   $("prior").addEventListener("click", () => restart(Float32Array.from(P.centre, () => prior())));
   $("reset").addEventListener("click", () => restart(Float32Array.from(P.centre)));
-  ["from", "to"].forEach((name) => $(name).addEventListener("change", updateMix));
+  ["from", "to"].forEach((name) => $(name).addEventListener("change", updateEnds));
   $("alpha").addEventListener("input", updateMix);
   update();
-  updateMix();
+  updateEnds();
 })(document.currentScript.dataset.uid);
