@@ -16,8 +16,9 @@ import nbformat
 
 from .. import runs
 from ..params import ParameterError, check_device
+from ..runs import display_path
 from . import document, export
-from .runview import RunView, devices, display_path
+from .runview import RunView, devices
 
 BUILD = runs.ROOT / "report" / "build"
 SECTION_RUNS = ("vae_z2", "vae_z20", "gan", "aux_gan")  # the runs the writeup's sections are made of

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..runfiles import EXPLORERS, FIGURES, METRICS, RECORD
+from ..runs import display_path
 
 HIDDEN_PARAMS = ("output_dir", "data_dir")  # paths, not settings: left out of the parameter tables
 
@@ -19,13 +20,6 @@ def read_json(path: Path, default: Any) -> Any:
         return json.loads(path.read_text())
     except (OSError, ValueError):
         return default
-
-
-def display_path(path: Path) -> str:
-    """A path relative to the repository root when inside it, else absolute."""
-    root = Path(__file__).resolve().parents[2]
-    path = path.resolve()
-    return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
 
 
 @dataclass
