@@ -13,7 +13,7 @@ ARGS ?=
 # This machine's pip configuration lists package folders that may not exist; hide those warnings only.
 QUIET_PIP := { grep -v "is ignored: it is neither a file nor a directory" || true; }
 
-.PHONY: report test setup data chromium lint bench clean help
+.PHONY: report test setup data chromium vnu lint bench clean help
 
 help:
 	@echo "make report   set everything up, run the '$(PROFILE)' profile, build report/build/report.{html,pdf}"
@@ -30,7 +30,7 @@ report: setup
 test: setup
 	$(PY) -m pytest $(ARGS)
 
-setup: $(VENV)/.installed data chromium
+setup: $(VENV)/.installed data chromium vnu
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	@echo "setting up $(VENV) (torch is large: the first time takes a few minutes)"
@@ -48,6 +48,14 @@ endif
 
 chromium:
 	@command -v chromium >/dev/null || bash .ci/apt-install chromium fonts-dejavu-core poppler-utils
+
+# The W3C HTML validator for the report's test: java from Debian, vnu.jar from npm (kept outside the repository).
+VNU_DIR ?= $(HOME)/.cache/vnu
+vnu:
+	@command -v java >/dev/null || bash .ci/apt-install default-jre-headless
+	@test -f $(VNU_DIR)/node_modules/vnu-jar/build/dist/vnu.jar || { command -v npm >/dev/null \
+	  && npm install --silent --no-audit --no-fund --prefix $(VNU_DIR) vnu-jar >/dev/null \
+	  || echo "note: could not install vnu-jar with npm; the HTML validation test will be skipped" >&2; }
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check helpers tests bench notebooks

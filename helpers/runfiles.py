@@ -21,6 +21,7 @@ METRICS = "metrics.json"  # parameters, per-epoch history, final numbers, enviro
 WEIGHTS = "weights.pt"  # trained state dicts (torch.load(..., weights_only=True))
 CHECKPOINT = "checkpoint.pt"  # everything needed to resume training
 RECORD = "run.json"  # written by the run layer: status, minutes, error, cache key
+EXPLORERS = "explorers.json"  # the exploration run's payloads for the report's kernel-free explorers
 LOG = "log.txt"  # the notebook's printed output and epoch bars
 PROGRESS_ENV = "HELPERS_PROGRESS"  # "text": epoch bars as text on stderr (headless runs log them), else widgets
 

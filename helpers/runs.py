@@ -31,7 +31,7 @@ from .runfiles import FIGURES, LOG, METRICS, RECORD, WEIGHTS, write_json
 ROOT = Path(__file__).resolve().parent.parent
 PROFILES = ROOT / "report" / "profiles"
 PLACEHOLDER = re.compile(r"\{runs\.([A-Za-z0-9_.-]+)\}")
-NOT_HASHED = {"runs.py", "sweeps.py", "executor.py", "runner.py", "report.py", "explorer.py"}  # run/report layer
+NOT_HASHED = {"runs.py", "sweeps.py", "executor.py", "runner.py", "buildlock.py"}  # the run layer (helpers/report/ is not globbed)
 STALE = (METRICS, FIGURES, WEIGHTS, "*.png", RECORD, LOG)  # removed before a run starts again (its checkpoint stays)
 
 

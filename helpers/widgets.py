@@ -3,27 +3,27 @@ two points, and for the latent-2 VAE the validation set's latent map with a mark
 
 Each update decodes one point and sends the image as PNG bytes to an ``ipywidgets.Image``; no matplotlib
 runs per update (the latent map is drawn once and only its marker is redrawn), so an update takes a few
-milliseconds on a CPU. The explorers need a kernel; ``helpers.explorer`` is the kernel-free twin for the report.
+milliseconds on a CPU. The explorers need a kernel; the report's kernel-free twins
+are JavaScript (report/templates/explorers/) fed by ``helpers.payloads``.
 """
 
 from __future__ import annotations
 
-import io
 import time
 from collections.abc import Callable
 
 import ipywidgets as w
 import numpy as np
 import torch
-from PIL import Image, ImageDraw
+from PIL import Image
 
 from .data import Split, Splits
-from .params import AuxGANConfig, ExploreConfig, GANConfig, VAEConfig
+from .params import ExploreConfig
+from .payloads import LatentMap, encode_png, leading_directions, principal_directions
 from .vae import VAE, latent_means, load_vae
 
 Decoder = Callable[[torch.Tensor], torch.Tensor]  # latent points (n, d) -> pixel values (n, 784) in [0, 1]
 SCALE = 6  # each of the 28 x 28 pixels is drawn as SCALE x SCALE screen pixels
-MAP_DPI = 64  # the latent map is 7.5 x 6.5 inches at this resolution (480 x 416 pixels)
 
 
 def to_png(pixels: torch.Tensor | np.ndarray, scale: int = SCALE) -> bytes:
@@ -34,50 +34,12 @@ def to_png(pixels: torch.Tensor | np.ndarray, scale: int = SCALE) -> bytes:
     return encode_png(image)
 
 
-def encode_png(image: Image.Image) -> bytes:
-    """A PIL image as PNG bytes, compressed lightly for speed."""
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG", compress_level=1)
-    return buffer.getvalue()
-
-
 def vae_decoder(model: VAE) -> Decoder:
     """The VAE's decoder means (Bernoulli probabilities) as a function of latent points."""
     @torch.no_grad()
     def decode(z: torch.Tensor) -> torch.Tensor:
         return torch.sigmoid(model.decode(z))
     return decode
-
-
-class LatentMap:
-    """The validation set's 2-D latent scatter, drawn once by matplotlib; each update redraws only a marker."""
-
-    def __init__(self, means: torch.Tensor, labels: torch.Tensor, limit: float = 3.0):
-        from . import plots
-
-        fig = plots.latent_scatter(means, labels, "Validation images in the latent space", limit=limit)
-        fig.set_dpi(MAP_DPI)
-        fig.canvas.draw()
-        self.background = np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
-        height = self.background.shape[0]
-        (x0, y0), (x1, y1) = fig.axes[0].transData.transform([[0.0, 0.0], [1.0, 1.0]])
-        self.origin = np.array([x0, height - y0])  # pixel of z = (0, 0), rows counted from the top
-        self.unit = np.array([x1 - x0, -(y1 - y0)])  # pixels per unit of z1 and z2
-        plots.close(fig)
-
-    def pixel(self, point: torch.Tensor | np.ndarray) -> tuple[float, float]:
-        """Where a latent point falls on the map image, in pixels from the top-left corner."""
-        x, y = self.origin + self.unit * np.asarray(point, dtype=np.float64)[:2]
-        return float(x), float(y)
-
-    def png(self, point: torch.Tensor | np.ndarray) -> bytes:
-        """The map with a ring marker at the point, as PNG bytes."""
-        image = Image.fromarray(self.background)
-        x, y = self.pixel(point)
-        draw = ImageDraw.Draw(image)
-        draw.ellipse((x - 9, y - 9, x + 9, y + 9), outline=(0, 0, 0), width=3)
-        draw.ellipse((x - 2, y - 2, x + 2, y + 2), fill=(0, 0, 0))
-        return encode_png(image)
 
 
 class LatentSliders(w.VBox):
@@ -184,13 +146,6 @@ class Interpolation(w.VBox):
         self.mix_image.value = to_png(self.decode(self.point().unsqueeze(0))[0])
 
 
-def principal_directions(means: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Mean and principal axes of the posterior means, each axis scaled to one standard deviation."""
-    centre = means.mean(dim=0)
-    _, singular, axes = torch.linalg.svd(means - centre, full_matrices=False)
-    return centre, axes * (singular / (len(means) - 1) ** 0.5).unsqueeze(1)
-
-
 class VAEExplorer(w.VBox):
     """A trained VAE by hand: latent sliders (coordinates or principal directions), prior draw, reset, α mix."""
 
@@ -254,14 +209,6 @@ class VAEExplorer(w.VBox):
         self.interpolation.set_endpoints(self.encode(self.start_index.value), self.encode(self.end_index.value))
 
 
-def leading_directions(decode: Decoder, z: torch.Tensor, count: int) -> torch.Tensor:
-    """The unit noise directions that change the generated image most at z (top right-singular vectors)."""
-    with torch.enable_grad():
-        points = z.detach().repeat(28 * 28, 1).requires_grad_(True)  # row i gives the gradient of pixel i
-        decode(points).diagonal().sum().backward()
-    return torch.linalg.svd(points.grad, full_matrices=False)[2][:count]
-
-
 class GANExplorer(w.VBox):
     """A trained generator by hand: sliders over its leading noise directions, new noise, α mix, digit choice."""
 
@@ -323,44 +270,17 @@ class GANExplorer(w.VBox):
 
 
 def vae_to_explore(run_dir: str, latent_dim: int, splits: Splits, config: ExploreConfig) -> VAE:
-    """The VAE of a run folder; with none given, a small one trained now into output_dir/vae_z<latent_dim>."""
-    if run_dir:
-        return load_vae(run_dir)
+    """The VAE of a run folder; with none given, a small one trained now (helpers.train) into output_dir."""
     from . import train
-    from .outputs import RunOutputs
 
-    quick = VAEConfig(latent_dim=latent_dim, epochs=config.epochs, train_size=config.train_size, seed=config.seed,
-                      device=config.device, dataset=config.dataset, data_dir=config.data_dir,
-                      output_dir=str(config.output_path / f"vae_z{latent_dim}"))
-    train.seed_everything(quick.seed)
-    model = VAE(latent_dim, quick.hidden_dim, quick.activation).to(quick.torch_device)
-    history = train.fit_vae(model, splits, quick, quick.output_path / train.CHECKPOINT)
-    out = RunOutputs.of(quick)
-    out.save_weights({"model": model})
-    out.write_metrics(quick, history, quick.torch_device)
-    return model.cpu().eval()
+    return load_vae(run_dir) if run_dir else train.train_small_vae(latent_dim, splits, config)
 
 
 def generator_to_explore(run_dir: str, auxiliary: bool, splits: Splits, config: ExploreConfig) -> torch.nn.Module:
-    """The generator of a GAN run folder; with none given, a small one trained now into output_dir/<variant>."""
-    from . import gan
+    """The generator of a GAN run folder; with none given, a small one trained now (helpers.train) into output_dir."""
+    from . import gan, train
 
-    if run_dir:
-        return gan.load_generator(run_dir)
-    from . import train
-    from .outputs import RunOutputs
-
-    kind = AuxGANConfig if auxiliary else GANConfig
-    quick = kind(epochs=config.epochs, train_size=config.train_size, seed=config.seed, device=config.device,
-                 dataset=config.dataset, data_dir=config.data_dir,
-                 output_dir=str(config.output_path / ("aux_gan" if auxiliary else "gan")))
-    train.seed_everything(quick.seed)
-    generator, discriminator = (m.to(quick.torch_device) for m in gan.models_from_parameters(quick.to_dict()))
-    history = train.fit_gan(generator, discriminator, splits, quick, quick.output_path / train.CHECKPOINT)
-    out = RunOutputs.of(quick)
-    out.save_weights({"generator": generator, "discriminator": discriminator})
-    out.write_metrics(quick, history, quick.torch_device)
-    return generator.cpu().eval()
+    return gan.load_generator(run_dir) if run_dir else train.train_small_gan(auxiliary, splits, config)
 
 
 def update_latency_ms(sliders: LatentSliders, steps: int = 50) -> float:

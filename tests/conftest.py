@@ -80,3 +80,12 @@ def untrained_runs(tmp_path_factory) -> dict[str, Path]:
         out.save_weights(modules)
         out.write_metrics(config, [], torch.device("cpu"))
     return {name: root / name for name in configs}
+
+
+def run_models(run_dirs: dict[str, Path]) -> dict:
+    """The models of the four run folders (vae_z2, vae_z20, gan, aux_gan), loaded as the exploration notebook does."""
+    from helpers import gan
+    from helpers.vae import load_vae
+
+    return {name: load_vae(path) if name.startswith("vae") else gan.load_generator(path)
+            for name, path in run_dirs.items() if name in ("vae_z2", "vae_z20", "gan", "aux_gan")}

@@ -3,8 +3,9 @@
 1. A Jupyter server on localhost (known token) opens the exploration notebook in JupyterLab and in
    Notebook 7, runs all cells, moves the first slider with the keyboard, and the decoded image changes to
    the decoder's output for the new value.
-2. The static explorer fragment, saved in an HTML file and opened from disk (no kernel, no network):
-   moving its sliders changes the pixels of its canvases, which match the decoder computed in Python.
+2. The report's four kernel-free explorers, saved in an HTML file and opened from disk (no kernel, no
+   network): moving their controls changes the pixels of their canvases, which match the models computed
+   in Python; each redraw is timed in the page and printed.
 
 Screenshots go to the test's folder and are copied to /tmp/explore_shots.
 """
@@ -13,7 +14,9 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -28,8 +31,7 @@ import torch
 from PIL import Image
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from conftest import CHROMIUM, CHROMIUM_ARGS, NOTEBOOKS, canvas_pixels, press
-from helpers.explorer import explorer_html
+from conftest import CHROMIUM, CHROMIUM_ARGS, NOTEBOOKS, ROOT, canvas_pixels, press, run_models
 from helpers.vae import load_vae
 
 SHOTS = Path("/tmp/explore_shots")
@@ -221,33 +223,118 @@ def test_slider_moves_the_picture_in_jupyter(interface, jupyter, browser, untrai
     assert not [e for e in errors if "notebook_core" not in e], errors
 
 
-def test_static_explorer_works_from_a_file_without_a_kernel(browser, untrained_runs, tmp_path):
-    run = untrained_runs["vae_z2"]
-    page_file = tmp_path / "explorer.html"
-    page_file.write_text("<!doctype html><html><head><meta charset='utf-8'><title>explorer</title></head><body>"
-                         + explorer_html(run) + "</body></html>", encoding="utf-8")
-    page = browser.new_page(viewport={"width": 1300, "height": 760})
+REDRAW_MS = """([uid, name]) => {  // median milliseconds of one redraw as the control sweeps its range
+    const control = document.getElementById(uid + "-" + name), times = [];
+    const low = +control.min, high = +control.max, start = control.value;
+    for (let k = 0; k < 60; k++) {
+        control.value = String(low + (high - low) * (k % 20) / 19);
+        const t = performance.now();
+        control.dispatchEvent(new Event("input"));
+        times.push(performance.now() - t);
+    }
+    control.value = start;
+    control.dispatchEvent(new Event("input"));
+    times.sort((a, b) => a - b);
+    return [times[30], times[57]]; }"""
+
+
+@pytest.fixture(scope="module")
+def explorer_page(untrained_runs, tmp_path_factory) -> tuple[Path, dict, dict]:
+    """An HTML file with the four kernel-free explorers, their payloads, and each one's id prefix."""
+    from helpers import payloads
+    from helpers.data import load_splits
+    from helpers.report.document import Document
+
+    models = run_models(untrained_runs)
+    folder = tmp_path_factory.mktemp("static")
+    data = json.loads(payloads.write_explorers(folder, models, load_splits("mnist", device="cpu").validation, 2.0
+                                               ).read_text())
+    doc = Document()
+    for name in models:
+        doc.explorer(data[name], name)
+    uids = {name: re.search(r'id="([^"]+)"', html).group(1) for name, (_, html) in zip(models, doc.blocks)}
+    css = (ROOT / "report" / "templates" / "report" / "report.css").read_text()
+    page_file = folder / "explorers.html"
+    page_file.write_text("<!doctype html><html lang='en'><head><meta charset='utf-8'><title>explorers</title>"
+                         f"<style>{css}</style></head><body><main class='report'>"
+                         + "".join(html for _, html in doc.blocks) + "</main></body></html>", encoding="utf-8")
+    return page_file, data, uids
+
+
+def generated(run_dir: Path, z: np.ndarray, digit: int | None = None) -> np.ndarray:
+    """The grey levels a generator gives for noise z (and a digit), 28 x 28."""
+    from helpers import gan
+
+    model = gan.load_generator(run_dir)
+    labels = torch.tensor([digit]) if digit is not None else None
+    with torch.no_grad():
+        pixels = gan.to_unit(model(torch.tensor(np.asarray(z)[None], dtype=torch.float32), labels))[0].numpy()
+    return np.rint(255 * (1 - pixels)).reshape(28, 28)
+
+
+def test_every_static_explorer_works_from_a_file_and_redraws_within_a_frame(browser, untrained_runs, explorer_page,
+                                                                             tmp_path):
+    page_file, data, uids = explorer_page
+    page = browser.new_page(viewport={"width": 1300, "height": 900})
     errors, requests = [], []
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.on("request", lambda request: requests.append(request.url))
     page.goto(page_file.as_uri())
-    uid = page.eval_on_selector(".vae-explorer", "element => element.id")
-    before = canvas_pixels(page, uid, "image")
-    assert np.abs(before - decoded(run, [0.0, 0.0])).max() <= 2  # float16 weights, decoded in JavaScript
-    shot(page, tmp_path, "static_before.png")
+    # latent-2 VAE: sliders, a click on the map, the binary draw
+    uid = uids["vae_z2"]
+    run = untrained_runs["vae_z2"]
+    assert np.abs(canvas_pixels(page, uid, "image") - decoded(run, [0.0, 0.0])).max() <= 2  # float16 weights in JS
     press(page, f"#{uid}-z1", "ArrowRight", 30)
     press(page, f"#{uid}-z2", "ArrowLeft", 20)
     z = [float(page.input_value(f"#{uid}-z1")), float(page.input_value(f"#{uid}-z2"))]
-    assert z == [1.5, -1.0]
-    after = canvas_pixels(page, uid, "image")
-    assert np.abs(after - before).max() > 0 and np.abs(after - decoded(run, z)).max() <= 2
+    assert z == [1.5, -1.0] and np.abs(canvas_pixels(page, uid, "image") - decoded(run, z)).max() <= 2
+    shot(page, tmp_path, "static_vae2.png")
+    origin, unit = data["vae_z2"]["origin"], data["vae_z2"]["unit"]
+    box = page.locator(f"#{uid}-map").bounding_box()
+    page.mouse.click(box["x"] + origin[0] + unit[0] * -1.0, box["y"] + origin[1] + unit[1] * 0.5)
+    z = [float(page.input_value(f"#{uid}-z1")), float(page.input_value(f"#{uid}-z2"))]
+    assert abs(z[0] + 1.0) <= 0.05 and abs(z[1] - 0.5) <= 0.05
+    assert np.abs(canvas_pixels(page, uid, "image") - decoded(run, z)).max() <= 2
     mix_before = canvas_pixels(page, uid, "mix")
     press(page, f"#{uid}-alpha", "ArrowRight", 10)
-    assert page.input_value(f"#{uid}-alpha") == "0.7"
-    assert np.abs(canvas_pixels(page, uid, "mix") - mix_before).max() > 0
+    assert page.input_value(f"#{uid}-alpha") == "0.7" and (canvas_pixels(page, uid, "mix") != mix_before).any()
     page.check(f"#{uid}-binary")
     assert set(np.unique(canvas_pixels(page, uid, "image"))) <= {0.0, 255.0}
-    shot(page, tmp_path, "static_after.png")
+    # latent-20 VAE: a principal direction, a draw from the prior, reset, α between two validation images
+    uid, spec = uids["vae_z20"], data["vae_z20"]
+    start = canvas_pixels(page, uid, "image")
+    press(page, f"#{uid}-pc1", "ArrowRight", 20)
+    z = np.array(spec["centre"]) + 1.0 * np.array(spec["directions"][0])
+    assert np.abs(canvas_pixels(page, uid, "image") - decoded(untrained_runs["vae_z20"], z.tolist())).max() <= 2
+    page.click(f"#{uid}-prior")
+    assert (canvas_pixels(page, uid, "image") != start).any() and page.input_value(f"#{uid}-pc1") == "0"
+    page.click(f"#{uid}-reset")
+    assert np.array_equal(canvas_pixels(page, uid, "image"), start)
+    mix_before = canvas_pixels(page, uid, "mix")
+    page.select_option(f"#{uid}-to", "0")
+    assert (canvas_pixels(page, uid, "mix") != mix_before).any()
+    shot(page, tmp_path, "static_vae20.png")
+    # the GANs: a noise direction, a new pair, and the digit of the conditional one
+    for name in ("gan", "aux_gan"):
+        uid, spec = uids[name], data[name]
+        digit = 3 if spec["classes"] else None
+        press(page, f"#{uid}-dir1", "ArrowRight", 20)
+        z = np.array(spec["origin"]) + 1.0 * np.array(spec["directions"][digit or 0][0])
+        assert np.abs(canvas_pixels(page, uid, "image") - generated(untrained_runs[name], z, digit)).max() <= 3
+        mix_before = canvas_pixels(page, uid, "mix")
+        page.click(f"#{uid}-pair")
+        assert (canvas_pixels(page, uid, "mix") != mix_before).any()
+        if spec["classes"]:
+            page.select_option(f"#{uid}-digit", "7")
+            z = np.array(spec["origin"]) + 1.0 * np.array(spec["directions"][7][0])
+            assert np.abs(canvas_pixels(page, uid, "image") - generated(untrained_runs[name], z, 7)).max() <= 3
+        shot(page, tmp_path, f"static_{name}.png")
+    times = {f"{name}/{control}": page.evaluate(REDRAW_MS, [uids[name], control]) for name, control in
+             (("vae_z2", "z1"), ("vae_z2", "alpha"), ("vae_z20", "pc1"), ("vae_z20", "alpha"), ("gan", "dir1"),
+              ("gan", "alpha"), ("aux_gan", "dir1"), ("aux_gan", "alpha"))}
+    print("\nredraw in Chromium, median and 95th percentile of 60 moves (ms): "
+          + ", ".join(f"{k} {m:.1f}/{p:.1f}" for k, (m, p) in times.items()))
     page.close()
     assert not errors, errors
     assert all(url.startswith(("file:", "data:", "blob:")) for url in requests), requests
+    assert all(median < 16 for median, _ in times.values()), times

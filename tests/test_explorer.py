@@ -1,4 +1,4 @@
-"""The kernel-free explorer fragment: self-contained, unique ids, the decoder's weights inside, a sensible size."""
+"""The kernel-free explorers' payloads (helpers.payloads) and their HTML (report templates, helpers.report)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,12 @@ import numpy as np
 import pytest
 import torch
 
+from conftest import run_models
+from helpers import gan, payloads
 from helpers.data import Split
-from helpers.explorer import explorer_html
-from helpers.vae import load_vae
-from helpers.widgets import LatentMap
+from helpers.report.document import Document
+from helpers.runfiles import EXPLORERS
+from helpers.vae import latent_means, load_vae
 
 
 class Tags(HTMLParser):
@@ -28,11 +30,6 @@ class Tags(HTMLParser):
         self.attributes.append((tag, dict(attrs)))
 
 
-def payload(fragment: str) -> dict:
-    """The JSON data the fragment's script reads."""
-    return json.loads(re.search(r"const P = (\{.*?\});\n", fragment, re.S).group(1))
-
-
 @pytest.fixture(scope="module")
 def validation() -> Split:
     """A small stand-in validation set."""
@@ -40,61 +37,87 @@ def validation() -> Split:
 
 
 @pytest.fixture(scope="module")
-def fragment(untrained_runs, validation) -> str:
-    return explorer_html(untrained_runs["vae_z2"], validation)
+def explorers(untrained_runs, validation, tmp_path_factory) -> dict:
+    """explorers.json as the exploration notebook writes it, for the four untrained runs."""
+    models = run_models(untrained_runs)
+    folder = tmp_path_factory.mktemp("explore")
+    path = payloads.write_explorers(folder, models, validation, 2.0, seed=0)
+    assert path == folder / EXPLORERS
+    return json.loads(path.read_text())
 
 
-def test_fragment_needs_no_network_and_no_other_file(fragment):
-    assert not re.search(r"(https?:)?//[a-z0-9.-]+\.[a-z]{2,}", fragment, re.I)  # no URL of any host
-    tags = Tags()
-    tags.feed(fragment)
-    assert not [t for t, a in tags.attributes if t in ("link", "iframe") or (t == "script" and "src" in a)]
-    assert all(a["src"].startswith("data:") for t, a in tags.attributes if "src" in a and a["src"])
+def halves(layer: dict) -> np.ndarray:
+    """A payload layer's weights as a float16 matrix."""
+    return np.frombuffer(base64.b64decode(layer["w"]), dtype="<f2").reshape(layer["out"], layer["in"])
 
 
-def test_element_ids_are_unique_and_differ_between_runs(fragment, untrained_runs, validation, tmp_path):
-    tags = Tags()
-    tags.feed(fragment)
-    ids = [a["id"] for _, a in tags.attributes if "id" in a]
-    assert len(ids) == len(set(ids)) > 10
-    prefix = ids[0]
-    assert all(i.startswith(prefix) for i in ids)
-    other = tmp_path / "other"
-    other.mkdir()
-    model = load_vae(untrained_runs["vae_z2"])
-    with torch.no_grad():
-        model.decoder[0].weight.add_(1.0)
-    torch.save({"model": model.state_dict()}, other / "weights.pt")
-    (other / "metrics.json").write_text((untrained_runs["vae_z2"] / "metrics.json").read_text())
-    assert prefix not in explorer_html(other, validation)
+def test_vae_payloads_carry_the_decoder_weights(explorers, untrained_runs):
+    for name in ("vae_z2", "vae_z20"):
+        linears = [m for m in load_vae(untrained_runs[name]).decoder if isinstance(m, torch.nn.Linear)]
+        layers = explorers[name]["decoder"]["layers"]
+        assert explorers[name]["decoder"]["activation"] == "relu" and len(layers) == len(linears) == 3
+        for layer, linear in zip(layers, linears):
+            assert np.array_equal(halves(layer), linear.weight.detach().numpy().astype(np.float16))
 
 
-def test_fragment_carries_the_decoder_weights(fragment, untrained_runs):
-    data = payload(fragment)
-    linears = [m for m in load_vae(untrained_runs["vae_z2"]).decoder if isinstance(m, torch.nn.Linear)]
-    assert data["activation"] == "relu" and len(data["layers"]) == len(linears) == 3
-    for layer, linear in zip(data["layers"], linears):
-        weights = np.frombuffer(base64.b64decode(layer["w"]), dtype="<f2").reshape(layer["out"], layer["in"])
-        assert np.array_equal(weights, linear.weight.detach().numpy().astype(np.float16))
-
-
-def test_map_coordinates_match_the_latent_map(fragment, untrained_runs, validation):
-    data = payload(fragment)
+def test_latent2_map_coordinates_match_the_latent_map(explorers, untrained_runs, validation):
+    data = explorers["vae_z2"]
     means = load_vae(untrained_runs["vae_z2"]).encode(validation.images)[0].detach()
-    latent_map = LatentMap(means, validation.labels, 2.0)  # the dashed square: the run's grid_limit, as in its figures
+    latent_map = payloads.LatentMap(means, validation.labels, 2.0)  # the dashed square: the run's grid_limit
     assert np.allclose(data["origin"], latent_map.origin) and np.allclose(data["unit"], latent_map.unit)
-    assert len(data["anchors"]) == 10
+    assert len(data["anchors"]) == 10 and data["map"].startswith("data:image/png;base64,")
 
 
-def test_fragment_is_small_enough_for_the_report(fragment):
-    assert len(fragment.encode()) < 3_000_000  # the whole report should stay under 15 MB
+def test_latent20_directions_are_the_leading_principal_axes_in_standard_deviations(explorers, untrained_runs,
+                                                                                   validation):
+    data = explorers["vae_z20"]
+    means = latent_means(load_vae(untrained_runs["vae_z20"]), validation.images)
+    directions = torch.tensor(data["directions"])
+    assert directions.shape == (payloads.DIRECTIONS, 20)
+    assert torch.allclose(torch.tensor(data["centre"]), means.mean(0), atol=1e-3)
+    for axis in directions[:3]:
+        spread = ((means - means.mean(0)) @ (axis / axis.norm())).std()
+        assert abs(spread - axis.norm()) < 1e-3  # one slider unit is one standard deviation
+    assert {e["digit"] for e in data["endpoints"]} == set(range(10))
+    first = data["endpoints"][0]
+    assert np.allclose(first["z"], means[first["index"]], atol=1e-3)
 
 
-def test_latent20_run_is_refused(untrained_runs, validation):
-    with pytest.raises(ValueError, match="latent-2"):
-        explorer_html(untrained_runs["vae_z20"], validation)
+def test_gan_payloads_give_leading_directions_and_the_conditional_ones_per_digit(explorers, untrained_runs):
+    plain, conditional = explorers["gan"], explorers["aux_gan"]
+    assert plain["classes"] == 0 and len(plain["directions"]) == 1 and "embedding" not in plain
+    assert conditional["classes"] == 10 and len(conditional["directions"]) == 10
+    generator = gan.load_generator(untrained_runs["aux_gan"])
+    assert np.allclose(conditional["embedding"], generator.embed.weight.detach().numpy(), atol=1e-4)
+    origin = torch.tensor(conditional["origin"])
+    jacobian = torch.autograd.functional.jacobian(
+        lambda z: gan.to_unit(generator(z[None], torch.tensor([3])))[0], origin)
+    top = torch.linalg.svd(jacobian)[2][:4]
+    ours = torch.tensor(conditional["directions"][3])[:4]
+    assert torch.allclose((top @ ours.T).abs(), torch.eye(4), atol=1e-2)
+    assert conditional["generator"]["slope"] == pytest.approx(gan.LEAKY_SLOPE)
 
 
-def test_validation_set_defaults_to_the_runs_dataset(untrained_runs):
-    data = payload(explorer_html(untrained_runs["vae_z2"]))  # reads MNIST's validation split from data/
-    assert data["mapWidth"] > 300 and len(data["anchors"]) == 10
+@pytest.mark.parametrize("name", ["vae_z2", "vae_z20", "gan", "aux_gan"])
+def test_explorer_html_needs_no_network_and_has_unique_ids(explorers, name):
+    fragment = Document()
+    fragment.explorer(explorers[name], "title")
+    html = fragment.blocks[0][1]
+    assert not re.search(r"(https?:)?//[a-z0-9.-]+\.[a-z]{2,}", html, re.I)  # no URL of any host
+    tags = Tags()
+    tags.feed(html)
+    assert not [t for t, a in tags.attributes if t in ("link", "iframe") or (t == "script" and "src" in a)]
+    assert all(a["src"].startswith("data:") for t, a in tags.attributes if "src" in a)
+    ids = [a["id"] for _, a in tags.attributes if "id" in a]
+    assert len(ids) == len(set(ids)) > 8 and all(i.startswith(ids[0]) for i in ids)
+
+
+def test_two_models_get_different_id_prefixes(explorers):
+    doc = Document()
+    doc.explorer(explorers["gan"]), doc.explorer(explorers["aux_gan"])
+    prefixes = [re.search(r'id="([^"]+)"', html).group(1) for _, html in doc.blocks]
+    assert prefixes[0] != prefixes[1]
+
+
+def test_payloads_keep_the_report_small(explorers):
+    assert len(json.dumps(explorers).encode()) < 8_000_000  # the whole report must stay under 15 MB

@@ -1,9 +1,11 @@
-"""The report build: tiny runs of the real notebooks, stitched into a self-contained HTML and a PDF."""
+"""The report: fast tests of the document on run folders written here, then tiny runs of the real notebooks
+stitched into a self-contained HTML and a PDF (end to end)."""
 
 from __future__ import annotations
 
 import base64
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -11,16 +13,152 @@ from pathlib import Path
 
 import pytest
 import yaml
+from PIL import Image
 
 from conftest import CHROMIUM, CHROMIUM_ARGS, canvas_pixels, press
-from helpers import report, runs
+from helpers import runs
+from helpers.reference import WRITEUP_VAE_LOSS
+from helpers.report import cli, document, export
+from helpers.report.document import Document, DocumentError
+from helpers.report.runview import RunView, read_json
+from helpers.runfiles import FIGURES, METRICS, RECORD
 
 TINY = {"epochs": 1, "train_size": 1000}  # applied to every run whose notebook declares the name
-TINY_RUNS = ("vae_z2", "vae_z20", "gan", "aux_gan")  # explore is left out to keep the suite fast
+TINY_RUNS = ("vae_z2", "vae_z20", "gan", "aux_gan", "explore")
 SECTIONS = ["1 Introduction", "2 Problem description", "3 Models and algorithms", "3.1 Variational autoencoder",
             "3.2 Generative adversarial networks", "4 Experiments", "4.1 Variational autoencoder",
             "4.2 Generative adversarial networks", "5 Conclusion", "References"]
+VAE_FIGURES = ("loss_curves", "latent_space", "latent_grid", "prior_samples", "interpolation")
+GAN_FIGURES = ("samples", "interpolation", "losses")
+META = [("Built", "now"), ("Commit", "abc"), ("Profile", "tiny (test)"), ("Device", "cpu")]
 
+
+# ---- fast tests of the document: run folders written by the test itself -------------------------------------
+
+def write_run(build: Path, name: str, status: str = "ok", losses: list[float] | None = None, error: str = "",
+              figures: tuple[str, ...] = (), final: dict | None = None, params: dict | None = None) -> Path:
+    """A run folder as a finished (or failed) run leaves it: run.json, metrics.json, figures with PNGs."""
+    folder = build / name
+    folder.mkdir(parents=True)
+    (folder / RECORD).write_text(json.dumps({"name": name, "notebook": f"notebooks/{name}.ipynb", "status": status,
+                                             "minutes": 0.5, "error": error, "key": "k" + name, "params": {}}))
+    if status == "failed":
+        return folder
+    history = [{"epoch": i + 1, "validation_loss": v, "train_loss": v + 1} for i, v in enumerate(losses or [])]
+    metrics = {"parameters": {"epochs": len(history) or 1, "hidden_dim": 500, "learning_rate": 0.01,
+                              "batch_size": 100, "grid_limit": 2.0, "noise_dim": 64, "d_steps": 1} | (params or {}),
+               "history": history, "epochs_run": len(history) or 1,
+               "final": (history[-1] if history else {}) | (final or {}), "environment": {"device": "cpu"}}
+    (folder / METRICS).write_text(json.dumps(metrics))
+    for k, figure in enumerate(figures):
+        Image.new("L", (4, 4), 40 * k).save(folder / f"{figure}.png")
+    (folder / FIGURES).write_text(json.dumps([{"name": f, "file": f"{f}.png", "caption": f"caption of {f}"}
+                                              for f in figures]))
+    return folder
+
+
+def write_build(build: Path, z2_losses: list[float], z20_losses: list[float], skip: tuple[str, ...] = (),
+                failed: dict[str, str] | None = None) -> dict[str, RunView]:
+    """The four runs of the writeup's sections (those in skip never ran; failed ones record an error)."""
+    failed = failed or {}
+    gan_final = {"d_real": 0.55, "d_fake": 0.45, "d_loss": 1.3, "g_loss": 0.8}
+    specs = {"vae_z2": (z2_losses, VAE_FIGURES, {}, {"latent_dim": 2}),
+             "vae_z20": (z20_losses, VAE_FIGURES, {}, {"latent_dim": 20}),
+             "gan": ([], GAN_FIGURES, gan_final, {}),
+             "aux_gan": ([], GAN_FIGURES, gan_final | {"val_accuracy": 0.9}, {"conditional": True})}
+    for name, (losses, figures, final, params) in specs.items():
+        if name not in skip:
+            write_run(build, name, "failed" if name in failed else "ok", losses, failed.get(name, ""), figures,
+                      final, params)
+    return {name: RunView.read(build, name) for name in specs}
+
+
+def text_of(nb) -> str:
+    """The rendered notebook as one string: markdown sources and HTML outputs in order."""
+    return "\n".join(c.source if c.cell_type == "markdown" else c.outputs[0]["data"]["text/html"] for c in nb.cells)
+
+
+def rendered(views: dict[str, RunView]) -> str:
+    """The document of these runs, as text with every run of white space made one space."""
+    return " ".join(text_of(document.render(views, "tiny", META)).split())
+
+
+def test_finished_runs_give_every_section_numbered_figures_and_resolved_references(tmp_path):
+    page = text_of(document.render(write_build(tmp_path, [200.0, 190.0], [150.0, 140.0]), "tiny", META))
+    headings = re.findall(r"^#{2,3} (.+)$", page, re.M)
+    assert all(section in headings for section in SECTIONS), headings
+    numbers = re.findall(r"<b>Figure (\d+)\.</b>", page)
+    assert numbers == [str(i) for i in range(1, len(numbers) + 1)] and len(numbers) >= 7
+    assert "⟦" not in page and 'href="#vae-losses">Figure 1</a>' in page and 'href="#vae-results">Table 1</a>' in page
+    assert 'class="failure"' not in page and "190.00" in page and "157.18" in page
+
+
+def test_a_failed_run_shows_its_escaped_error_in_its_section(tmp_path):
+    views = write_build(tmp_path, [200.0, 190.0], [150.0, 140.0], failed={"vae_z20": "ValueError: <b>lr</b> < 0"})
+    page = rendered(views)
+    section = page[page.index("4.1 Variational"):page.index("4.2 Generative")]
+    assert 'class="failure"' in section and "ValueError: &lt;b&gt;lr&lt;/b&gt; &lt; 0" in section
+    assert "<b>lr</b>" not in page
+    assert "Runs vae_z20 gave no results in this build" in page
+
+
+def test_a_run_never_run_says_so_and_the_rest_still_builds(tmp_path):
+    page = rendered(write_build(tmp_path, [200.0, 190.0], [150.0, 140.0], skip=("gan",)))
+    section = page[page.index("4.2 Generative"):page.index("5 Conclusion")]
+    assert "Run gan not run." in section and "has not been executed in this build folder yet" in section
+    assert "The plain GAN gave no final numbers (not run)." in section
+    assert "Figure “samples” of run gan is missing" in section
+
+
+def test_ending_above_the_writeup_while_still_falling_says_more_epochs_help(tmp_path):
+    above = WRITEUP_VAE_LOSS[2][1] + 40
+    page = rendered(write_build(tmp_path, [above + 5, above], [150.0, 140.0]))
+    assert "40.00 above the writeup's 157.18" in page
+    assert "still falling at the last epoch" in page and "for latent size 2 and latent size 20" in page
+    assert "A lower loss is the better one" not in page
+
+
+def test_a_flat_loss_above_the_writeup_is_not_called_still_falling(tmp_path):
+    page = rendered(write_build(tmp_path, [190.0, 190.0], [140.0, 141.0]))
+    assert "still falling" not in page and "against the writeup's 200." in page
+
+
+def test_ending_below_the_writeup_explains_why_and_keeps_the_ordering(tmp_path):
+    page = rendered(write_build(tmp_path, [150.0, 140.0], [100.0, 90.0]))
+    assert "12.67 below the writeup's 102.67" in page and "A lower loss is the better one" in page
+    assert "still falling" not in page and "the same ordering as in the writeup" in page
+
+
+def test_references_resolve_after_layout_and_unknown_or_repeated_labels_are_refused(tmp_path):
+    run = write_run(tmp_path, "r", figures=("a", "b"))
+    view = RunView.read(tmp_path, "r")
+    doc = Document()
+    template = doc.env.from_string(
+        "See {{ ref('b') }}.\n{% if show %}{{ fig('a', panel(r, 'a')) }}{% endif %}\n{{ fig('b', panel(r, 'b')) }}")
+    context = {"ref": doc.ref, "fig": doc.fig, "panel": document.Panel, "r": view, "show": False}
+    cells = doc.cells(template.render(context))
+    assert 'href="#b">Figure 1</a>' in cells[0].source  # the conditional figure left out: b is still Figure 1
+    with pytest.raises(DocumentError, match="nothing placed"):
+        Document().cells(Document().ref("missing"))
+    doc = Document()
+    doc.fig("a", document.Panel(view, "a"))
+    with pytest.raises(DocumentError, match="twice"):
+        doc.fig("a", document.Panel(view, "a"))
+    assert run.exists()
+
+
+def test_sections_are_numbered_in_order_and_unnumbered_ones_stay_so():
+    text = "## A\n### x\n### y\n## B\n### z\n## References {-}\n#### kept"
+    assert document.number_sections(text) == "## 1 A\n### 1.1 x\n### 1.2 y\n## 2 B\n### 2.1 z\n## References\n#### kept"
+
+
+def test_a_sentence_lives_in_a_markdown_file(tmp_path):
+    page = rendered(write_build(tmp_path, [200.0, 190.0], [150.0, 140.0]))
+    intro = (document.SECTIONS / "introduction.md.j2").read_text()
+    assert "handwritten digits" in intro and "rebuilds a short study" in page
+
+
+# ---- end to end: tiny runs of the real notebooks ---------------------------------------------------------------
 
 def tiny_profile(path: Path) -> Path:
     """The quick profile's training runs with tiny settings, limited to the notebooks that exist here."""
@@ -39,7 +177,7 @@ def tiny_build(tmp_path_factory):
     """Build the report once from tiny runs; returns (output folder, exit code, a copy of the HTML and PDF)."""
     root = tmp_path_factory.mktemp("report")
     profile = tiny_profile(root / "tiny.yaml")
-    code = report.main(["--profile", str(profile), "--output", str(root / "build"), "--device", "cpu"])
+    code = cli.main(["--profile", str(profile), "--output", str(root / "build"), "--device", "cpu"])
     kept = root / "kept"
     kept.mkdir()
     for name in ("report.html", "report.pdf"):
@@ -69,7 +207,7 @@ def test_html_has_every_section_figure_and_the_results_table(tiny_build):
         assert section in headings, section
     build = root / "build" / "tiny"
     expected = [(run.name, f["file"]) for run in runs.load_profile(root / "tiny.yaml").runs
-                for f in report.read_json(build / run.name / "figures.json", [])]
+                for f in read_json(build / run.name / "figures.json", [])]
     assert len(expected) >= 6
     images = re.findall(r'<img[^>]*\bsrc="data:image/png;base64,([^"]+)"', page)
     embedded = {base64.b64decode(data) for data in images}
@@ -93,12 +231,13 @@ def test_html_needs_no_network(tiny_build):
     assert not re.search(r"<link[^>]*\bhref=", page)
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", page)
     assert not re.search(r"@import|url\(\s*['\"]?https?:", page)
+    assert "<script src" not in page
 
 
 @pytest.mark.slow
 @pytest.mark.browser
 def test_pdf_pages_render_to_non_blank_images(tiny_build, tmp_path):
-    if not report.find_chromium():
+    if not export.find_chromium():
         pytest.skip("no chromium on PATH: the report builds without its PDF (make chromium installs it)")
     if not shutil.which("pdftoppm"):
         pytest.skip("pdftoppm (poppler-utils) is missing")
@@ -121,7 +260,7 @@ def test_pdf_pages_render_to_non_blank_images(tiny_build, tmp_path):
 @pytest.mark.slow
 def test_failing_run_fails_the_build_and_its_section_shows_the_error(tiny_build, capsys):
     root, _, _ = tiny_build
-    code = report.main(["--profile", str(root / "tiny.yaml"), "--output", str(root / "build"), "--device", "cpu",
+    code = cli.main(["--profile", str(root / "tiny.yaml"), "--output", str(root / "build"), "--device", "cpu",
                         "--set", "vae_z20.learning_rate=-1", "--no-pdf"])
     assert code == 1
     out = capsys.readouterr().out
@@ -161,8 +300,38 @@ def test_the_built_report_explorer_works_from_the_file(tiny_build, tmp_path):
     assert all(url.startswith(("file:", "data:", "blob:")) for url in requests), requests
 
 
+@pytest.mark.slow
+def test_every_model_has_an_explorer_and_the_report_stays_small(tiny_build):
+    page = (tiny_build[2] / "report.html").read_text()
+    for kind in ("vae-explorer", "vae20-explorer", "gan-explorer"):
+        assert f'class="explorer-box {kind}"' in page, kind
+    assert page.count('class="explorer-box gan-explorer"') == 2
+    assert len(page.encode()) < 15_000_000
+
+
+def vnu_command() -> list[str] | None:
+    """The W3C validator (vnu.jar from npm, run by java), or None where it is not installed."""
+    if shutil.which("vnu"):
+        return ["vnu"]
+    dist = "node_modules/vnu-jar/build/dist/vnu.jar"
+    candidates = [os.environ.get("VNU_JAR", ""), str(Path.home() / ".cache/vnu" / dist), str(runs.ROOT / dist)]
+    jar = next((c for c in candidates if c and Path(c).exists()), None)
+    return ["java", "-jar", jar] if jar and shutil.which("java") else None
+
+
+@pytest.mark.slow
+def test_the_built_report_is_valid_html5(tiny_build):
+    command = vnu_command()
+    if not command:
+        pytest.skip("the W3C validator is not installed: needs java (apt-get install default-jre-headless) and "
+                    "vnu.jar (npm install vnu-jar into ~/.cache/vnu, or VNU_JAR=path); make vnu installs both")
+    done = subprocess.run([*command, "--errors-only", str(tiny_build[2] / "report.html")], capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0 and not done.stderr.strip(), done.stderr[-3000:]
+
+
 @pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="this machine has CUDA")
 def test_an_unavailable_device_is_refused_before_any_run_is_touched(tmp_path, capsys):
-    assert report.main(["--device", "cuda", "--output", str(tmp_path)]) == 2
+    assert cli.main(["--device", "cuda", "--output", str(tmp_path)]) == 2
     assert "CUDA is not available here" in capsys.readouterr().err
     assert not any(tmp_path.iterdir())

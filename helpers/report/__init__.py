@@ -1,0 +1,12 @@
+"""The report layer: reads what runs wrote and builds one self-contained HTML and a PDF (no torch, no widgets).
+
+- ``cli``: the command line and the build (``python -m helpers.report``)
+- ``runview``: a run folder as the report reads it
+- ``findings``: the numbers the sentences need (comparisons with the writeup, trends)
+- ``document``: the section templates (report/sections/) rendered, figures and tables numbered by label
+- ``export``: nbconvert with our template, LaTeX to MathML, the PDF through Chromium
+"""
+
+from .cli import main
+
+__all__ = ["main"]

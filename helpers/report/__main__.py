@@ -1,0 +1,7 @@
+"""python -m helpers.report: see helpers.report.cli."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

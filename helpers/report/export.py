@@ -1,0 +1,78 @@
+"""The export: the report notebook to one self-contained HTML (nbconvert, our template, MathML), then a PDF.
+
+nbconvert's own templates load require.js and MathJax from CDNs; ours (report/templates/report/) loads
+nothing: LaTeX in the prose becomes MathML here, images are data: URIs. Debian's headless Chromium
+prints the HTML to PDF.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import nbformat
+
+TEMPLATES = Path(__file__).resolve().parents[2] / "report" / "templates"
+TEMPLATE = "report"
+CHROMIUM = ("chromium", "chromium-browser", "google-chrome")
+
+
+def latex_to_mathml(text: str) -> str:
+    """Replace $$display$$ and $inline$ LaTeX in markdown with MathML (no script needed to show it)."""
+    from latex2mathml.converter import convert
+
+    text = re.sub(r"\$\$(.+?)\$\$", lambda m: f'\n<div class="equation">{convert(m.group(1).strip(), display="block")}'
+                  "</div>\n", text, flags=re.S)
+    return re.sub(r"\$(.+?)\$", lambda m: convert(m.group(1)), text)
+
+
+def with_mathml(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """A copy of the notebook whose markdown cells carry MathML instead of LaTeX."""
+    nb = nbformat.from_dict(nb)
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            cell.source = latex_to_mathml(cell.source)
+    return nb
+
+
+def export_html(nb: nbformat.NotebookNode, path: Path) -> Path:
+    """Convert the report notebook to one self-contained HTML file with our template, code hidden."""
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(template_name=TEMPLATE, extra_template_basedirs=[str(TEMPLATES)], exclude_input=True,
+                            exclude_input_prompt=True, exclude_output_prompt=True)
+    body, _ = exporter.from_notebook_node(with_mathml(nb))
+    path.write_text(body, encoding="utf-8")
+    return path
+
+
+def find_chromium() -> str | None:
+    """The path of a Chromium to print with, or None."""
+    for name in CHROMIUM:
+        if found := shutil.which(name):
+            return found
+    return None
+
+
+def print_pdf(html_path: Path, pdf_path: Path, timeout: float = 180) -> str:
+    """Print the HTML to PDF with headless Chromium; returns '' on success, else why it was skipped."""
+    chromium = find_chromium()
+    if not chromium:
+        return "no chromium on PATH (make chromium installs Debian's)"
+    with tempfile.TemporaryDirectory(prefix="report-chromium-") as profile_dir:
+        partial = pdf_path.with_suffix(".partial.pdf")
+        command = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                   f"--user-data-dir={profile_dir}", "--no-pdf-header-footer", "--virtual-time-budget=3000",
+                   f"--print-to-pdf={partial}", html_path.resolve().as_uri()]
+        try:
+            done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return f"chromium did not finish printing within {timeout:.0f} s"
+        if not partial.exists() or partial.stat().st_size == 0:
+            return f"chromium wrote no PDF (exit {done.returncode}): {done.stderr.strip()[-300:]}"
+        partial.replace(pdf_path)
+    return ""

@@ -1,0 +1,112 @@
+"""Reading a run folder as the report sees it: record, metrics, figures, explorer payloads (no torch)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..runfiles import EXPLORERS, FIGURES, METRICS, RECORD
+from ..runs import display_path
+
+HIDDEN_PARAMS = ("output_dir", "data_dir")  # paths, not settings: left out of the parameter tables
+
+
+def read_json(path: Path, default: Any) -> Any:
+    """A JSON file's content, or default when it is missing or unreadable."""
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return default
+
+
+@dataclass
+class RunView:
+    """What one run left in its folder, as the report reads it."""
+
+    name: str
+    folder: Path
+    record: dict[str, Any]
+    metrics: dict[str, Any]
+    figures: dict[str, dict[str, str]]
+
+    @classmethod
+    def read(cls, build: Path, name: str) -> RunView:
+        """Read a run's folder (empty parts when the run never ran or stopped early)."""
+        folder = build / name
+        figures = {f["name"]: f for f in read_json(folder / FIGURES, [])}
+        return cls(name, folder, read_json(folder / RECORD, {}), read_json(folder / METRICS, {}), figures)
+
+    @property
+    def status(self) -> str:
+        """ok, cached, failed, skipped, or 'not run'."""
+        return self.record.get("status", "not run")
+
+    @property
+    def ok(self) -> bool:
+        """Whether the run finished and wrote its metrics."""
+        return self.status in ("ok", "cached") and bool(self.metrics)
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """The run's full parameters (from metrics.json), or the injected ones when it stopped early."""
+        return self.metrics.get("parameters") or self.record.get("params", {})
+
+    @property
+    def epochs_run(self) -> int | None:
+        """How many epochs the run trained, or None."""
+        return self.metrics.get("epochs_run")
+
+    def final(self, key: str) -> float | None:
+        """A number from the run's final epoch, or None."""
+        return (self.metrics.get("final") or {}).get(key)
+
+    def history(self, key: str) -> list[float]:
+        """One number per epoch from the run's history."""
+        return [row[key] for row in self.metrics.get("history") or [] if key in row]
+
+    def image_uri(self, name: str) -> str:
+        """The PNG of one of the run's figures as a data: URI, or '' when it is missing."""
+        entry = self.figures.get(name)
+        path = self.folder / entry["file"] if entry else None
+        if not path or not path.exists():
+            return ""
+        return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode()
+
+    def caption(self, name: str) -> str:
+        """The caption the notebook gave a figure."""
+        return self.figures.get(name, {}).get("caption", "")
+
+    def device(self) -> str:
+        """Where the run trained, e.g. 'cpu (AMD EPYC 7B13)'."""
+        env = self.metrics.get("environment") or {}
+        name = env.get("device_name", "")
+        return f"{env.get('device', '')} ({name})" if name else env.get("device", "")
+
+    def shown_params(self) -> list[tuple[str, Any]]:
+        """The parameters worth a table: every one but paths."""
+        return [(k, v) for k, v in self.params.items() if k not in HIDDEN_PARAMS]
+
+    def error(self) -> str:
+        """Why a run gave no results: its recorded error, or what is missing."""
+        if self.record.get("error"):
+            return self.record["error"]
+        if self.status == "not run":
+            return "the run has not been executed in this build folder yet"
+        return "the run wrote no metrics.json"
+
+    def notebook_path(self) -> str:
+        """The executed notebook's path, for the reader to open."""
+        return display_path(self.folder / f"{self.name}.ipynb")
+
+    def explorers(self) -> dict[str, Any]:
+        """The explorer payloads the run wrote (only a finished exploration run's count)."""
+        return read_json(self.folder / EXPLORERS, {}) if self.ok else {}
+
+
+def devices(views: list[RunView]) -> str:
+    """The devices the runs trained on, each once."""
+    found = sorted({v.device() for v in views if v.device()})
+    return ", ".join(found) or "unknown (no run finished)"
