@@ -31,7 +31,8 @@ from .runfiles import FIGURES, LOG, METRICS, RECORD, WEIGHTS, write_json
 ROOT = Path(__file__).resolve().parent.parent
 PROFILES = ROOT / "report" / "profiles"
 PLACEHOLDER = re.compile(r"\{runs\.([A-Za-z0-9_.-]+)\}")
-NOT_HASHED = {"runs.py", "sweeps.py", "executor.py", "runner.py", "buildlock.py"}  # the run layer (helpers/report/ is not globbed)
+# The run layer, which no notebook imports (the report package, helpers/report/, is not globbed either).
+NOT_HASHED = {"runs.py", "sweeps.py", "executor.py", "runner.py", "buildlock.py"}
 STALE = (METRICS, FIGURES, WEIGHTS, "*.png", RECORD, LOG)  # removed before a run starts again (its checkpoint stays)
 
 

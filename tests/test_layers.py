@@ -12,8 +12,8 @@ import pytest
 from conftest import ROOT
 from helpers import runfiles
 
-TORCH_FREE = ["helpers.runfiles", "helpers.params", "helpers.runs", "helpers.sweeps", "helpers.executor", "helpers.runner",
-              "helpers.buildlock", "helpers.report", "helpers.report.cli"]
+TORCH_FREE = ["helpers.runfiles", "helpers.params", "helpers.runs", "helpers.sweeps", "helpers.executor",
+              "helpers.runner", "helpers.buildlock", "helpers.report", "helpers.report.cli"]
 
 
 @pytest.mark.parametrize("module", TORCH_FREE)
