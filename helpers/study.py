@@ -12,7 +12,7 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -20,35 +20,12 @@ import seaborn as sns
 import torch
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
-from pydantic import Field, field_validator
 
 from .data import TRAIN_SIZE
 from .metrics import ACTIVE_UNIT_VARIANCE, active_units
-from .params import Config
-from .runfiles import METRICS, WEIGHTS
+from .params import StudyConfig  # noqa: F401 (the notebook imports it from here)
+from .runfiles import METRICS
 from .sweeps import split_folders
-
-
-class StudyConfig(Config):
-    """The study notebook: the sweep's run folders and the active-unit threshold."""
-
-    sweep_dirs: str = ""
-    active_threshold: Annotated[float, Field(gt=0)] = ACTIVE_UNIT_VARIANCE
-    device: str = "cpu"
-    output_dir: str = "outputs/study"
-
-    @field_validator("sweep_dirs")
-    @classmethod
-    def _finished_runs(cls, sweep_dirs: str) -> str:
-        """Refuse a value that names no folder, or a folder without a finished VAE run."""
-        folders = split_folders(sweep_dirs)
-        if not folders:
-            raise ValueError(f"names no run folder: {sweep_dirs!r}")
-        for folder in folders:
-            missing = [f for f in (METRICS, WEIGHTS) if not (folder / f).exists()]
-            if missing:
-                raise ValueError(f"{folder} is not a finished VAE run: {', '.join(missing)} missing")
-        return sweep_dirs
 
 
 @dataclass
