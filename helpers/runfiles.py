@@ -23,6 +23,7 @@ CHECKPOINT = "checkpoint.pt"  # everything needed to resume training
 RECORD = "run.json"  # written by the run layer: status, minutes, error, cache key
 EXPLORERS = "explorers.json"  # the exploration run's payloads for the report's kernel-free explorers
 LOG = "log.txt"  # the notebook's printed output and epoch bars
+PREVIOUS = ".previous"  # a finished run's outputs, set aside while its folder's run executes again (helpers.previous)
 PROGRESS_ENV = "HELPERS_PROGRESS"  # "text": epoch bars as text on stderr (headless runs log them), else widgets
 
 

@@ -26,14 +26,14 @@ from typing import Any
 import yaml
 
 from . import sweeps as sweeping
-from .runfiles import FIGURES, LOG, METRICS, RECORD, WEIGHTS, write_json
+from .profilefile import read_profile_file
+from .runfiles import METRICS, RECORD, write_json
 
 ROOT = Path(__file__).resolve().parent.parent
 PROFILES = ROOT / "report" / "profiles"
 PLACEHOLDER = re.compile(r"\{runs\.([A-Za-z0-9_.-]+)\}")
 # The run layer, which no notebook imports (the report package, helpers/report/, is not globbed either).
-NOT_HASHED = {"runs.py", "sweeps.py", "executor.py", "runner.py", "buildlock.py"}
-STALE = (METRICS, FIGURES, WEIGHTS, "*.png", RECORD, LOG)  # removed before a run starts again (its checkpoint stays)
+NOT_HASHED = {"runs.py", "sweeps.py", "executor.py", "runner.py", "buildlock.py", "previous.py", "profilefile.py"}
 
 
 class ProfileError(ValueError):
@@ -107,7 +107,10 @@ def load_profile(name_or_path: str | Path) -> Profile:
     if not path.exists():
         known = sorted(p.stem for p in PROFILES.glob("*.yaml"))
         raise ProfileError(f"no profile {str(name_or_path)!r}; known profiles: {', '.join(known)}")
-    spec = yaml.safe_load(path.read_text()) or {}
+    try:
+        spec = read_profile_file(path)
+    except ValueError as exc:
+        raise ProfileError(str(exc)) from None
     try:
         grids = {name: sweeping.parse_sweep(name, entry, declared_parameters(entry))
                  for name, entry in (spec.get("sweeps") or {}).items()}
@@ -287,18 +290,14 @@ def is_cached(folder: Path, name: str, key: str) -> bool:
             and (folder / f"{name}.ipynb").exists() and (folder / METRICS).exists())
 
 
-def clear_stale(folder: Path) -> None:
-    """Remove what an earlier run left (figures, metrics, weights, record), keeping its checkpoint to resume."""
-    for pattern in STALE:
-        for file in folder.glob(pattern):
-            file.unlink()
-
-
 def write_record(folder: Path, run: Run, params: dict[str, Any], result: Result) -> None:
-    """Write run.json: what ran, with which parameters, how it ended."""
+    """Write run.json: what ran, with which parameters, how it ended (a failure keeps the finished run's record)."""
     folder.mkdir(parents=True, exist_ok=True)
+    old = read_record(folder)
+    kept = None if result.status == "ok" else old if old.get("status") in ("ok", "cached") else old.get("kept")
     write_json(folder / RECORD, {"name": run.name, "notebook": run.notebook, "params": params,
-                                 **dataclasses.asdict(result), "finished": time.strftime("%Y-%m-%d %H:%M:%S")})
+                                 **dataclasses.asdict(result), "finished": time.strftime("%Y-%m-%d %H:%M:%S")}
+               | ({"kept": kept} if kept else {}))
 
 
 def execute_all(runs: list[Run], build: Path, timeout: float | None = None, force: bool = False,
