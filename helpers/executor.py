@@ -23,13 +23,13 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from . import previous
 from .runfiles import LOG, PROGRESS_ENV
 from .runs import (
     ROOT,
     Result,
     Run,
     cache_key,
-    clear_stale,
     data_digest,
     display_path,
     is_cached,
@@ -69,8 +69,7 @@ def run_task(spec: dict[str, Any], *upstream: Result) -> Result:
         write_record(folder, run, spec["params"], result)
         return result
     announce(spec["name"])
-    folder.mkdir(parents=True, exist_ok=True)
-    clear_stale(folder)
+    previous.set_aside(folder, run.name)  # a finished run's outputs wait in .previous/ until this run finished
     start = time.perf_counter()
     with open(folder / LOG, "w") as log:
         done = subprocess.run([sys.executable, "-m", "helpers.runner", json.dumps(spec)], cwd=ROOT,
@@ -80,9 +79,18 @@ def run_task(spec: dict[str, Any], *upstream: Result) -> Result:
         result = Result(run.name, "failed", (time.perf_counter() - start) / 60,
                         f"the run's process ended with exit code {done.returncode} (see {LOG})", spec["key"])
         write_record(folder, run, spec["params"], result)
-        return result
-    fields = {f.name for f in dataclasses.fields(Result)}
-    return Result(**{k: v for k, v in record.items() if k in fields})
+    else:
+        fields = {f.name for f in dataclasses.fields(Result)}
+        result = Result(**{k: v for k, v in record.items() if k in fields})
+    if previous.settle(folder, run.name, result.status == "ok"):
+        result.error += f"; the previous finished outputs are kept in {display_path(folder)}"
+    return result
+
+
+def reusable(folder: Path, name: str, key: str) -> bool:
+    """Whether the folder holds this run finished with this key (also when a failed attempt since kept it)."""
+    previous.recover(folder, name)  # a build killed while this run executed: its finished outputs go back first
+    return is_cached(folder, name, key) or (previous.reuse_kept(folder, key) and is_cached(folder, name, key))
 
 
 def announce(name: str) -> None:
@@ -180,7 +188,7 @@ class Executor:
                 data_keys[source] = data_digest(*source)
             upstream = [keys.get(n) or read_record(run_folder(build, n)).get("key", "") for n in run.needs()]
             keys[run.name] = key = cache_key(run, params, upstream, sources, data_keys[source])
-            if not force and is_cached(folder, run.name, key) and not any(n in futures for n in run.needs()):
+            if not (force or any(n in futures for n in run.needs())) and reusable(folder, run.name, key):
                 results[run.name] = Result(run.name, "cached", key=key)
                 progress.finished(results[run.name])
                 continue

@@ -19,7 +19,7 @@ import torch
 from matplotlib.figure import Figure
 
 from .params import Config
-from .runfiles import FIGURES, METRICS, WEIGHTS, write_json
+from .runfiles import FIGURES, METRICS, WEIGHTS, atomic_path, write_json
 
 PACKAGES = ("torch", "torchvision", "numpy", "matplotlib", "papermill", "nbconvert", "ipywidgets")
 
@@ -38,7 +38,8 @@ class RunOutputs:
     def figure(self, fig: Figure, name: str, caption: str, display: bool = True) -> Path:
         """Save fig as <name>.png with its caption, and show both in the notebook."""
         file = self.path / f"{name}.png"
-        fig.savefig(file, dpi=110, bbox_inches="tight", facecolor="white")
+        with atomic_path(file) as partial:
+            fig.savefig(partial, format="png", dpi=110, bbox_inches="tight", facecolor="white")
         entries = [e for e in self.figures() if e["name"] != name]
         entries.append({"name": name, "file": file.name, "caption": caption})
         write_json(self.path / FIGURES, entries)
@@ -61,9 +62,8 @@ class RunOutputs:
     def save_weights(self, modules: dict[str, torch.nn.Module]) -> Path:
         """Save the trained state dicts (load with torch.load(path, weights_only=True))."""
         file = self.path / WEIGHTS
-        partial = file.with_suffix(".partial")
-        torch.save({name: module.state_dict() for name, module in modules.items()}, partial)
-        os.replace(partial, file)
+        with atomic_path(file) as partial:  # a unique name: a second writer or a full disk leaves nothing half
+            torch.save({name: module.state_dict() for name, module in modules.items()}, partial)
         return file
 
     def write_metrics(self, config: Config, history: list[dict[str, float]], device: torch.device,

@@ -218,6 +218,29 @@ def declared(run: Run) -> list[str]:
     return list(papermill.inspect_notebook(str(run.notebook_path)))
 
 
+def check_parameters(selected: list[Run], build: Path) -> None:
+    """Coerce and check every run's parameters as its notebook will, before any run folder is touched.
+
+    The notebook's config class (helpers.params.CONFIGS, by the notebook's name) gives the same one-line
+    messages as the notebook; a folder that a run of this build has still to make is judged by that run's
+    checked parameters. A notebook without a config class (a test's own) is checked when it runs.
+    """
+    from .params import CONFIGS, ParameterError
+
+    checked: dict[str, dict[str, Any] | None] = {}
+    for run in selected:
+        config = CONFIGS.get(run.notebook_path.stem)
+        if config is None:
+            checked[run.name] = None
+            continue
+        values = {**run.params, "output_dir": display_path(run_folder(build, run.name))}
+        upstream = {f"{{runs.{name}}}": checked.get(name) for name in run.needs()}
+        try:
+            checked[run.name] = config.check(values, upstream).to_dict()
+        except ParameterError as exc:
+            raise ProfileError(f"run {run.name}: {exc}") from None
+
+
 def did_you_mean(name: str, names: list[str]) -> str:
     """'; did you mean X?' when a close name exists, else ''."""
     close = difflib.get_close_matches(name, names, 1)

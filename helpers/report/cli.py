@@ -6,17 +6,24 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import math
+import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import nbformat
 
-from .. import runs
-from ..executor import ClusterError
+from .. import previous, runs
+from ..buildlock import BuildLockedError, build_lock
+from ..executor import ClusterError, Executor
 from ..params import ParameterError, check_device
+from ..runfiles import DiskFullError, atomic_path
 from ..runs import display_path
 from . import document, export
 from .runview import RunView, devices
@@ -45,31 +52,79 @@ def read_views(profile: runs.Profile, build: Path) -> dict[str, RunView]:
 
 
 def build_report(profile: runs.Profile, build: Path, output: Path, pdf: bool = True) -> tuple[Path, Path | None]:
-    """Write <build>/report.{ipynb,html,pdf} and copy the HTML and PDF to <output>/report.{html,pdf}."""
+    """Write <build>/report.{ipynb,html,pdf} and copy the HTML and PDF to <output>/report.{html,pdf}.
+
+    Every file is written to a unique temporary name and renamed, so a reader or a crash never sees half a
+    report; HTML and PDF are of one build: a PDF that is not printed this time is removed, not left from before.
+    """
     build.mkdir(parents=True, exist_ok=True)
     views = read_views(profile, build)
     meta = [("Built", time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())), ("Commit", git_commit()),
             ("Profile", f"{profile.name} ({profile.description})"), ("Device", devices(list(views.values())))]
     nb = document.render(views, profile.name, meta)
-    nbformat.write(nb, build / "report.ipynb")
+    with atomic_path(build / "report.ipynb") as partial:
+        nbformat.write(nb, partial)
     html_path = export.export_html(nb, build / "report.html")
-    shutil.copyfile(html_path, output / "report.html")
+    copy_atomically(html_path, output / "report.html")
     print(f"report: wrote {display_path(html_path)} and {display_path(output / 'report.html')}")
-    if not pdf:
-        return html_path, None
-    why = export.print_pdf(html_path, build / "report.pdf")
+    why = "--no-pdf" if not pdf else export.print_pdf(html_path, build / "report.pdf")
     if why:
-        print(f"report: PDF skipped: {why}", file=sys.stderr)
+        stale = [path for path in (build / "report.pdf", output / "report.pdf") if path.exists()]
+        for path in stale:
+            path.unlink()
+        removed = f"; removed the older {' and '.join(display_path(p) for p in stale)}" if stale else ""
+        print(f"report: no PDF this time ({why}){removed}, so that HTML and PDF are of one build", file=sys.stderr)
         return html_path, None
-    shutil.copyfile(build / "report.pdf", output / "report.pdf")
+    copy_atomically(build / "report.pdf", output / "report.pdf")
     print(f"report: wrote {display_path(build / 'report.pdf')} and {display_path(output / 'report.pdf')}")
     return html_path, build / "report.pdf"
 
 
+def copy_atomically(source: Path, target: Path) -> None:
+    """Copy a file under a temporary name beside the target, then rename it into place."""
+    if source.resolve() == target.resolve():
+        return
+    with atomic_path(target) as partial:
+        shutil.copyfile(source, partial)
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, with a bad option as one line (and exit status 2) instead of the usage and the error."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        """Print one line and exit 2."""
+        self.exit(2, f"error: {message} (see --help)\n")
+
+
+def whole_number(minimum: int):  # noqa: ANN201 - an argparse type
+    """An argparse type: a whole number >= minimum."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be >= {minimum}, got {value}")
+        return value
+
+    return parse
+
+
+def seconds(text: str) -> float:
+    """An argparse type: a positive, finite number of seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds, got {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive, finite number of seconds, got {text!r}")
+    return value
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """The command line."""
-    parser = argparse.ArgumentParser(prog="python -m helpers.report", description="The report: run a profile's "
-                                     "notebooks, then stitch their outputs into one HTML and one PDF.")
+    parser = Parser(prog="python -m helpers.report", description="The report: run a profile's "
+                    "notebooks, then stitch their outputs into one HTML and one PDF.")
     parser.add_argument("--profile", default="quick", help="profile name in report/profiles/ or a YAML path "
                         "(default: quick)")
     parser.add_argument("--only", nargs="+", metavar="RUN", help="execute only these runs (and those they need); "
@@ -79,39 +134,89 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="override one parameter, for a run or notebook (vae.epochs=5) or for every run "
                         "that has it (epochs=5); repeatable")
     parser.add_argument("--output", type=Path, default=BUILD, help="build folder (default: report/build)")
-    parser.add_argument("--timeout", type=float, default=4 * 3600, help="seconds one notebook cell may run "
+    parser.add_argument("--timeout", type=seconds, default=4 * 3600, help="seconds one notebook cell may run "
                         "(default: 4 hours)")
-    parser.add_argument("--threads", type=int, default=1, help="CPU threads per notebook (OMP_NUM_THREADS); "
-                        "1, the default, is fastest on a busy or 2-core machine; 0 keeps torch's default")
-    parser.add_argument("--workers", type=int, help="Dask worker processes on this machine, one run each "
-                        "(default: one per CPU core; 1 runs one after another)")
+    parser.add_argument("--threads", type=whole_number(0), default=1, help="CPU threads per notebook "
+                        "(OMP_NUM_THREADS); 1, the default, is fastest on a busy or 2-core machine; 0 keeps "
+                        "torch's default")
+    parser.add_argument("--workers", type=whole_number(1), help="Dask worker processes on this machine, one run "
+                        "each (default: one per CPU core; 1 runs one after another)")
     parser.add_argument("--scheduler", metavar="ADDR", help="run on an existing Dask cluster, e.g. tcp://host:8786 "
                         "(its workers need this repository, its environment and the data at the same paths)")
     parser.add_argument("--force", action="store_true", help="execute runs even when the cache has them")
     parser.add_argument("--no-run", action="store_true", help="only rebuild the report from existing runs")
     parser.add_argument("--no-pdf", action="store_true", help="build the HTML only")
-    return parser.parse_args(argv)
+    parser.add_argument("--no-wait", action="store_true", help="refuse, instead of waiting, when another build "
+                        "is using the build folder")
+    args = parser.parse_args(argv)
+    if why := unusable_folder(args.output):
+        parser.error(f"argument --output: {why}")
+    return args
+
+
+def unusable_folder(folder: Path) -> str:
+    """Why a build folder cannot be used ('' when it can): a file, or a place this user cannot write."""
+    for path in [folder, *folder.absolute().parents]:
+        if path.exists():
+            if not path.is_dir():
+                return f"{display_path(path)} is a file, not a folder"
+            if not os.access(path, os.W_OK | os.X_OK):
+                return f"{display_path(path)} is not writable"
+            return ""
+    return ""
+
+
+def checked_runs(args: argparse.Namespace) -> tuple[runs.Profile, list[runs.Run]]:
+    """The profile and the selected runs with every parameter checked (ProfileError/ParameterError if not)."""
+    if args.device:
+        check_device(args.device)
+    profile = runs.load_profile(args.profile)
+    selected = runs.apply_overrides(runs.select(profile, args.only), args.assignments, args.device)
+    runs.check_parameters(selected, args.output / profile.name)
+    return profile, selected
+
+
+@contextlib.contextmanager
+def terminated_as_exit() -> Iterator[None]:
+    """Turn SIGTERM into SystemExit while the build runs, so half-written files are removed on the way out."""
+    def stop(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    before = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, before)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the profile, build the report, print a summary; exit status 1 when a run failed."""
+    """Check everything, run the profile, build the report, print a summary; 1 when a run failed, 2 on bad input."""
     args = parse_args(argv)
     try:
-        if args.device:
-            check_device(args.device)  # before any run's old outputs are cleared
-        profile = runs.load_profile(args.profile)
-        selected = runs.apply_overrides(runs.select(profile, args.only), args.assignments, args.device)
+        profile, selected = checked_runs(args)
     except (runs.ProfileError, ParameterError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     build = args.output / profile.name
-    start = time.perf_counter()
     try:
-        results = [] if args.no_run else runs.execute_all(selected, build, args.timeout, args.force,
-                                                          args.threads or None, args.workers, args.scheduler)
-    except ClusterError as exc:
+        with terminated_as_exit(), contextlib.ExitStack() as stack:
+            executor = None if args.no_run else stack.enter_context(
+                Executor(args.workers, args.scheduler, args.threads or None))
+            stack.enter_context(build_lock(build, wait=not args.no_wait))  # after the scheduler answered
+            return execute_and_build(args, profile, selected, build, executor)
+    except (ClusterError, BuildLockedError, DiskFullError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+
+
+def execute_and_build(args: argparse.Namespace, profile: runs.Profile, selected: list[runs.Run], build: Path,
+                      executor: Executor | None) -> int:
+    """Execute the runs (holding the build folder's lock), then build the report and print the summary."""
+    start = time.perf_counter()
+    results = [] if executor is None else executor.execute(selected, build, args.timeout, args.force)
+    for name in profile.names():  # a build killed while a run executed: put its finished outputs back
+        if (build / name).is_dir():
+            previous.recover(build / name, name)
     build_report(profile, build, args.output, pdf=not args.no_pdf)
     if results:
         print("\n" + runs.summary_table(results))

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import nbformat
 
+from ..runfiles import atomic_path
+
 TEMPLATES = Path(__file__).resolve().parents[2] / "report" / "templates"
 TEMPLATE = "report"
 CHROMIUM = ("chromium", "chromium-browser", "google-chrome")
@@ -45,7 +47,8 @@ def export_html(nb: nbformat.NotebookNode, path: Path) -> Path:
     exporter = HTMLExporter(template_name=TEMPLATE, extra_template_basedirs=[str(TEMPLATES)], exclude_input=True,
                             exclude_input_prompt=True, exclude_output_prompt=True)
     body, _ = exporter.from_notebook_node(with_mathml(nb))
-    path.write_text(body, encoding="utf-8")
+    with atomic_path(path) as partial:  # a reader, or a build stopped now, never sees half a report
+        partial.write_text(body, encoding="utf-8")
     return path
 
 
@@ -58,12 +61,19 @@ def find_chromium() -> str | None:
 
 
 def print_pdf(html_path: Path, pdf_path: Path, timeout: float = 180) -> str:
-    """Print the HTML to PDF with headless Chromium; returns '' on success, else why it was skipped."""
+    """Print the HTML to PDF with headless Chromium; returns '' on success, else why there is no PDF."""
     chromium = find_chromium()
     if not chromium:
         return "no chromium on PATH (make chromium installs Debian's)"
-    with tempfile.TemporaryDirectory(prefix="report-chromium-") as profile_dir:
-        partial = pdf_path.with_suffix(".partial.pdf")
+    try:
+        return chromium_print(chromium, html_path, pdf_path, timeout)
+    except NotPrinted as exc:
+        return str(exc)
+
+
+def chromium_print(chromium: str, html_path: Path, pdf_path: Path, timeout: float) -> str:
+    """Print with the given Chromium into a temporary file beside pdf_path, renamed on success."""
+    with tempfile.TemporaryDirectory(prefix="report-chromium-") as profile_dir, atomic_path(pdf_path) as partial:
         command = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
                    f"--user-data-dir={profile_dir}", "--no-pdf-header-footer", "--virtual-time-budget=3000",
@@ -71,8 +81,11 @@ def print_pdf(html_path: Path, pdf_path: Path, timeout: float = 180) -> str:
         try:
             done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
         except subprocess.TimeoutExpired:
-            return f"chromium did not finish printing within {timeout:.0f} s"
+            raise NotPrinted(f"chromium did not finish printing within {timeout:.0f} s") from None
         if not partial.exists() or partial.stat().st_size == 0:
-            return f"chromium wrote no PDF (exit {done.returncode}): {done.stderr.strip()[-300:]}"
-        partial.replace(pdf_path)
+            raise NotPrinted(f"chromium wrote no PDF (exit {done.returncode}): {done.stderr.strip()[-300:]}")
     return ""
+
+
+class NotPrinted(RuntimeError):
+    """Chromium gave no PDF (the temporary file is removed on the way out)."""
