@@ -90,16 +90,28 @@ class RunView:
         return [(k, v) for k, v in self.params.items() if k not in HIDDEN_PARAMS]
 
     def error(self) -> str:
-        """Why a run gave no results: its recorded error, or what is missing."""
+        """Why a run gave no results: its recorded error (and where a finished run's outputs are kept), or what is
+        missing."""
         if self.record.get("error"):
-            return self.record["error"]
+            return self.record["error"] + self.kept_note()
         if self.status == "not run":
             return "the run has not been executed in this build folder yet"
         return "the run wrote no metrics.json"
 
+    def kept_note(self) -> str:
+        """When a failed attempt kept the outputs of the run that finished before it: what and where they are."""
+        kept = self.record.get("kept") or {}
+        if not kept or kept.get("status") not in ("ok", "cached"):
+            return ""
+        return (f"\n(The outputs of the previous run, which finished on {kept.get('finished', 'an earlier date')}, "
+                f"are kept in {display_path(self.folder)}; they are not shown here because this build's attempt "
+                "failed. Fix the cause and build again, or build with that run's settings to use them.)")
+
     def notebook_path(self) -> str:
-        """The executed notebook's path, for the reader to open."""
-        return display_path(self.folder / f"{self.name}.ipynb")
+        """The executed notebook's path, for the reader to open (a failed attempt's, when one kept older outputs)."""
+        failed = self.folder / f"{self.name}.failed.ipynb"
+        chosen = failed if self.record.get("kept") and failed.exists() else self.folder / f"{self.name}.ipynb"
+        return display_path(chosen)
 
     def explorers(self) -> dict[str, Any]:
         """The explorer payloads the run wrote (only a finished exploration run's count)."""
