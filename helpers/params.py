@@ -14,6 +14,7 @@ import json
 import os
 import re
 import types
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -26,6 +27,7 @@ TRAIN_SIZE = 50_000  # MNIST's and Fashion-MNIST's training split (the other 10,
 MAX_LEARNING_RATE = 10.0  # above this no optimizer here trains: a typo, not a setting
 ACTIVE_UNIT_VARIANCE = 0.01  # a latent unit is active when its posterior mean varies more than this across images
 PLACEHOLDER_MARK = "{runs."  # a run-layer placeholder: the folder of a run that may not have run yet
+UPSTREAM: ContextVar[dict[str, dict[str, Any] | None] | None] = ContextVar("upstream", default=None)  # Config.check
 Positive = Annotated[int, Field(gt=0)]
 Count = Annotated[int, Field(ge=0)]  # 0 has a meaning: "all images" for train_size
 Seed = Annotated[int, Field(ge=0, lt=2**64)]  # torch's generators take 64-bit seeds
@@ -86,10 +88,11 @@ class Config(BaseModel):
         upstream maps a parameter whose value names a run-layer placeholder to that run's parameters (None
         when they are not known), so a run folder that does not exist yet is checked by what will be in it.
         """
+        token = UPSTREAM.set(upstream or {})  # pydantic passes no validation context through a custom __init__
         try:
-            return cls.model_validate(values, context={"upstream": upstream or {}})
-        except ValidationError as exc:
-            raise ParameterError(one_line(exc, sorted(cls.model_fields))) from None
+            return cls(**values)
+        finally:
+            UPSTREAM.reset(token)
 
     def to_dict(self) -> dict[str, Any]:
         """The parameters as plain JSON-ready values."""
@@ -249,8 +252,8 @@ EXPLORER_SLOTS = {  # what each of the explorer's run folders must hold: a test 
 
 def run_parameters(folder: str, info: ValidationInfo) -> dict[str, Any] | None:
     """A finished run folder's parameters (metrics.json); a placeholder's come from the build (None: unknown)."""
-    upstream = (info.context or {}).get("upstream", {})
-    if PLACEHOLDER_MARK in folder and info.context is not None:
+    upstream = UPSTREAM.get()
+    if PLACEHOLDER_MARK in folder and upstream is not None:
         return upstream.get(folder)
     missing = [f for f in (WEIGHTS, METRICS) if not (Path(folder) / f).exists()]
     if missing:
@@ -393,8 +396,8 @@ class StudyConfig(Config):
         if not folders:
             raise ValueError(f"names no run folder: {sweep_dirs!r}")
         for folder in folders:
-            if PLACEHOLDER_MARK in str(folder) and info.context is not None:
-                params = (info.context.get("upstream") or {}).get(str(folder))
+            if PLACEHOLDER_MARK in str(folder) and UPSTREAM.get() is not None:
+                params = UPSTREAM.get().get(str(folder))
             else:
                 missing = [f for f in (METRICS, WEIGHTS) if not (folder / f).exists()]
                 if missing:

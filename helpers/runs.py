@@ -182,7 +182,12 @@ def parse_assignment(text: str) -> tuple[str | None, str, Any]:
         raise ProfileError(f"--set needs name=value or run.name=value, got {text!r}")
     lhs, value = text.split("=", 1)
     target, _, name = lhs.strip().rpartition(".")
-    return target or None, name, yaml.safe_load(value) if value.strip() else ""
+    if PLACEHOLDER.search(value) or sweeping.SWEEP_PLACEHOLDER.search(value):  # text, not a YAML flow mapping
+        return target or None, name, value.strip()
+    try:
+        return target or None, name, yaml.safe_load(value) if value.strip() else ""
+    except yaml.YAMLError:
+        return target or None, name, value
 
 
 def apply_overrides(runs: list[Run], assignments: list[str], device: str | None = None) -> list[Run]:
