@@ -43,8 +43,9 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         yield partial
         os.replace(partial, path)
     except BaseException as error:
+        full = is_disk_full(error) or (isinstance(error, Exception) and nearly_full(path.parent))
         partial.unlink(missing_ok=True)
-        if is_disk_full(error):
+        if full:
             raise DiskFullError(errno.ENOSPC, f"no space left on the disk of {path.parent} while writing "
                                 f"{path.name}; free some space and run again (nothing partial was kept)") from None
         raise
@@ -57,6 +58,15 @@ def is_disk_full(error: BaseException) -> bool:
             return True
         error = error.__cause__ or error.__context__
     return False
+
+
+def nearly_full(folder: Path, margin: int = 1 << 16) -> bool:
+    """Whether the disk of folder has less than margin bytes left (torch's writer hides ENOSPC in its errors)."""
+    try:
+        stats = os.statvfs(folder)
+    except OSError:
+        return False
+    return stats.f_bavail * stats.f_frsize < margin
 
 
 def write_text(path: str | os.PathLike, text: str) -> None:

@@ -1,0 +1,388 @@
+"""Hostile inputs and faults: every bad input is one line (exit 2) that touches nothing; nothing finished is lost.
+
+Each test builds on a build folder holding a finished run (its files' bytes compared afterwards), so "nothing
+touched" is checked, not assumed. Tiny notebooks and configs keep the whole file to seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+from conftest import NOTEBOOKS, ROOT
+from helpers import previous, runs
+from helpers.buildlock import build_lock
+from helpers.params import (CONFIGS, ExploreConfig, GANConfig, ParameterError, StudyConfig, VAEConfig)
+from helpers.report import cli
+from helpers.report.runview import RunView
+from helpers.runfiles import FIGURES, LOG, METRICS, PREVIOUS, RECORD, WEIGHTS, DiskFullError
+
+
+def finished_run(folder: Path, name: str) -> dict[str, bytes]:
+    """A run folder as a finished run leaves it; returns every file's bytes (to compare afterwards)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    files = {METRICS: json.dumps({"parameters": {"latent_dim": 2}, "history": [{"epoch": 1}]}),
+             FIGURES: json.dumps([{"name": "loss", "file": "loss.png", "caption": "c"}]), "loss.png": "png",
+             WEIGHTS: "weights", RECORD: json.dumps({"name": name, "status": "ok", "key": "old", "finished": "then"}),
+             LOG: "old log", f"{name}.ipynb": "{}", "checkpoint.pt": "checkpoint"}
+    for file, text in files.items():
+        (folder / file).write_text(text)
+    return snapshot(folder)
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    """Every file under folder (relative name -> bytes)."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def run_cli(argv: list[str], capsys) -> tuple[int, str]:
+    """The command line's exit status and its stderr (argparse's errors exit through SystemExit)."""
+    try:
+        code = cli.main(argv)
+    except SystemExit as exc:
+        code = exc.code
+    return code, capsys.readouterr().err
+
+
+@pytest.fixture
+def build_with_a_finished_run(tmp_path) -> tuple[Path, dict[str, bytes]]:
+    """An output folder whose quick/vae_z2 run finished; returns (output folder, its files' bytes)."""
+    output = tmp_path / "out"
+    before = finished_run(output / "quick" / "vae_z2", "vae_z2")
+    return output, before
+
+
+# ---- bad options and profiles: one line, exit 2, nothing touched --------------------------------------------
+
+def profile_file(tmp_path: Path, text: str) -> str:
+    """A profile file with the given YAML text."""
+    path = tmp_path / "hostile.yaml"
+    path.write_text(textwrap.dedent(text))
+    return str(path)
+
+
+PROFILES = {
+    "typo": ("runs:\n  vae_z2:\n    notebook: notebooks/vae.ipynb\n    parmas: {epochs: 1}\n",
+             "runs.vae_z2: unknown key 'parmas' (did you mean 'params'?)"),
+    "top-level typo": ("nmae: x\nruns:\n  a: {notebook: notebooks/vae.ipynb}\n", "unknown key 'nmae' (did you mean 'name'?)"),
+    "no notebook": ("runs:\n  vae_z2:\n    params: {epochs: 1}\n", "runs.vae_z2.notebook is missing"),
+    "a list": ("- vae_z2\n- gan\n", "must be a mapping with runs:"),
+    "invalid YAML": ("runs: {vae_z2: [\n", "is not valid YAML at line 2"),
+    "empty": ("", "got an empty file"),
+    "no runs": ("name: x\n", "has no runs"),
+    "a run that is a number": ("runs:\n  a: 5\n", "runs.a must be a mapping"),
+}
+
+
+@pytest.mark.parametrize("case", PROFILES)
+def test_a_bad_profile_is_one_line_and_touches_nothing(case, tmp_path, build_with_a_finished_run, capsys):
+    output, before = build_with_a_finished_run
+    text, message = PROFILES[case]
+    code, err = run_cli(["--profile", profile_file(tmp_path, text), "--output", str(output)], capsys)
+    assert code == 2 and message in err and err.count("\n") == 1, err
+    assert snapshot(output / "quick" / "vae_z2") == before and sorted(os.listdir(output)) == ["quick"]
+
+
+OPTIONS = {
+    "--threads -1": "argument --threads: must be >= 0, got -1",
+    "--threads abc": "argument --threads: must be a whole number, got 'abc'",
+    "--timeout 0": "argument --timeout: must be a positive, finite number of seconds",
+    "--timeout nan": "argument --timeout: must be a positive, finite number of seconds",
+    "--timeout soon": "argument --timeout: must be a number of seconds, got 'soon'",
+    "--workers 0": "argument --workers: must be >= 1, got 0",
+    "--workers two": "argument --workers: must be a whole number, got 'two'",
+}
+
+
+@pytest.mark.parametrize("option", OPTIONS)
+def test_a_bad_option_is_one_line_and_touches_nothing(option, build_with_a_finished_run, capsys):
+    output, before = build_with_a_finished_run
+    code, err = run_cli([*option.split(), "--output", str(output)], capsys)
+    assert code == 2 and OPTIONS[option] in err and err.count("\n") == 1, err
+    assert snapshot(output / "quick" / "vae_z2") == before
+
+
+@pytest.mark.parametrize("where", ["the file", "inside the file"])
+def test_an_output_path_that_is_a_file_is_refused(where, tmp_path, capsys):
+    file = tmp_path / "report.html"
+    file.write_text("an older report")
+    output = file if where == "the file" else file / "sub"
+    code, err = run_cli(["--output", str(output)], capsys)
+    assert code == 2 and f"argument --output: {file} is a file, not a folder" in err and err.count("\n") == 1
+    assert file.read_text() == "an older report"
+
+
+# ---- parameters checked in the build process before any run folder is cleared -----------------------------
+
+SETS = {  # --set value -> the notebook's own message (the same config class checks both)
+    "vae_z2.epochs=abc": "run vae_z2: epochs must be a valid integer, got 'abc'",
+    "vae.learning_rate=inf": "run vae_z2: learning_rate must be a finite number, got 'inf'",
+    "vae.learning_rate=.nan": "run vae_z2: learning_rate must be a finite number",
+    "gan.learning_rate=1000": "run gan: learning_rate must be <= 10, got 1000",
+    "seed=18446744073709551616": "seed must be < 18446744073709551616, got 18446744073709551616",
+    "train_size=60000": "train_size must be <= 50000 (the training split's images; 0 means all of them), got 60000",
+    "vae.hidden_dim=100000000": "hidden_dim=100000000 is too large",
+    "gan.noise_dim=10000000000": "noise_dim=10000000000 is too large",
+    "explore.vae_z2_dir={runs.gan}": "vae_z2_dir='{runs.gan}' is a GAN run with auxiliary=False; vae_z2_dir needs "
+                                     "a VAE run with latent_dim 2",
+    "explore.vae_z2_dir={runs.vae_z20}": "vae_z2_dir='{runs.vae_z20}' is a VAE run with latent_dim 20",
+    "explore.gan_dir={runs.aux_gan}": "gan_dir needs a GAN run without the digit head",
+    "explore.aux_gan_dir={runs.vae_z2}": "aux_gan_dir needs a GAN run with the digit head",
+    "study.sweep_dirs={runs.gan}": "sweep_dirs needs VAE runs",
+    "vae_latent_latent_dim-2_seed-0.batch_size=0": "batch_size must be > 0, got 0",
+    "gan.conditional=true": "conditional=True needs auxiliary=True",
+}
+
+
+@pytest.mark.parametrize("assignment", SETS)
+def test_a_bad_value_is_refused_before_a_finished_run_is_touched(assignment, build_with_a_finished_run, capsys):
+    output, before = build_with_a_finished_run
+    code, err = run_cli(["--set", assignment, "--output", str(output)], capsys)
+    assert code == 2 and SETS[assignment] in err and err.count("\n") == 1, err
+    assert snapshot(output / "quick" / "vae_z2") == before and sorted(os.listdir(output / "quick")) == ["vae_z2"]
+
+
+def test_every_notebook_has_its_config_class_in_the_registry():
+    stems = {path.stem for path in NOTEBOOKS.glob("*.ipynb")}
+    assert stems <= set(CONFIGS), stems - set(CONFIGS)
+
+
+def test_profile_runs_and_sweep_points_pass_the_check():
+    for name in ("quick", "full", "study"):
+        profile = runs.load_profile(name)
+        runs.check_parameters(profile.runs, Path("/nonexistent/build"))
+
+
+def test_values_that_only_look_valid_name_the_parameter(untrained_runs):
+    cases = [(VAEConfig, {"learning_rate": float("nan")}, "learning_rate must be a finite number"),
+             (GANConfig, {"learning_rate": 11}, "learning_rate must be <= 10"),
+             (VAEConfig, {"seed": 2**64}, "seed must be < 18446744073709551616"),
+             (VAEConfig, {"batch_size": 10**9}, "batch_size=1000000000 is too large"),
+             (ExploreConfig, {"vae_z2_dir": str(untrained_runs["gan"])}, "vae_z2_dir="),
+             (ExploreConfig, {"vae_z2_dir": str(untrained_runs["vae_z20"])}, "needs a VAE run with latent_dim 2"),
+             (ExploreConfig, {"gan_dir": str(untrained_runs["aux_gan"])}, "needs a GAN run without the digit head"),
+             (ExploreConfig, {"aux_gan_dir": str(untrained_runs["gan"])}, "needs a GAN run with the digit head"),
+             (StudyConfig, {"sweep_dirs": str(untrained_runs["gan"])}, "sweep_dirs needs VAE runs")]
+    for config, values, message in cases:
+        with pytest.raises(ParameterError, match=message.replace("(", r"\(").replace(")", r"\)")):
+            config(**values)
+    assert VAEConfig(seed=2**64 - 1).seed == 2**64 - 1
+    ExploreConfig(vae_z2_dir=str(untrained_runs["vae_z2"]), vae_z20_dir=str(untrained_runs["vae_z20"]),
+                  gan_dir=str(untrained_runs["gan"]), aux_gan_dir=str(untrained_runs["aux_gan"]))
+
+
+PAPERMILL = {  # notebook, injected parameters, the line the run stops with
+    "vae epochs": ("vae", {"epochs": "abc"}, "epochs must be a valid integer, got 'abc'"),
+    "vae learning rate": ("vae", {"learning_rate": "inf"}, "learning_rate must be a finite number"),
+    "gan train_size": ("gan", {"train_size": 60000}, "train_size must be <= 50000"),
+    "explore wrong kind": ("explore", {"vae_z2_dir": "RUN:gan"}, "needs a VAE run with latent_dim 2"),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", PAPERMILL)
+def test_papermill_parameters_give_the_same_line(case, tmp_path, untrained_runs):
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    notebook, params, message = PAPERMILL[case]
+    params = {k: str(untrained_runs[v[4:]]) if str(v).startswith("RUN:") else v for k, v in params.items()}
+    params["output_dir"] = str(tmp_path / "run")
+    with pytest.raises(PapermillExecutionError) as error:
+        papermill.execute_notebook(str(NOTEBOOKS / f"{notebook}.ipynb"), str(tmp_path / "out.ipynb"),
+                                   parameters=params, kernel_name="python3", cwd=str(ROOT), progress_bar=False)
+    assert error.value.ename == "ParameterError" and message in error.value.evalue
+    assert not (tmp_path / "run").exists()  # stopped before anything was written
+
+
+# ---- a finished run is only replaced by a run that finished --------------------------------------------------
+
+def test_a_failed_attempt_puts_the_finished_outputs_back_and_says_so(tmp_path):
+    folder = tmp_path / "vae_z2"
+    before = finished_run(folder, "vae_z2")
+    assert previous.set_aside(folder, "vae_z2")
+    assert sorted(os.listdir(folder)) == [PREVIOUS, "checkpoint.pt"]  # the checkpoint stays, for resume
+    (folder / METRICS).write_text("{half")  # what the failed attempt left
+    (folder / "vae_z2.ipynb").write_text("the failed attempt")
+    (folder / LOG).write_text("Traceback: boom")
+    (folder / RECORD).write_text(json.dumps({"name": "vae_z2", "status": "failed", "error": "boom", "key": "new"}))
+    assert previous.settle(folder, "vae_z2", finished=False)
+    after = snapshot(folder)
+    assert {k: after[k] for k in (METRICS, FIGURES, "loss.png", WEIGHTS, "vae_z2.ipynb")} == {
+        k: before[k] for k in (METRICS, FIGURES, "loss.png", WEIGHTS, "vae_z2.ipynb")}
+    assert after["vae_z2.failed.ipynb"] == b"the failed attempt" and after[LOG] == b"Traceback: boom"
+    record = json.loads(after[RECORD])
+    assert record["status"] == "failed" and record["kept"]["key"] == "old"
+    view = RunView.read(tmp_path, "vae_z2")
+    assert not view.ok and "boom" in view.error() and "previous run, which finished on then" in view.error()
+    assert view.notebook_path().endswith("vae_z2.failed.ipynb")
+    assert previous.reuse_kept(folder, "old") and RunView.read(tmp_path, "vae_z2").ok  # its settings again: reused
+
+
+def test_a_build_killed_during_a_rerun_gets_the_finished_outputs_back(tmp_path):
+    folder = tmp_path / "gan"
+    before = finished_run(folder, "gan")
+    previous.set_aside(folder, "gan")
+    (folder / WEIGHTS).write_bytes(b"half")  # then SIGKILL: no settle
+    previous.recover(folder, "gan")
+    after = snapshot(folder)
+    assert after[WEIGHTS] == before[WEIGHTS] and after[METRICS] == before[METRICS] and PREVIOUS not in os.listdir(folder)
+    assert "interrupted" in json.loads(after[RECORD])["error"]
+
+
+def test_a_finished_rerun_replaces_the_outputs(tmp_path):
+    folder = tmp_path / "gan"
+    finished_run(folder, "gan")
+    previous.set_aside(folder, "gan")
+    (folder / METRICS).write_text("new")
+    (folder / RECORD).write_text(json.dumps({"status": "ok", "key": "new"}))
+    assert not previous.settle(folder, "gan", finished=True)
+    assert (folder / METRICS).read_text() == "new" and not (folder / PREVIOUS).exists()
+
+
+def toy_notebook(path: Path) -> str:
+    """A notebook that writes metrics.json and fails with a clear line when value < 0."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell('value: int = 1\noutput_dir: str = "out"', metadata={"tags": ["parameters"]}),
+                nbformat.v4.new_code_cell("import json, pathlib\nif value < 0:\n    raise ValueError(f'value must be "
+                                          ">= 0, got {value}')\npathlib.Path(output_dir, 'metrics.json')"
+                                          ".write_text(json.dumps({'value': value}))")]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, path)
+    return str(path)
+
+
+@pytest.mark.slow
+def test_a_rerun_that_fails_keeps_the_finished_run_through_the_executor(tmp_path):
+    from helpers.executor import Executor
+
+    notebook, build = toy_notebook(tmp_path / "toy.ipynb"), tmp_path / "build"
+    with Executor(workers=1) as executor:
+        assert executor.execute([runs.Run("toy", notebook, {"value": 2})], build, 120)[0].status == "ok"
+        failed = executor.execute([runs.Run("toy", notebook, {"value": -1})], build, 120)[0]
+        assert failed.failed and "the previous finished outputs are kept" in failed.error
+        assert json.loads((build / "toy" / METRICS).read_text()) == {"value": 2}
+        assert "value must be >= 0" in (build / "toy" / LOG).read_text()
+        assert "value must be >= 0" in RunView.read(build, "toy").error()
+        again = executor.execute([runs.Run("toy", notebook, {"value": 2})], build, 120)[0]
+    assert again.status == "cached" and runs.read_record(build / "toy")["status"] == "ok"
+
+
+# ---- the report: atomic, one build per folder, HTML and PDF together ----------------------------------------
+
+def tiny_profile(tmp_path: Path) -> str:
+    """A profile of one toy run (no config class: nothing to check, nothing to train)."""
+    path = tmp_path / "tiny.yaml"
+    path.write_text(yaml.safe_dump({"name": "tiny", "runs": {"toy": {"notebook": toy_notebook(tmp_path / "toy.ipynb")}}}))
+    return str(path)
+
+
+TERMINATED_MID_WRITE = """
+import os, signal, sys
+from helpers.report import cli, export
+real = export.atomic_path
+
+class Halfway:
+    def __init__(self, path): self.inner = real(path)
+    def __enter__(self):
+        partial = self.inner.__enter__()
+        partial.write_text("<html>half a rep")
+        print("writing", partial, flush=True)
+        os.kill(os.getpid(), signal.SIGTERM)  # as a user's kill, while the report is half written
+        signal.pause()
+    def __exit__(self, *exc): return self.inner.__exit__(*exc)
+
+export.atomic_path = Halfway
+sys.exit(cli.main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.slow
+def test_a_sigterm_while_the_report_is_written_keeps_the_previous_report(tmp_path, capsys):
+    profile, output = tiny_profile(tmp_path), tmp_path / "out"
+    assert cli.main(["--profile", profile, "--output", str(output), "--no-run", "--no-pdf"]) == 0
+    report, copy = (output / "tiny" / "report.html").read_text(), (output / "report.html").read_text()
+    done = subprocess.run([sys.executable, "-c", TERMINATED_MID_WRITE, "--profile", profile, "--output", str(output),
+                           "--no-run", "--no-pdf"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 143 and "writing" in done.stdout, done.stderr[-2000:]
+    assert (output / "tiny" / "report.html").read_text() == report and (output / "report.html").read_text() == copy
+    assert not [p for p in output.rglob("*.partial")]
+
+
+def test_a_second_build_refuses_with_no_wait_and_touches_nothing(tmp_path, capsys):
+    profile, output = tiny_profile(tmp_path), tmp_path / "out"
+    with build_lock(output / "tiny"):
+        code, err = run_cli(["--profile", profile, "--output", str(output), "--no-run", "--no-pdf", "--no-wait"],
+                            capsys)
+    assert code == 2 and f"another build (pid {os.getpid()}" in err and err.count("\n") == 1
+    assert not (output / "report.html").exists()
+
+
+@pytest.mark.slow
+def test_a_second_build_waits_for_the_first(tmp_path):
+    profile, output = tiny_profile(tmp_path), tmp_path / "out"
+    with build_lock(output / "tiny"):
+        second = subprocess.Popen([sys.executable, "-m", "helpers.report", "--profile", profile, "--output",
+                                   str(output), "--no-run", "--no-pdf"], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+        assert second.stdout.readline().startswith("waiting: another build")
+        assert not (output / "report.html").exists()  # nothing written while it waits
+    assert second.wait(timeout=120) == 0 and (output / "report.html").exists()
+    second.stdout.close()
+
+
+def test_a_pdf_not_printed_removes_the_older_one(tmp_path, capsys, monkeypatch):
+    from helpers.report import export
+
+    profile, output = tiny_profile(tmp_path), tmp_path / "out"
+    for pdf in (output / "tiny" / "report.pdf", output / "report.pdf"):
+        pdf.parent.mkdir(parents=True, exist_ok=True)
+        pdf.write_bytes(b"%PDF of an older build")
+    monkeypatch.setattr(export, "print_pdf", lambda html, pdf, timeout=180: "chromium crashed")
+    assert cli.main(["--profile", profile, "--output", str(output), "--no-run"]) == 0
+    err = capsys.readouterr().err
+    assert "no PDF this time (chromium crashed); removed the older" in err
+    assert not (output / "report.pdf").exists() and not (output / "tiny" / "report.pdf").exists()
+
+
+# ---- a full disk ----------------------------------------------------------------------------------------------
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 1 MiB tmpfs (skipped where this machine does not let us mount one)."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], capture_output=True,
+                          text=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip() or done.returncode}")
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], check=False)  # lazily: a failed writer may hold a file
+
+
+def test_weights_on_a_full_disk_name_the_folder_and_leave_no_partial_file(small_disk):
+    import torch
+
+    from helpers.outputs import RunOutputs
+
+    out = RunOutputs(small_disk)
+    out.save_weights({"model": torch.nn.Linear(10, 10)})
+    before = snapshot(small_disk)
+    with pytest.raises(DiskFullError, match=f"no space left on the disk of {small_disk} while writing {WEIGHTS}"):
+        out.save_weights({"model": torch.nn.Linear(1000, 1000)})  # 4 MB
+    assert snapshot(small_disk) == before
+
+
+def test_a_report_on_a_full_disk_is_one_line_and_leaves_no_partial_file(small_disk, tmp_path, capsys):
+    profile = tiny_profile(tmp_path)
+    (small_disk / "filler").write_bytes(b"x" * (1024 * 1024 - 64 * 1024))  # 64 KiB left: the lock, not the report
+    code, err = run_cli(["--profile", profile, "--output", str(small_disk), "--no-run", "--no-pdf"], capsys)
+    assert code == 2 and "no space left on the disk of" in err and err.count("\n") == 1, err
+    assert not list(small_disk.rglob("*.partial")) and not (small_disk / "report.html").exists()
