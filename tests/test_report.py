@@ -260,15 +260,22 @@ def test_pdf_pages_render_to_non_blank_images(tiny_build, tmp_path):
 @pytest.mark.slow
 def test_failing_run_fails_the_build_and_its_section_shows_the_error(tiny_build, capsys):
     root, _, _ = tiny_build
-    code = cli.main(["--profile", str(root / "tiny.yaml"), "--output", str(root / "build"), "--device", "cpu",
+    folder = root / "build" / "tiny" / "vae_z20"
+    finished = {name: (folder / name).read_bytes() for name in ("metrics.json", "weights.pt", "figures.json")}
+    refused = cli.main(["--profile", str(root / "tiny.yaml"), "--output", str(root / "build"), "--device", "cpu",
                         "--set", "vae_z20.learning_rate=-1", "--no-pdf"])
+    assert refused == 2 and "run vae_z20: learning_rate must be > 0, got -1" in capsys.readouterr().err
+    code = cli.main(["--profile", str(root / "tiny.yaml"), "--output", str(root / "build"), "--device", "cpu",
+                     "--set", "vae_z20.data_dir=/etc/hostname", "--no-pdf"])  # fails only when the run reads data
     assert code == 1
     out = capsys.readouterr().out
     assert re.search(r"vae_z2: cached", out)  # the other runs were reused, not retrained
-    assert re.search(r"vae_z20\s+failed", out)
+    assert re.search(r"vae_z20\s+failed", out) and "the previous finished outputs are kept" in out
+    assert {name: (folder / name).read_bytes() for name in finished} == finished  # nothing finished was lost
     page = (root / "build" / "report.html").read_text()
     section = page[page.index("4.1 Variational autoencoder"):page.index("4.2 Generative adversarial networks")]
-    assert 'class="failure"' in section and "learning_rate must be &gt; 0" in section
+    assert 'class="failure"' in section and "Not a directory" in section
+    assert "The outputs of the previous run, which finished on" in section
 
 
 @pytest.mark.slow
