@@ -394,7 +394,7 @@ class StudyConfig(Config):
 
         folders = split_folders(sweep_dirs)
         if not folders:
-            raise ValueError(f"names no run folder: {sweep_dirs!r}")
+            raise ValueError(f"sweep_dirs names no run folder: {sweep_dirs!r}")
         for folder in folders:
             if PLACEHOLDER_MARK in str(folder) and UPSTREAM.get() is not None:
                 params = UPSTREAM.get().get(str(folder))

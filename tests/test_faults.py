@@ -386,3 +386,109 @@ def test_a_report_on_a_full_disk_is_one_line_and_leaves_no_partial_file(small_di
     code, err = run_cli(["--profile", profile, "--output", str(small_disk), "--no-run", "--no-pdf"], capsys)
     assert code == 2 and "no space left on the disk of" in err and err.count("\n") == 1, err
     assert not list(small_disk.rglob("*.partial")) and not (small_disk / "report.html").exists()
+
+
+# ---- training: a SIGKILL mid-epoch resumes exactly; an unreadable checkpoint is moved aside ----------------
+
+TRAINING = """
+import json, os, signal, sys
+from pathlib import Path
+import torch
+from helpers import train
+
+folder, kill = Path(sys.argv[1]), sys.argv[2] == "kill"
+torch.manual_seed(0)
+model = torch.nn.Linear(8, 1)
+optimizer = torch.optim.Adam(model.parameters(), lr=0.05)
+data = torch.randn(64, 8, generator=torch.Generator().manual_seed(1))
+target = data.sum(1, keepdim=True)
+generator = train.make_generator(0, torch.device("cpu"))
+
+def run_epoch(epoch):
+    total = 0.0
+    for batch, index in enumerate(torch.randperm(64, generator=generator).split(16)):
+        if kill and epoch == 2 and batch == 1:
+            os.kill(os.getpid(), signal.SIGKILL)  # mid-epoch, after the checkpoint of epoch 2
+        loss = ((model(data[index]) - target[index]) ** 2).mean()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        total += loss.item()
+    return {"loss": total / 4}
+
+history = train.fit(run_epoch, 4, {"model": model, "optimizer": optimizer}, generator, folder / train.CHECKPOINT,
+                    {"toy": 1})
+print(json.dumps({"loss": [row["loss"] for row in history], "weight": model.weight.tolist()}))
+"""
+
+
+def train_toy(folder: Path, how: str) -> subprocess.CompletedProcess:
+    """Train the toy model for 4 epochs in a process of its own ('kill': SIGKILL during epoch 3)."""
+    folder.mkdir(exist_ok=True)
+    return subprocess.run([sys.executable, "-c", TRAINING, str(folder), how], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)
+
+
+@pytest.mark.slow
+def test_a_sigkill_mid_epoch_then_the_same_command_gives_the_uninterrupted_run(tmp_path):
+    whole = train_toy(tmp_path / "whole", "run")
+    killed = train_toy(tmp_path / "killed", "kill")
+    assert killed.returncode == -9 and not list((tmp_path / "killed").glob("*.partial"))
+    again = train_toy(tmp_path / "killed", "run")
+    assert "resuming from" in again.stdout and "after epoch 2" in again.stdout
+    assert json.loads(again.stdout.splitlines()[-1]) == json.loads(whole.stdout.splitlines()[-1])
+
+
+@pytest.mark.parametrize("damage", ["truncated", "zero bytes", "not a checkpoint"])
+def test_an_unreadable_checkpoint_is_moved_aside_and_training_starts_afresh(damage, tmp_path, capsys):
+    import torch
+
+    from helpers import train
+
+    checkpoint = tmp_path / train.CHECKPOINT
+    model = torch.nn.Linear(2, 1)
+    state = {"model": model}
+    generator = train.make_generator(0, torch.device("cpu"))
+    train.save_checkpoint(checkpoint, state, generator, [{"epoch": 1, "loss": 1.0}], {"toy": 1})
+    content = checkpoint.read_bytes()
+    checkpoint.write_bytes({"truncated": content[: len(content) // 2], "zero bytes": b"",
+                            "not a checkpoint": b"hello"}[damage])
+    history = train.fit(lambda epoch: {"loss": 0.5}, 2, state, generator, checkpoint, {"toy": 1})
+    assert [row["epoch"] for row in history] == [1, 2]  # afresh, not resumed, not stuck
+    moved = list(tmp_path.glob("checkpoint.unreadable-*.pt"))
+    assert len(moved) == 1 and len(moved[0].read_bytes()) < len(content)
+    out = capsys.readouterr().out
+    line = next(line for line in out.splitlines() if "cannot be read" in line)
+    assert str(checkpoint) in line and moved[0].name in line and "starting from scratch" in line
+    assert torch.load(checkpoint, weights_only=True)["history"] == history  # a good one written again
+
+
+def test_a_checkpoint_on_a_full_disk_names_the_folder_and_leaves_no_partial_file(small_disk):
+    import torch
+
+    from helpers import train
+
+    state = {"model": torch.nn.Linear(1000, 1000)}  # 4 MB
+    with pytest.raises(DiskFullError, match=f"no space left on the disk of {small_disk}"):
+        train.save_checkpoint(small_disk / train.CHECKPOINT, state, train.make_generator(0, torch.device("cpu")),
+                              [], None)
+    assert os.listdir(small_disk) == []
+
+
+def test_weights_and_checkpoints_load_only_with_weights_only_and_pickle_only_after_its_hash():
+    import ast
+
+    sources = sorted((ROOT / "helpers").rglob("*.py"))
+    unsafe = [f"{path.relative_to(ROOT)}:{node.lineno}" for path in sources
+              for node in ast.walk(ast.parse(path.read_text()))
+              if isinstance(node, ast.Call) and ast.unparse(node.func) == "torch.load"
+              and not any(k.arg == "weights_only" and ast.unparse(k.value) == "True" for k in node.keywords)]
+    assert unsafe == [], f"torch.load without weights_only=True: {unsafe}"
+    pickling = [path.name for path in sources if "pickle.load" in path.read_text()]
+    assert pickling == ["data.py"]
+    data = (ROOT / "helpers" / "data.py").read_text()
+    reader = data[data.index("def write_mnist_from_pickle"):]
+    assert reader.index("check_sha256(") < reader.index("pickle.load(")
+    notebooks = [path.name for path in NOTEBOOKS.glob("*.ipynb") if "torch.load" in path.read_text()
+                 or "pickle" in path.read_text()]
+    assert notebooks == []
