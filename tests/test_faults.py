@@ -20,7 +20,7 @@ import yaml
 from conftest import NOTEBOOKS, ROOT
 from helpers import previous, runs
 from helpers.buildlock import build_lock
-from helpers.params import (CONFIGS, ExploreConfig, GANConfig, ParameterError, StudyConfig, VAEConfig)
+from helpers.params import CONFIGS, ExploreConfig, GANConfig, ParameterError, StudyConfig, VAEConfig
 from helpers.report import cli
 from helpers.report.runview import RunView
 from helpers.runfiles import FIGURES, LOG, METRICS, PREVIOUS, RECORD, WEIGHTS, DiskFullError
@@ -72,7 +72,8 @@ def profile_file(tmp_path: Path, text: str) -> str:
 PROFILES = {
     "typo": ("runs:\n  vae_z2:\n    notebook: notebooks/vae.ipynb\n    parmas: {epochs: 1}\n",
              "runs.vae_z2: unknown key 'parmas' (did you mean 'params'?)"),
-    "top-level typo": ("nmae: x\nruns:\n  a: {notebook: notebooks/vae.ipynb}\n", "unknown key 'nmae' (did you mean 'name'?)"),
+    "top-level typo": ("nmae: x\nruns:\n  a: {notebook: notebooks/vae.ipynb}\n",
+                       "unknown key 'nmae' (did you mean 'name'?)"),
     "no notebook": ("runs:\n  vae_z2:\n    params: {epochs: 1}\n", "runs.vae_z2.notebook is missing"),
     "a list": ("- vae_z2\n- gan\n", "must be a mapping with runs:"),
     "invalid YAML": ("runs: {vae_z2: [\n", "is not valid YAML at line 2"),
@@ -234,7 +235,8 @@ def test_a_build_killed_during_a_rerun_gets_the_finished_outputs_back(tmp_path):
     (folder / WEIGHTS).write_bytes(b"half")  # then SIGKILL: no settle
     previous.recover(folder, "gan")
     after = snapshot(folder)
-    assert after[WEIGHTS] == before[WEIGHTS] and after[METRICS] == before[METRICS] and PREVIOUS not in os.listdir(folder)
+    assert after[WEIGHTS] == before[WEIGHTS] and after[METRICS] == before[METRICS]
+    assert PREVIOUS not in os.listdir(folder)
     assert "interrupted" in json.loads(after[RECORD])["error"]
 
 
@@ -281,7 +283,8 @@ def test_a_rerun_that_fails_keeps_the_finished_run_through_the_executor(tmp_path
 def tiny_profile(tmp_path: Path) -> str:
     """A profile of one toy run (no config class: nothing to check, nothing to train)."""
     path = tmp_path / "tiny.yaml"
-    path.write_text(yaml.safe_dump({"name": "tiny", "runs": {"toy": {"notebook": toy_notebook(tmp_path / "toy.ipynb")}}}))
+    notebook = toy_notebook(tmp_path / "toy.ipynb")
+    path.write_text(yaml.safe_dump({"name": "tiny", "runs": {"toy": {"notebook": notebook}}}))
     return str(path)
 
 
