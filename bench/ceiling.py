@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from functools import cache
 
 import torch
 
@@ -53,10 +52,12 @@ def step_flops(passes: list[Pass]) -> int:
     return sum(2 * rows * n_in * n_out for _, rows, n_in, n_out in products(passes))
 
 
-@cache
 def product_seconds(kind: str, rows: int, n_in: int, n_out: int, dtype: torch.dtype, threads: int,
                     repeats: int = 30, rounds: int = 3) -> float:
-    """Seconds of one matrix product of a layer at this shape, dtype and thread count (best of rounds)."""
+    """Seconds of one matrix product of a layer at this shape, dtype and thread count (best of rounds).
+
+    Not cached across models: on a shared machine each model's ceiling is measured next to its own loops.
+    """
     torch.set_num_threads(threads)
     x, weight, grad = torch.randn(rows, n_in, dtype=dtype), torch.randn(n_out, n_in, dtype=dtype), \
         torch.randn(rows, n_out, dtype=dtype)
