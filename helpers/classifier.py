@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -98,6 +100,12 @@ def score(model: Classifier, images: torch.Tensor, reference: tuple[torch.Tensor
     """helpers.metrics.sample_scores of images in [0, 1] (N, 784) under this classifier."""
     features, probabilities = predict(model, images)
     return sample_scores(probabilities, features, reference, asked)
+
+
+def make_scorer(model: Classifier, reference: tuple[torch.Tensor, torch.Tensor]
+                ) -> Callable[[torch.Tensor, torch.Tensor | None], dict[str, Any]]:
+    """score() bound to one classifier and reference statistics: what train.fit_gan's monitor calls."""
+    return lambda images, asked=None: score(model, images, reference, asked)
 
 
 def confusion_matrix(predicted: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:

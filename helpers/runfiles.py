@@ -20,6 +20,7 @@ FIGURES = "figures.json"  # each saved figure: name, PNG file, caption
 METRICS = "metrics.json"  # parameters, per-epoch history, final numbers, environment
 WEIGHTS = "weights.pt"  # trained state dicts (torch.load(..., weights_only=True))
 CHECKPOINT = "checkpoint.pt"  # everything needed to resume training
+BEST_WEIGHTS = "best.pt"  # a GAN's models at its lowest-FD epoch: generator, discriminator, epoch
 RECORD = "run.json"  # written by the run layer: status, minutes, error, cache key
 EXPLORERS = "explorers.json"  # the exploration run's payloads for the report's kernel-free explorers
 LOG = "log.txt"  # the notebook's printed output and epoch bars

@@ -129,6 +129,20 @@ def test_ending_below_the_writeup_explains_why_and_keeps_the_ordering(tmp_path):
     assert "still falling" not in page and "the same ordering as in the writeup" in page
 
 
+def test_a_latent_size_study_gets_its_section_with_the_best_size_named(tmp_path):
+    views = write_build(tmp_path, [200.0, 190.0], [150.0, 140.0])
+    rows = [{"latent_dim": d, "seeds": 2, "epochs": 3, "validation_loss": loss, "validation_loss_std": 0.5,
+             "train_loss": loss + 1, "active_units": units, "active_units_min": units, "active_units_max": units}
+            for d, loss, units in ((2, 160.0, 2), (20, 130.0, 9))]
+    folder = write_run(tmp_path, "study", figures=("latent_size_curves", "latent_size_active_units"))
+    metrics = read_json(folder / METRICS, {})
+    (folder / METRICS).write_text(json.dumps(metrics | {"study": rows}))
+    page = rendered(views | {"study": RunView.read(tmp_path, "study")})
+    section = page[page.index("Beyond the writeup: latent size"):page.index("Conclusion")]
+    assert "belongs to latent size 20" in section and "9 of 20 (9–9)" in section
+    assert "⟦" not in section and "130.00 ± 0.50" in section
+
+
 def test_references_resolve_after_layout_and_unknown_or_repeated_labels_are_refused(tmp_path):
     run = write_run(tmp_path, "r", figures=("a", "b"))
     view = RunView.read(tmp_path, "r")

@@ -105,3 +105,17 @@ def fmt(value: object, digits: int = 2) -> str:
     if isinstance(value, float):
         return f"{value:,.{digits}f}"
     return str(value)
+
+
+def study_rows(study: RunView) -> list[list]:
+    """The latent-size study's table: latent size, seeds, epochs, validation ± sd, training, active units."""
+    return [[row["latent_dim"], row["seeds"], row["epochs"],
+             f"{row['validation_loss']:.2f} ± {row['validation_loss_std']:.2f}", row["train_loss"],
+             f"{row['active_units']:g} of {row['latent_dim']} ({row['active_units_min']}–{row['active_units_max']})"]
+            for row in study.metrics.get("study", [])]
+
+
+def best_latent_size(study: RunView) -> dict | None:
+    """The study's row with the lowest mean validation loss, or None without results."""
+    rows = study.metrics.get("study", [])
+    return min(rows, key=lambda row: row["validation_loss"]) if rows else None
