@@ -196,6 +196,14 @@ class GANConfig(RunConfig):
         """Per step: a real and a generated batch through both networks."""
         return 2 * self.batch_size * (8 * self.hidden_dim + self.noise_dim + 2 * 784)
 
+    @field_validator("classifier_dir")
+    @classmethod
+    def _classifier_run(cls, folder: str, info: ValidationInfo) -> str:
+        """Refuse a folder that is not a finished classifier run (empty: no scores)."""
+        if folder and (params := run_parameters(folder, info)) is not None:
+            check_run_kind(info.field_name, folder, params)
+        return folder
+
     @model_validator(mode="after")
     def _conditional_needs_auxiliary(self) -> GANConfig:
         """Refuse a generator told digits without the digit head that teaches it them."""
@@ -250,6 +258,7 @@ EXPLORER_SLOTS = {  # what each of the explorer's run folders must hold: a test 
     "aux_gan_dir": (lambda p: "noise_dim" in p and bool(p.get("auxiliary")), "a GAN run with the digit head "
                     "(auxiliary=True)"),
     "sweep_dirs": (lambda p: "latent_dim" in p, "a VAE run"),
+    "classifier_dir": (lambda p: "channels" in p, "a classifier run (notebooks/classifier.ipynb)"),
 }
 
 
@@ -280,7 +289,7 @@ def describe_run(params: dict[str, Any]) -> str:
         return f"a VAE run with latent_dim {params['latent_dim']}"
     if "noise_dim" in params:
         return f"a GAN run with auxiliary={bool(params.get('auxiliary'))}"
-    return "not a VAE or GAN run"
+    return "a classifier run" if "channels" in params else "not a VAE, GAN or classifier run"
 
 
 def one_line(error: ValidationError, allowed: list[str]) -> str:

@@ -2,11 +2,12 @@
 
 Before a run starts, the outputs of the run its folder holds (metrics, figures, weights, payloads, the
 executed notebook, run.json, log.txt) move into ``<run>/.previous/`` when that run had finished; the
-checkpoint stays, for resume. When the new run finishes, the set-aside outputs are dropped. When it fails,
-or the build was killed while it ran (found at the next build), what the attempt left is removed, the
-finished outputs move back, the attempt's notebook is kept as ``<run>.failed.ipynb`` and its log as
-``log.txt``, and ``run.json`` records the failure with the finished run's record under ``kept``: the report
-shows the failure and says where the finished outputs are, and a build with that run's settings reuses them.
+checkpoint stays, for resume, and a GAN's best.pt (resume state too) is copied aside. When the new run
+finishes, the set-aside outputs are dropped. When it fails, or the build was killed while it ran (found at
+the next build), what the attempt left is removed, the finished outputs move back, the attempt's notebook
+is kept as ``<run>.failed.ipynb`` and its log as ``log.txt``, and ``run.json`` records the failure with the
+finished run's record under ``kept``: the report shows the failure and says where the finished outputs are,
+and a build with that run's settings reuses them.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from .runfiles import EXPLORERS, FIGURES, LOG, METRICS, PREVIOUS, RECORD, WEIGHTS, read_json, write_json
+from .runfiles import BEST_WEIGHTS, EXPLORERS, FIGURES, LOG, METRICS, PREVIOUS, RECORD, WEIGHTS, read_json, write_json
 
 OUTPUTS = (METRICS, FIGURES, WEIGHTS, EXPLORERS, "*.png")  # what a run makes, besides its notebook (not the checkpoint)
+COPIED = (BEST_WEIGHTS,)  # part of the finished outputs, and of the resume state beside the checkpoint: copied aside
 FINISHED = ("ok", "cached")
 
 
@@ -51,6 +53,9 @@ def set_aside(folder: Path, name: str) -> bool:
     aside.mkdir()
     for file in files:
         os.replace(file, aside / file.name)
+    for name in COPIED:
+        if (folder / name).exists():
+            shutil.copy2(folder / name, aside / name)
     write_json(aside / RECORD, kept)
     return True
 

@@ -115,7 +115,11 @@ def resume(path: Path, state: dict[str, Stateful], generator: torch.Generator,
     """
     if not path.exists():
         return []
-    payload = torch.load(path, map_location="cpu", weights_only=True)
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # truncated, empty or not a checkpoint: never block the run, never delete it
+        set_aside_unreadable(path, exc)
+        return []
     if payload.get("fingerprint") != fingerprint:
         print(f"{path} was written with other parameters; starting from scratch")
         return []
@@ -132,6 +136,16 @@ def resume(path: Path, state: dict[str, Stateful], generator: torch.Generator,
     generator.set_state(payload["generator"])
     print(f"resuming from {path} after epoch {len(payload['history'])}")
     return payload["history"]
+
+
+def set_aside_unreadable(path: Path, error: Exception) -> Path:
+    """Move a checkpoint torch cannot read to checkpoint.unreadable-<time>.pt and say so in one line."""
+    aside = path.with_name(f"{path.stem}.unreadable-{time.strftime('%Y%m%d-%H%M%S')}{path.suffix}")
+    os.replace(path, aside)
+    why = (str(error).strip().splitlines() or [type(error).__name__])[0][:160]
+    print(f"{path} cannot be read ({why}): moved to {aside.name}; starting from scratch "
+          "(delete that file once you no longer need it)", flush=True)
+    return aside
 
 
 def vae_epoch(model: VAE, optimizer: torch.optim.Optimizer, images: torch.Tensor, batch_size: int,

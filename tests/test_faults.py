@@ -32,7 +32,7 @@ def finished_run(folder: Path, name: str) -> dict[str, bytes]:
     files = {METRICS: json.dumps({"parameters": {"latent_dim": 2}, "history": [{"epoch": 1}]}),
              FIGURES: json.dumps([{"name": "loss", "file": "loss.png", "caption": "c"}]), "loss.png": "png",
              WEIGHTS: "weights", RECORD: json.dumps({"name": name, "status": "ok", "key": "old", "finished": "then"}),
-             LOG: "old log", f"{name}.ipynb": "{}", "checkpoint.pt": "checkpoint"}
+             LOG: "old log", f"{name}.ipynb": "{}", "checkpoint.pt": "checkpoint", "best.pt": "best"}
     for file, text in files.items():
         (folder / file).write_text(text)
     return snapshot(folder)
@@ -210,15 +210,16 @@ def test_a_failed_attempt_puts_the_finished_outputs_back_and_says_so(tmp_path):
     folder = tmp_path / "vae_z2"
     before = finished_run(folder, "vae_z2")
     assert previous.set_aside(folder, "vae_z2")
-    assert sorted(os.listdir(folder)) == [PREVIOUS, "checkpoint.pt"]  # the checkpoint stays, for resume
+    assert sorted(os.listdir(folder)) == [PREVIOUS, "best.pt", "checkpoint.pt"]  # they stay, for resume
+    (folder / "best.pt").write_text("the failed attempt's best")
     (folder / METRICS).write_text("{half")  # what the failed attempt left
     (folder / "vae_z2.ipynb").write_text("the failed attempt")
     (folder / LOG).write_text("Traceback: boom")
     (folder / RECORD).write_text(json.dumps({"name": "vae_z2", "status": "failed", "error": "boom", "key": "new"}))
     assert previous.settle(folder, "vae_z2", finished=False)
     after = snapshot(folder)
-    assert {k: after[k] for k in (METRICS, FIGURES, "loss.png", WEIGHTS, "vae_z2.ipynb")} == {
-        k: before[k] for k in (METRICS, FIGURES, "loss.png", WEIGHTS, "vae_z2.ipynb")}
+    finished = (METRICS, FIGURES, "loss.png", WEIGHTS, "best.pt", "vae_z2.ipynb")
+    assert {k: after[k] for k in finished} == {k: before[k] for k in finished}
     assert after["vae_z2.failed.ipynb"] == b"the failed attempt" and after[LOG] == b"Traceback: boom"
     record = json.loads(after[RECORD])
     assert record["status"] == "failed" and record["kept"]["key"] == "old"
