@@ -265,18 +265,22 @@ def toy_notebook(path: Path) -> str:
 
 @pytest.mark.slow
 def test_a_rerun_that_fails_keeps_the_finished_run_through_the_executor(tmp_path):
-    from helpers.executor import Executor
+    from helpers.executor import reusable, run_env, run_task
 
-    notebook, build = toy_notebook(tmp_path / "toy.ipynb"), tmp_path / "build"
-    with Executor(workers=1) as executor:
-        assert executor.execute([runs.Run("toy", notebook, {"value": 2})], build, 120)[0].status == "ok"
-        failed = executor.execute([runs.Run("toy", notebook, {"value": -1})], build, 120)[0]
-        assert failed.failed and "the previous finished outputs are kept" in failed.error
-        assert json.loads((build / "toy" / METRICS).read_text()) == {"value": 2}
-        assert "value must be >= 0" in (build / "toy" / LOG).read_text()
-        assert "value must be >= 0" in RunView.read(build, "toy").error()
-        again = executor.execute([runs.Run("toy", notebook, {"value": 2})], build, 120)[0]
-    assert again.status == "cached" and runs.read_record(build / "toy")["status"] == "ok"
+    notebook, folder = toy_notebook(tmp_path / "toy.ipynb"), tmp_path / "build" / "toy"
+
+    def spec(value: int) -> dict:
+        return {"name": "toy", "notebook": notebook, "params": {"value": value, "output_dir": str(folder)},
+                "folder": str(folder), "key": f"key{value}", "timeout": 120, "env": run_env(1)}
+
+    assert run_task(spec(2)).status == "ok"
+    failed = run_task(spec(-1))
+    assert failed.failed and "the previous finished outputs are kept" in failed.error
+    assert json.loads((folder / METRICS).read_text()) == {"value": 2}
+    assert "value must be >= 0" in (folder / LOG).read_text()
+    assert "value must be >= 0" in RunView.read(folder.parent, "toy").error()
+    assert not reusable(folder, "toy", "key-1") and reusable(folder, "toy", "key2")  # its settings again: reused
+    assert runs.read_record(folder)["status"] == "ok"
 
 
 # ---- the report: atomic, one build per folder, HTML and PDF together ----------------------------------------
@@ -433,14 +437,26 @@ def train_toy(folder: Path, how: str) -> subprocess.CompletedProcess:
                           text=True, timeout=120)
 
 
+def train_here(folder: Path, capsys) -> tuple[str, dict]:
+    """The same training in this process (only the killed one needs a process of its own)."""
+    folder.mkdir(exist_ok=True)
+    argv = sys.argv
+    sys.argv = ["-c", str(folder), "run"]
+    try:
+        exec(compile(TRAINING, "training", "exec"), {"__name__": "__main__"})
+    finally:
+        sys.argv = argv
+    out = capsys.readouterr().out
+    return out, json.loads(out.splitlines()[-1])
+
+
 @pytest.mark.slow
-def test_a_sigkill_mid_epoch_then_the_same_command_gives_the_uninterrupted_run(tmp_path):
-    whole = train_toy(tmp_path / "whole", "run")
+def test_a_sigkill_mid_epoch_then_the_same_command_gives_the_uninterrupted_run(tmp_path, capsys):
     killed = train_toy(tmp_path / "killed", "kill")
-    assert killed.returncode == -9 and not list((tmp_path / "killed").glob("*.partial"))
-    again = train_toy(tmp_path / "killed", "run")
-    assert "resuming from" in again.stdout and "after epoch 2" in again.stdout
-    assert json.loads(again.stdout.splitlines()[-1]) == json.loads(whole.stdout.splitlines()[-1])
+    assert killed.returncode == -9 and not list((tmp_path / "killed").glob("*.partial")), killed.stderr[-2000:]
+    out, resumed = train_here(tmp_path / "killed", capsys)
+    assert "resuming from" in out and "after epoch 2" in out
+    assert resumed == train_here(tmp_path / "whole", capsys)[1]  # same losses per epoch, same final weights
 
 
 @pytest.mark.parametrize("damage", ["truncated", "zero bytes", "not a checkpoint"])
