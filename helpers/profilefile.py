@@ -78,7 +78,7 @@ def read_profile_file(path: Path) -> dict[str, Any]:
 
 def first_problem(error: ValidationError) -> str:
     """The first problem pydantic found, as 'runs.vae_z2: unknown key 'parmas' (did you mean 'params'?)'."""
-    problem = error.errors()[0]
+    problem = sorted(error.errors(), key=lambda p: p["type"] != "extra_forbidden")[0]  # a typo explains the rest
     loc = [str(part) for part in problem["loc"]]
     where, key = ".".join(loc[:-1]), loc[-1] if loc else ""
     model = model_at(loc[:-1])
