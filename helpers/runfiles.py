@@ -28,6 +28,16 @@ PREVIOUS = ".previous"  # a finished run's outputs, set aside while its folder's
 PROGRESS_ENV = "HELPERS_PROGRESS"  # "text": epoch bars as text on stderr (headless runs log them), else widgets
 
 
+def current_umask() -> int:
+    """The process's file-creation mask (read once, at import)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+UMASK = current_umask()
+
+
 class DiskFullError(OSError):
     """A file could not be written because its folder's disk is full (nothing partial was left)."""
 
@@ -40,6 +50,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
     os.close(handle)
     partial = Path(name)
+    os.chmod(partial, 0o666 & ~UMASK)  # as open() would make it (mkstemp's 0600 would hide shared reports)
     try:
         yield partial
         os.replace(partial, path)

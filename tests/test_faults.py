@@ -512,3 +512,10 @@ def test_weights_and_checkpoints_load_only_with_weights_only_and_pickle_only_aft
     notebooks = [path.name for path in NOTEBOOKS.glob("*.ipynb") if "torch.load" in path.read_text()
                  or "pickle" in path.read_text()]
     assert notebooks == []
+
+
+def test_files_written_atomically_get_the_usual_permissions(tmp_path):
+    from helpers.runfiles import UMASK, write_text
+
+    write_text(tmp_path / "report.html", "shared")
+    assert (tmp_path / "report.html").stat().st_mode & 0o777 == 0o666 & ~UMASK
