@@ -10,6 +10,8 @@ name, notebook, params (resolved), folder, key and timeout (seconds per cell, or
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sys
 import time
 from collections.abc import Callable
@@ -20,6 +22,7 @@ from .runs import ROOT, Result, Run, write_record
 
 KERNEL_RETRIES = 2  # a kernel that failed to start is tried again this many times
 NOT_RETRIED = ("NoSuchKernel",)  # start failures that another try cannot fix
+PR_SET_PDEATHSIG = 1  # prctl(2): the signal this process gets when its parent dies
 
 
 def kernel_started(output: Path) -> bool:
@@ -77,9 +80,23 @@ def run(spec: dict[str, Any]) -> Result:
     return result
 
 
+def die_with_parent() -> None:
+    """On Linux, be sent SIGTERM when the worker that started this run dies (a stopped build leaves no orphan
+    writing into the run folder; the kernel follows: ipykernel exits when its parent is gone)."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() == 1:  # the parent died before the line above
+        sys.exit(1)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: the spec is the only argument; exit status 1 when the run failed."""
     args = sys.argv[1:] if argv is None else argv
+    if argv is None:
+        die_with_parent()
     result = run(json.loads(args[0]))
     print(f"runner: {result.name} {result.status} in {result.minutes:.2f} min"
           + (f" ({result.error})" if result.error else ""), flush=True)

@@ -142,7 +142,7 @@ def set_aside_unreadable(path: Path, error: Exception) -> Path:
     """Move a checkpoint torch cannot read to checkpoint.unreadable-<time>.pt and say so in one line."""
     aside = path.with_name(f"{path.stem}.unreadable-{time.strftime('%Y%m%d-%H%M%S')}{path.suffix}")
     os.replace(path, aside)
-    why = (str(error).strip().splitlines() or [type(error).__name__])[0][:160]
+    why = (str(error).strip().splitlines() or [type(error).__name__])[0].split(". ")[0][:160]  # its first sentence
     print(f"{path} cannot be read ({why}): moved to {aside.name}; starting from scratch "
           "(delete that file once you no longer need it)", flush=True)
     return aside

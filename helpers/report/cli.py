@@ -73,7 +73,8 @@ def build_report(profile: runs.Profile, build: Path, output: Path, pdf: bool = T
         for path in stale:
             path.unlink()
         removed = f"; removed the older {' and '.join(display_path(p) for p in stale)}" if stale else ""
-        print(f"report: no PDF this time ({why}){removed}, so that HTML and PDF are of one build", file=sys.stderr)
+        if stale or pdf:
+            print(f"report: no PDF this time ({why}){removed}, so that HTML and PDF are of one build", file=sys.stderr)
         return html_path, None
     copy_atomically(build / "report.pdf", output / "report.pdf")
     print(f"report: wrote {display_path(build / 'report.pdf')} and {display_path(output / 'report.pdf')}")
