@@ -519,3 +519,48 @@ def test_files_written_atomically_get_the_usual_permissions(tmp_path):
 
     write_text(tmp_path / "report.html", "shared")
     assert (tmp_path / "report.html").stat().st_mode & 0o777 == 0o666 & ~UMASK
+
+
+WORKER = """
+import json, subprocess, sys
+spec = json.loads(sys.argv[1])
+runner = subprocess.Popen([sys.executable, "-m", "helpers.runner", json.dumps(spec)], stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL)
+print(runner.pid, flush=True)
+runner.wait()
+"""
+
+
+def gone(pid: int, polls: int = 10**6) -> bool:
+    """Whether a process (not our child: /proc is read) ends, or is a zombie, within polls looks."""
+    for _ in range(polls):
+        try:
+            if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+                return True
+        except FileNotFoundError:
+            return True
+    return False
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_a_run_dies_with_the_worker_that_started_it(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell('output_dir: str = "out"', metadata={"tags": ["parameters"]}),
+                nbformat.v4.new_code_cell("import pathlib, time\npathlib.Path(output_dir, 'started').touch()\n"
+                                          "time.sleep(120)")]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, tmp_path / "sleepy.ipynb")
+    folder = tmp_path / "run"
+    folder.mkdir()
+    spec = {"name": "sleepy", "notebook": str(tmp_path / "sleepy.ipynb"), "params": {"output_dir": str(folder)},
+            "folder": str(folder), "key": "k", "timeout": 200}
+    worker = subprocess.Popen([sys.executable, "-c", WORKER, json.dumps(spec)], cwd=ROOT, stdout=subprocess.PIPE,
+                              text=True)
+    runner = int(worker.stdout.readline())
+    while not (folder / "started").exists():  # the notebook runs: kernel and runner are up
+        assert worker.poll() is None
+    worker.kill()  # as a build stopped with its Dask workers
+    worker.wait()
+    assert gone(runner), "the runner outlived its worker"
+    worker.stdout.close()
