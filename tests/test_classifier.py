@@ -19,7 +19,7 @@ def trained(splits):
     """A classifier after one epoch on 5,000 training images."""
     torch.manual_seed(0)
     model = classifier.Classifier()
-    optimizer = torch.optim.Adam(model.parameters(), lr=ClassifierConfig.learning_rate)
+    optimizer = torch.optim.Adam(model.parameters(), lr=ClassifierConfig().learning_rate)
     row = classifier.classifier_epoch(model, optimizer, splits.train.images[:5000], splits.train.labels[:5000],
                                       ClassifierConfig.batch_size, torch.Generator().manual_seed(0))
     return model, row
