@@ -19,9 +19,10 @@ def trained(splits):
     """A classifier after one epoch on 5,000 training images."""
     torch.manual_seed(0)
     model = classifier.Classifier()
-    optimizer = torch.optim.Adam(model.parameters(), lr=ClassifierConfig.learning_rate)
+    defaults = ClassifierConfig()
+    optimizer = torch.optim.Adam(model.parameters(), lr=defaults.learning_rate)
     row = classifier.classifier_epoch(model, optimizer, splits.train.images[:5000], splits.train.labels[:5000],
-                                      ClassifierConfig.batch_size, torch.Generator().manual_seed(0))
+                                      defaults.batch_size, torch.Generator().manual_seed(0))
     return model, row
 
 

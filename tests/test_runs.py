@@ -13,7 +13,7 @@ from helpers import runs
 def test_profiles_list_every_experiment_of_the_writeup():
     for name in ("quick", "full"):
         profile = runs.load_profile(name)
-        assert profile.names()[:5] == ["vae_z2", "vae_z20", "gan", "aux_gan", "explore"]
+        assert profile.names()[:6] == ["classifier", "vae_z2", "vae_z20", "gan", "aux_gan", "explore"]
         assert profile.run("vae_z2").params["latent_dim"] == 2
         assert profile.run("vae_z20").params["latent_dim"] == 20
 
@@ -23,7 +23,9 @@ def test_full_profile_uses_the_writeups_epochs_and_default_vae_parameters():
     full = runs.load_profile("full")
     assert full.run("vae_z2").params == {"latent_dim": 2}
     assert full.run("vae_z20").params == {"latent_dim": 20}
-    assert full.run("gan").params == {} and full.run("aux_gan").params == {"auxiliary": True, "conditional": True}
+    judge = {"classifier_dir": "{runs.classifier}"}  # evaluation only: the training settings stay the writeup's
+    assert full.run("gan").params == judge
+    assert full.run("aux_gan").params == {"auxiliary": True, "conditional": True} | judge
     assert full.run("gan").notebook == full.run("aux_gan").notebook == "notebooks/gan.ipynb"
 
 
@@ -36,7 +38,8 @@ def test_only_pulls_in_the_runs_it_needs_and_orders_them_first():
     profile = runs.load_profile("quick")
     assert [r.name for r in runs.select(profile, ["vae_z20"])] == ["vae_z20"]
     ordered = [r.name for r in runs.select(profile, ["explore"])]
-    assert ordered[-1] == "explore" and set(ordered) == {"vae_z2", "vae_z20", "gan", "aux_gan", "explore"}
+    assert ordered[-1] == "explore"
+    assert set(ordered) == {"classifier", "vae_z2", "vae_z20", "gan", "aux_gan", "explore"}
     with pytest.raises(runs.ProfileError, match="did you mean 'vae_z2'"):
         runs.select(profile, ["vae_z3"])
 
