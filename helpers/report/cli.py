@@ -208,6 +208,10 @@ def main(argv: list[str] | None = None) -> int:
     except (ClusterError, BuildLockedError, DiskFullError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("interrupted: finished runs keep their outputs; the same command resumes from the checkpoints",
+              file=sys.stderr)
+        return 130
 
 
 def execute_and_build(args: argparse.Namespace, profile: runs.Profile, selected: list[runs.Run], build: Path,
