@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -98,6 +99,20 @@ def score(model: Classifier, images: torch.Tensor, reference: tuple[torch.Tensor
     """helpers.metrics.sample_scores of images in [0, 1] (N, 784) under this classifier."""
     features, probabilities = predict(model, images)
     return sample_scores(probabilities, features, reference, asked)
+
+
+MONITOR_KEYS = ("digits_covered", "digit_entropy", "frechet_distance", "conditional_accuracy")
+
+Scorer = Callable[[torch.Tensor, "torch.Tensor | None"], dict[str, float]]
+
+
+def make_scorer(model: Classifier, reference: tuple[torch.Tensor, torch.Tensor]) -> Scorer:
+    """A function of (images in [0, 1], asked digits or None) giving the numbers a training monitor keeps."""
+    def scorer(images: torch.Tensor, asked: torch.Tensor | None = None) -> dict[str, float]:
+        scores = score(model, images, reference, asked)
+        return {k: float(scores[k]) for k in MONITOR_KEYS if scores.get(k) is not None}
+
+    return scorer
 
 
 def confusion_matrix(predicted: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:

@@ -97,7 +97,16 @@ class VAEConfig(RunConfig):
     latent_dim: Positive = 2
     activation: Literal["relu", "leaky_relu", "tanh", "elu", "softplus"] = "relu"
     grid_limit: Annotated[float, Field(gt=0)] = 2.0
+    nll_samples: Positive = 5000  # K of the test-set IS-NLL (Burda et al.'s 5000)
+    nll_images: Count = 0  # test images for the IS-NLL (0: all 10,000)
+    classifier_dir: str = ""  # a finished classifier run: scores 10,000 prior samples (empty: no scores)
     output_dir: str = "outputs/vae"
+
+    @field_validator("classifier_dir")
+    @classmethod
+    def _finished_classifier(cls, folder: str) -> str:
+        """Refuse a classifier folder without its weights and metrics (empty means: no scores)."""
+        return finished_run_folder(folder, "classifier_dir")
 
 
 class GANConfig(RunConfig):
@@ -152,10 +161,15 @@ class ExploreConfig(Config):
     @classmethod
     def _finished_run(cls, folder: str, info: ValidationInfo) -> str:
         """Refuse a run folder without its weights and metrics (empty means: train a small model here)."""
-        missing = [f for f in (WEIGHTS, METRICS) if folder and not (Path(folder) / f).exists()]
-        if missing:
-            raise ValueError(f"{info.field_name}={folder!r} is not a finished run folder: {', '.join(missing)} missing")
-        return folder
+        return finished_run_folder(folder, info.field_name)
+
+
+def finished_run_folder(folder: str, name: str) -> str:
+    """folder itself when empty or holding a finished run's weights and metrics; else ValueError naming it."""
+    missing = [f for f in (WEIGHTS, METRICS) if folder and not (Path(folder) / f).exists()]
+    if missing:
+        raise ValueError(f"{name}={folder!r} is not a finished run folder: {', '.join(missing)} missing")
+    return folder
 
 
 def one_line(error: ValidationError, allowed: list[str]) -> str:
