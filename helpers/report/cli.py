@@ -19,6 +19,8 @@ from ..executor import ClusterError
 from ..params import ParameterError, check_device
 from ..runs import display_path
 from . import document, export
+from . import readme
+from . import results as reproduction
 from .runview import RunView, devices
 
 BUILD = runs.ROOT / "report" / "build"
@@ -66,6 +68,19 @@ def build_report(profile: runs.Profile, build: Path, output: Path, pdf: bool = T
     return html_path, build / "report.pdf"
 
 
+def write_reproduction_record(profile: runs.Profile, build: Path, folder: Path, argv: list[str],
+                              threads: int | None) -> Path:
+    """Write <folder>/<profile>.json: every number of the results table and the build's provenance."""
+    views = read_views(profile, build)
+    data = reproduction.record(views, profile.name, reproduction.provenance(views, argv, git_commit(), threads))
+    path = reproduction.write_results(data, folder)
+    print(f"report: wrote {display_path(path)} (the results and their provenance)")
+    if path == readme.FULL_RESULTS:
+        readme.README.write_text(readme.rewrite(readme.README.read_text(), data))
+        print(f"report: rewrote the results table of {display_path(readme.README)} from it")
+    return path
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """The command line."""
     parser = argparse.ArgumentParser(prog="python -m helpers.report", description="The report: run a profile's "
@@ -79,6 +94,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="override one parameter, for a run or notebook (vae.epochs=5) or for every run "
                         "that has it (epochs=5); repeatable")
     parser.add_argument("--output", type=Path, default=BUILD, help="build folder (default: report/build)")
+    parser.add_argument("--results", type=Path, help="folder of the results file <profile>.json (default: results/ "
+                        "at the repository root for the default build folder, else <output>/results)")
     parser.add_argument("--timeout", type=float, default=4 * 3600, help="seconds one notebook cell may run "
                         "(default: 4 hours)")
     parser.add_argument("--threads", type=int, default=1, help="CPU threads per notebook (OMP_NUM_THREADS); "
@@ -113,6 +130,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     build_report(profile, build, args.output, pdf=not args.no_pdf)
+    record_folder = args.results or (reproduction.RESULTS if args.output == BUILD else args.output / "results")
+    write_reproduction_record(profile, build, record_folder, sys.argv[1:] if argv is None else argv,
+                              args.threads or None)
     if results:
         print("\n" + runs.summary_table(results))
     failed = [r.name for r in results if r.failed]
