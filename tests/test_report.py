@@ -24,8 +24,9 @@ from helpers.report.document import Document, DocumentError
 from helpers.report.runview import RunView, read_json
 from helpers.runfiles import FIGURES, METRICS, RECORD
 
-TINY = {"epochs": 1, "train_size": 1000}  # applied to every run whose notebook declares the name
-TINY_RUNS = ("vae_z2", "vae_z20", "gan", "aux_gan", "explore")
+TINY = {"epochs": 1, "train_size": 1000, "channels": 4, "nll_samples": 20, "nll_images": 200,
+        "score_samples": 200}  # applied to every run whose notebook declares the name
+TINY_RUNS = ("classifier", "vae_z2", "vae_z20", "gan", "aux_gan", "explore")
 SECTIONS = ["1 Introduction", "2 Problem description", "3 Models and algorithms", "3.1 Variational autoencoder",
             "3.2 Generative adversarial networks", "4 Experiments", "4.1 Variational autoencoder",
             "4.2 Generative adversarial networks", "5 Conclusion", "References"]
@@ -316,6 +317,11 @@ def test_build_succeeds_and_writes_both_paths(tiny_build):
         assert {f"{run}.ipynb", "metrics.json", "figures.json", "run.json", "weights.pt"} <= {
             p.name for p in folder.iterdir()}
         assert "1/1 [" in (folder / "log.txt").read_text()  # the epoch bar, as text a terminal can follow
+    record = json.loads((root / "build" / "results" / "tiny.json").read_text())  # the build's reproduction record
+    assert [m["run"] for m in record["models"]] == ["vae_z2", "vae_z20", "gan", "aux_gan"]
+    assert all(m["inception_score"] for m in record["models"]) and record["models"][1]["nll"] > 0
+    assert record["models"][3]["conditional_accuracy"] is not None and len(record["reference"]) == 3
+    assert record["provenance"]["command"].startswith("python -m helpers.report --profile")
 
 
 @pytest.mark.slow
