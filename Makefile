@@ -21,7 +21,7 @@ help:
 	@echo "make report PROFILE=full   the writeup's settings (200 VAE epochs, 300 GAN epochs)"
 	@echo "make report ARGS='--only vae_z2 --set vae.epochs=30'   options of python -m helpers.report"
 	@echo "make data DATASET=fashion-mnist   fetch Fashion-MNIST too"
-	@echo "make bench    seconds per VAE epoch, 1 thread and torch's default"
+	@echo "make bench    seconds per epoch of our loops vs an examples-style loop and the matmul ceiling (bench/results.json)"
 	@echo "make lint     ruff;   make clean   remove built reports and outputs"
 
 report: setup
@@ -61,7 +61,7 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check helpers tests bench notebooks
 
 bench: setup
-	$(PY) bench/vae_epoch.py
+	$(PY) -m bench.speed
 
 clean:
 	rm -rf report/build outputs .pytest_cache

@@ -95,10 +95,10 @@ class Discriminator(nn.Module):
         self.classify = nn.Linear(hidden_dim, num_classes) if num_classes else None
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """The real/fake logit (N,) and the digit logits (N, num_classes), or None without a digit head."""
+        """The real/fake logit (N,) and the digit logits (N, num_classes), or None without a digit head (float32)."""
         features = self.hidden(x)
-        digits = self.classify(features) if self.classify is not None else None
-        return self.real_fake(features).squeeze(-1), digits
+        digits = self.classify(features).float() if self.classify is not None else None
+        return self.real_fake(features).float().squeeze(-1), digits
 
 
 def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:

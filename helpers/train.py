@@ -8,11 +8,12 @@ NonFiniteLossError and leaves the last good checkpoint in place.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -23,10 +24,13 @@ from tqdm.auto import tqdm
 from . import gan
 from .data import Splits, binarize
 from .params import GANConfig, VAEConfig
+from .precision import matmul_precision, resolve_precision
 from .runfiles import CHECKPOINT, PROGRESS_ENV  # noqa: F401 (train.CHECKPOINT is what notebooks name)
 from .vae import VAE, evaluate, neg_elbo
 
 EVAL_SEED_OFFSET = 10_007  # the fixed validation binarization uses seed + this, apart from training draws
+BATCHES_PER_DRAW = 10  # shuffled images are gathered (and binarized) for this many batches at once
+FUSED_DEVICES = {torch.optim.Adagrad: ("cpu",), torch.optim.Adam: ("cpu", "cuda", "mps")}  # one-kernel steps
 
 
 class Stateful(Protocol):
@@ -50,9 +54,9 @@ def make_generator(seed: int, device: torch.device) -> torch.Generator:
     return torch.Generator(device).manual_seed(seed)
 
 
-def fit(run_epoch: Callable[[int], dict[str, float]], epochs: int, state: dict[str, Stateful],
+def fit(run_epoch: Callable[[int], dict[str, Any]], epochs: int, state: dict[str, Stateful],
         generator: torch.Generator, checkpoint: Path | None, fingerprint: dict[str, Any] | None = None,
-        resume_from_checkpoint: bool = True, desc: str = "training") -> list[dict[str, float]]:
+        resume_from_checkpoint: bool = True, desc: str = "training") -> list[dict[str, Any]]:
     """Run epochs, saving a checkpoint after each (and first resuming from it when it matches fingerprint).
 
     Returns one history row per epoch.
@@ -66,14 +70,15 @@ def fit(run_epoch: Callable[[int], dict[str, float]], epochs: int, state: dict[s
         start = time.perf_counter()
         row = {"epoch": epoch + 1, **run_epoch(epoch)}
         row["seconds"] = time.perf_counter() - start
-        bad = [k for k, v in row.items() if not math.isfinite(v)]
+        bad = [k for k, v in row.items() if isinstance(v, float) and not math.isfinite(v)]
         if bad:
             kept = f"; the checkpoint of epoch {len(history)} is kept" if history and checkpoint else ""
             raise NonFiniteLossError(f"epoch {epoch + 1}: {', '.join(bad)} became non-finite "
                                      f"({', '.join(f'{k}={row[k]}' for k in bad)}){kept}. "
                                      "Try a lower learning_rate or another seed.")
         history.append(row)
-        bar.set_postfix({k: f"{v:.3g}" for k, v in row.items() if k not in ("epoch", "seconds")}, refresh=False)
+        bar.set_postfix({k: f"{v:.3g}" for k, v in row.items() if isinstance(v, float) and k != "seconds"},
+                        refresh=False)
         if checkpoint:
             save_checkpoint(checkpoint, state, generator, history, fingerprint)
     bar.close()
@@ -126,36 +131,71 @@ def resume(path: Path, state: dict[str, Stateful], generator: torch.Generator,
 
 
 def vae_epoch(model: VAE, optimizer: torch.optim.Optimizer, images: torch.Tensor, batch_size: int,
-              generator: torch.Generator) -> dict[str, float]:
-    """One pass over images in shuffled batches, each binarized afresh; mean loss and its parts."""
+              generator: torch.Generator, precision: str = "fp32") -> dict[str, float]:
+    """One pass over images in shuffled batches, each binarized afresh; mean loss and its parts.
+
+    The shuffled images are gathered and binarized BATCHES_PER_DRAW batches at a time; the losses are summed
+    on the device and read once, at the end (no host synchronisation per step).
+    """
     order = torch.randperm(len(images), generator=generator, device=images.device)
     totals = torch.zeros(3, device=images.device)
-    for start in range(0, len(images), batch_size):
-        x = binarize(images[order[start:start + batch_size]], generator)
-        logits, mean, log_var = model(x, generator)
-        loss, reconstruction, kl = neg_elbo(logits, x, mean, log_var)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        totals += torch.stack([loss, reconstruction, kl]).detach() * len(x)
+    draw = batch_size * BATCHES_PER_DRAW
+    for start in range(0, len(images), draw):
+        for x in binarize(images[order[start:start + draw]], generator).split(batch_size):
+            totals.add_(vae_step(model, optimizer, x, generator, precision), alpha=len(x))
     loss, reconstruction, kl = (totals / len(images)).tolist()
     return {"train_loss": loss, "train_reconstruction": reconstruction, "train_kl": kl}
 
 
+def vae_step(model: VAE, optimizer: torch.optim.Optimizer, x: torch.Tensor, generator: torch.Generator,
+             precision: str) -> torch.Tensor:
+    """One optimizer step on the binary batch x; its (loss, reconstruction, kl), detached, on the device."""
+    with matmul_precision(precision, x.device):
+        logits, mean, log_var = model(x, generator)
+    loss, reconstruction, kl = neg_elbo(logits, x, mean, log_var)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return torch.stack([loss, reconstruction, kl]).detach()
+
+
+def make_optimizer(kind: type[torch.optim.Optimizer], params: Iterable[torch.nn.Parameter], device: torch.device,
+                   **options: Any) -> torch.optim.Optimizer:
+    """An optimizer whose step is one fused kernel where torch has one for kind on device (else its default).
+
+    The choice survives loading a checkpoint written on another device (the saved flags are not taken over).
+    """
+    fused = device.type in FUSED_DEVICES.get(kind, ()) or None
+    optimizer = kind(params, fused=fused, **options)
+    chosen = [(group["fused"], group["foreach"]) for group in optimizer.param_groups]
+
+    def keep_choice(loaded: torch.optim.Optimizer) -> None:
+        for group, (fused_flag, foreach_flag) in zip(loaded.param_groups, chosen, strict=True):
+            group["fused"], group["foreach"] = fused_flag, foreach_flag
+
+    optimizer.register_load_state_dict_post_hook(keep_choice)
+    return optimizer
+
+
 def fit_vae(model: VAE, splits: Splits, config: VAEConfig, checkpoint: Path | None = None
-            ) -> list[dict[str, float]]:
-    """Train the VAE with Adagrad as the writeup does; each epoch also scores the fixed-binarized validation set."""
+            ) -> list[dict[str, Any]]:
+    """Train the VAE with Adagrad as the writeup does; each epoch also scores the fixed-binarized validation set.
+
+    Matrix products run at config.precision (resolved: 'auto' -> bf16 or fp32), recorded in every history row;
+    the validation loss is always computed in float32.
+    """
     device = next(model.parameters()).device
-    optimizer = torch.optim.Adagrad(model.parameters(), lr=config.learning_rate)
+    precision = resolve_precision(config.precision, device)
+    optimizer = make_optimizer(torch.optim.Adagrad, model.parameters(), device, lr=config.learning_rate)
     generator = make_generator(config.seed, device)
     validation = splits.validation.binarized(config.seed + EVAL_SEED_OFFSET)
     eval_generator = torch.Generator(device)
 
-    def run_epoch(epoch: int) -> dict[str, float]:
-        row = vae_epoch(model, optimizer, splits.train.images, config.batch_size, generator)
+    def run_epoch(epoch: int) -> dict[str, Any]:
+        row = vae_epoch(model, optimizer, splits.train.images, config.batch_size, generator, precision)
         eval_generator.manual_seed(config.seed + epoch)
         scores = evaluate(model, validation, generator=eval_generator)
-        return row | {f"validation_{k}": v for k, v in scores.items()}
+        return row | {f"validation_{k}": v for k, v in scores.items()} | {"precision": precision}
 
     return fit(run_epoch, config.epochs, {"model": model, "optimizer": optimizer}, generator, checkpoint,
                fingerprint=training_fingerprint(config), resume_from_checkpoint=config.resume,
@@ -197,7 +237,7 @@ class Snapshots:
 
 def gan_epoch(gen: gan.Generator, disc: gan.Discriminator, gen_optimizer: torch.optim.Optimizer,
               disc_optimizer: torch.optim.Optimizer, images: torch.Tensor, labels: torch.Tensor, batch_size: int,
-              d_steps: int, generator: torch.Generator) -> dict[str, float]:
+              d_steps: int, generator: torch.Generator, precision: str = "fp32") -> dict[str, float]:
     """One pass over images in [-1, 1]: per batch, d_steps discriminator steps, then one generator step.
 
     Returns means over steps of the adversarial losses and of D(x) and D(G(z)) as each discriminator step
@@ -206,41 +246,76 @@ def gan_epoch(gen: gan.Generator, disc: gan.Discriminator, gen_optimizer: torch.
     the generated images with those digits to their losses (as in AC-GAN).
     """
     order = torch.randperm(len(images), generator=generator, device=images.device)
-    auxiliary = disc.classify is not None
     disc_totals = torch.zeros(5, device=images.device)  # d_loss, d_real, d_fake, class_loss, train_accuracy
     gen_total = torch.zeros((), device=images.device)
-    for start in range(0, len(images), batch_size):
-        index = order[start:start + batch_size]
-        real, digits = images[index], labels[index]
-        for _ in range(d_steps):
-            asked = gen.random_labels(len(real), generator)
-            with torch.no_grad():
-                fake = gen(gen.noise(len(real), generator), asked)
-            real_logits, real_digits = disc(real)
-            fake_logits, fake_digits = disc(fake)
-            loss = gan.discriminator_loss(real_logits, fake_logits)
-            classes = gan.class_loss(real_digits, digits) if auxiliary else torch.zeros_like(loss)
-            generated_classes = gan.class_loss(fake_digits, asked) if asked is not None else 0.0
-            disc_optimizer.zero_grad(set_to_none=True)
-            (loss + classes + generated_classes).backward()
-            disc_optimizer.step()
-            correct = (real_digits.argmax(-1) == digits).float().mean() if auxiliary else torch.zeros_like(loss)
-            disc_totals += torch.stack([loss, torch.sigmoid(real_logits).mean(), torch.sigmoid(fake_logits).mean(),
-                                        classes, correct]).detach()
-        asked = gen.random_labels(len(real), generator)
-        fake_logits, fake_digits = disc(gen(gen.noise(len(real), generator), asked))
-        loss = gan.generator_loss(fake_logits)
-        generated_classes = gan.class_loss(fake_digits, asked) if asked is not None else 0.0
-        gen_optimizer.zero_grad(set_to_none=True)
-        (loss + generated_classes).backward()
-        gen_optimizer.step()
-        gen_total += loss.detach()
+    draw = batch_size * BATCHES_PER_DRAW
+    for start in range(0, len(images), draw):
+        index = order[start:start + draw]
+        for real, digits in zip(images[index].split(batch_size), labels[index].split(batch_size), strict=True):
+            for _ in range(d_steps):
+                disc_totals += discriminator_step(gen, disc, disc_optimizer, real, digits, generator, precision)
+            gen_total += generator_step(gen, disc, gen_optimizer, len(real), generator, precision)
     batches = -(-len(images) // batch_size)
     d_loss, d_real, d_fake, classes, correct = (disc_totals / (batches * d_steps)).tolist()
     row = {"d_loss": d_loss, "g_loss": gen_total.item() / batches, "d_real": d_real, "d_fake": d_fake}
-    if auxiliary:
+    if disc.classify is not None:
         row |= {"class_loss": classes, "train_accuracy": correct}
     return row
+
+
+def discriminator_step(gen: gan.Generator, disc: gan.Discriminator, optimizer: torch.optim.Optimizer,
+                       real: torch.Tensor, digits: torch.Tensor, generator: torch.Generator, precision: str
+                       ) -> torch.Tensor:
+    """One step of D on a real batch and as many generated images, both scored in one forward pass.
+
+    Returns (loss, D(x), D(G(z)), digit-head cross-entropy and accuracy on the real batch), detached.
+    """
+    n = len(real)
+    asked = gen.random_labels(n, generator)
+    with torch.no_grad(), matmul_precision(precision, real.device):
+        fake = gen(gen.noise(n, generator), asked)
+    with matmul_precision(precision, real.device):
+        logits, digit_logits = disc(torch.cat([real, fake.to(real.dtype)]))
+    real_logits, fake_logits = logits.split(n)
+    loss = gan.discriminator_loss(real_logits, fake_logits)
+    classes = correct = generated_classes = torch.zeros_like(loss)
+    if digit_logits is not None:
+        real_digits, fake_digits = digit_logits.split(n)
+        classes = gan.class_loss(real_digits, digits)
+        correct = (real_digits.argmax(-1) == digits).float().mean()
+        if asked is not None:
+            generated_classes = gan.class_loss(fake_digits, asked)
+    optimizer.zero_grad(set_to_none=True)
+    (loss + classes + generated_classes).backward()
+    optimizer.step()
+    scores = [loss, torch.sigmoid(real_logits).mean(), torch.sigmoid(fake_logits).mean(), classes, correct]
+    return torch.stack(scores).detach()
+
+
+def generator_step(gen: gan.Generator, disc: gan.Discriminator, optimizer: torch.optim.Optimizer, n: int,
+                   generator: torch.Generator, precision: str) -> torch.Tensor:
+    """One step of G on n generated images (D passes gradients through, its weights get none); G's loss, detached."""
+    asked = gen.random_labels(n, generator)
+    with frozen(disc), matmul_precision(precision, next(gen.parameters()).device):
+        fake_logits, fake_digits = disc(gen(gen.noise(n, generator), asked))
+    loss = gan.generator_loss(fake_logits)
+    generated_classes = gan.class_loss(fake_digits, asked) if asked is not None else 0.0
+    optimizer.zero_grad(set_to_none=True)
+    (loss + generated_classes).backward()
+    optimizer.step()
+    return loss.detach()
+
+
+@contextlib.contextmanager
+def frozen(module: torch.nn.Module) -> Iterator[None]:
+    """Within: what runs through module records no gradient for its weights (gradients still reach its inputs)."""
+    flags = [p.requires_grad for p in module.parameters()]
+    module.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for parameter, flag in zip(module.parameters(), flags, strict=True):
+            parameter.requires_grad_(flag)
 
 
 def fit_gan(gen: gan.Generator, disc: gan.Discriminator, splits: Splits, config: GANConfig,
@@ -253,8 +328,9 @@ def fit_gan(gen: gan.Generator, disc: gan.Discriminator, splits: Splits, config:
     """
     device = next(gen.parameters()).device
     betas = (config.adam_beta1, 0.999)
-    gen_optimizer = torch.optim.Adam(gen.parameters(), lr=config.learning_rate, betas=betas)
-    disc_optimizer = torch.optim.Adam(disc.parameters(), lr=config.learning_rate, betas=betas)
+    precision = resolve_precision(config.precision, device)
+    gen_optimizer = make_optimizer(torch.optim.Adam, gen.parameters(), device, lr=config.learning_rate, betas=betas)
+    disc_optimizer = make_optimizer(torch.optim.Adam, disc.parameters(), device, lr=config.learning_rate, betas=betas)
     generator = make_generator(config.seed, device)
     train_images, validation_images = gan.to_signed(splits.train.images), gan.to_signed(splits.validation.images)
     fixed = make_generator(config.seed + PROGRESS_SEED_OFFSET, device)
@@ -263,10 +339,10 @@ def fit_gan(gen: gan.Generator, disc: gan.Discriminator, splits: Splits, config:
     snapshots = snapshots if snapshots is not None else Snapshots()
     warned = False
 
-    def run_epoch(epoch: int) -> dict[str, float]:
+    def run_epoch(epoch: int) -> dict[str, Any]:
         nonlocal warned
         row = gan_epoch(gen, disc, gen_optimizer, disc_optimizer, train_images, splits.train.labels, config.batch_size,
-                        config.d_steps, generator)
+                        config.d_steps, generator, precision)
         with torch.no_grad():
             samples = gen(fixed_noise, fixed_labels)
         row["sample_spread"] = gan.to_unit(samples).std(dim=0).mean().item()
@@ -278,7 +354,7 @@ def fit_gan(gen: gan.Generator, disc: gan.Discriminator, splits: Splits, config:
             row["val_accuracy"] = gan.digit_accuracy(disc, validation_images, splits.validation.labels)
         if epoch == 0 or (epoch + 1) % config.sample_every == 0 or epoch + 1 == config.epochs:
             snapshots.add(epoch + 1, samples)
-        return row
+        return row | {"precision": precision}
 
     state = {"G": gen, "D": disc, "gen_optimizer": gen_optimizer, "disc_optimizer": disc_optimizer,
              "snapshots": snapshots}

@@ -33,13 +33,13 @@ class VAE(nn.Module):
         self.decoder = mlp([latent_dim, hidden_dim, hidden_dim, input_dim], activation)
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """The posterior's mean and log-variance for each image."""
-        mean, log_var = self.encoder(x).chunk(2, dim=-1)
+        """The posterior's mean and log-variance for each image (float32, also under bf16 autocast)."""
+        mean, log_var = self.encoder(x).float().chunk(2, dim=-1)
         return mean, log_var
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
-        """The Bernoulli logits of every pixel for each latent point."""
-        return self.decoder(z)
+        """The Bernoulli logits of every pixel for each latent point (float32, also under bf16 autocast)."""
+        return self.decoder(z).float()
 
     def forward(self, x: torch.Tensor, generator: torch.Generator | None = None
                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

@@ -211,3 +211,16 @@ def test_a_collapsed_generator_is_reported(tmp_path, capsys):
     history = train.fit_gan(gen, disc, tiny_splits(), config)
     assert history[0]["sample_spread"] < train.COLLAPSE_SPREAD
     assert "may have collapsed" in capsys.readouterr().out
+
+
+def test_bf16_training_runs_and_is_recorded(tmp_path):
+    config = AuxGANConfig(epochs=1, hidden_dim=16, noise_dim=4, batch_size=50, precision="bf16",
+                          output_dir=str(tmp_path))
+    gen, disc = tiny_models(config)
+    history = train.fit_gan(gen, disc, tiny_splits(), config, tmp_path / train.CHECKPOINT)
+    assert history[0]["precision"] == "bf16"
+    assert all(math.isfinite(v) for k, v in history[0].items() if k != "precision")
+    saved = torch.load(tmp_path / train.CHECKPOINT, weights_only=True)
+    moments = [s["exp_avg"] for s in saved["disc_optimizer"]["state"].values()]
+    assert moments and all(m.dtype == torch.float32 for m in moments)
+    assert all(p.dtype == torch.float32 for p in (*gen.parameters(), *disc.parameters()))

@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from helpers import train, vae
+from helpers import precision, train, vae
 from helpers.data import Split, Splits
 from helpers.params import VAEConfig
 
@@ -139,3 +139,27 @@ def test_a_non_finite_loss_stops_the_run_and_keeps_the_last_checkpoint(tmp_path)
         train.fit(lambda epoch: {"loss": next(losses)}, 3, {"model": model}, torch.Generator(), checkpoint)
     kept = torch.load(checkpoint, weights_only=True)
     assert [row["loss"] for row in kept["history"]] == [1.0]
+
+
+@pytest.mark.parametrize(("flags", "expected"), [({"avx512_bf16"}, "bf16"), ({"amx_bf16", "avx512f"}, "bf16"),
+                                                 ({"avx512f", "avx2"}, "fp32")])
+def test_auto_precision_is_bf16_only_where_the_cpu_has_native_bf16(monkeypatch, flags, expected):
+    monkeypatch.setattr(precision, "cpu_flags", lambda: frozenset(flags))
+    assert precision.resolve_precision("auto", "cpu") == expected
+    assert precision.resolve_precision("fp32", "cpu") == "fp32" and precision.resolve_precision("bf16", "cpu") == "bf16"
+
+
+def test_bf16_training_keeps_losses_and_optimizer_state_in_float32_and_records_it(tmp_path):
+    splits = tiny_splits()
+    _, fp32 = train_tiny(tiny_config(tmp_path / "fp32", epochs=1), splits)
+    model, bf16 = train_tiny(tiny_config(tmp_path / "bf16", epochs=1, precision="bf16"), splits)
+    assert fp32[0]["precision"] == "fp32" and bf16[0]["precision"] == "bf16"
+    assert bf16[0]["train_loss"] == pytest.approx(fp32[0]["train_loss"], rel=0.02)
+    assert bf16[0]["train_loss"] != fp32[0]["train_loss"]  # the matrix products did run in bf16
+    saved = torch.load(tmp_path / "bf16" / train.CHECKPOINT, weights_only=True)
+    assert all(v.dtype == torch.float32 for v in saved["model"].values())
+    assert all(s["sum"].dtype == torch.float32 for s in saved["optimizer"]["state"].values())
+    logits, mean, log_var = model(torch.rand(3, 784))
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        outputs = model(torch.rand(3, 784))
+    assert {t.dtype for t in (logits, mean, log_var, *outputs)} == {torch.float32}
