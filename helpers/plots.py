@@ -9,6 +9,7 @@ import numpy as np
 import seaborn as sns
 import torch
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 sns.set_theme(style="whitegrid", context="notebook")
 DIGIT_COLORS = sns.color_palette("tab10", 10)
@@ -230,6 +231,8 @@ def monitor_curves(history: list[dict[str, float]], title: str = "Sample quality
     left.set_title(title)
     left.legend(fontsize="small")
     right.plot(epochs, [row["monitor_frechet_distance"] for row in rows], marker="o", markersize=3, color="C2")
+    for ax in (left, right):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     right.set_xlabel("epoch")
     right.set_ylabel("Fréchet distance to test")
     right.set_title("Classifier Fréchet distance (lower is better)")

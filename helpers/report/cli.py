@@ -18,8 +18,7 @@ from .. import runs
 from ..executor import ClusterError
 from ..params import ParameterError, check_device
 from ..runs import display_path
-from . import document, export
-from . import readme
+from . import document, export, readme
 from . import results as reproduction
 from .runview import RunView, devices
 

@@ -136,7 +136,8 @@ def model_result(run: RunView, label: str) -> dict:
     """One model's numbers as the results table and results file hold them (None where the run has none)."""
     test, samples = run.metrics.get("test") or {}, run.metrics.get("samples") or {}
     return {"run": run.name, "model": label, "status": run.status, "latent_dim": run.params.get("latent_dim"),
-            "neg_elbo": test.get("loss"), "nll_elbo": test.get("nll_elbo"), "nll": test.get("nll"), "nll_stderr": test.get("nll_stderr"),
+            "neg_elbo": test.get("loss"), "nll_elbo": test.get("nll_elbo"), "nll": test.get("nll"),
+            "nll_stderr": test.get("nll_stderr"),
             "nll_samples": test.get("nll_samples"), "nll_images": test.get("nll_images"),
             "active_units": test.get("active_units"), "inception_score": samples.get("inception_score"),
             "frechet_distance": samples.get("frechet_distance"), "digits_covered": samples.get("digits_covered"),
