@@ -19,9 +19,10 @@ def trained(splits):
     """A classifier after one epoch on 5,000 training images."""
     torch.manual_seed(0)
     model = classifier.Classifier()
-    optimizer = torch.optim.Adam(model.parameters(), lr=ClassifierConfig.learning_rate)
+    defaults = ClassifierConfig()
+    optimizer = torch.optim.Adam(model.parameters(), lr=defaults.learning_rate)
     row = classifier.classifier_epoch(model, optimizer, splits.train.images[:5000], splits.train.labels[:5000],
-                                      ClassifierConfig.batch_size, torch.Generator().manual_seed(0))
+                                      defaults.batch_size, torch.Generator().manual_seed(0))
     return model, row
 
 
@@ -48,6 +49,16 @@ def test_real_digits_score_high_and_noise_scores_low(trained, splits):
     assert real["frechet_distance"] == pytest.approx(0, abs=1e-6) and real["conditional_accuracy"] > 0.9
     assert real["inception_score"] > 5 > noise["inception_score"] and real["digits_covered"] == 10
     assert noise["frechet_distance"] > 10 and noise["conditional_accuracy"] is None
+
+
+def test_the_training_monitors_scorer_keeps_plain_numbers_and_conditional_accuracy_only_when_asked(trained, splits):
+    model, _ = trained
+    scorer = classifier.make_scorer(model, classifier.reference_statistics(model, splits.test.images[:1000]))
+    images, labels = splits.test.images[:500], splits.test.labels[:500]
+    plain, asked = scorer(images, None), scorer(images, labels)
+    assert set(plain) == {"digits_covered", "digit_entropy", "frechet_distance"}
+    assert set(asked) == set(plain) | {"conditional_accuracy"} and asked["conditional_accuracy"] > 0.9
+    assert all(type(v) is float for v in asked.values()) and plain["digits_covered"] == 10.0
 
 
 def test_confusion_matrix_rows_are_true_digits():
