@@ -18,7 +18,7 @@ from .. import runs
 from ..executor import ClusterError
 from ..params import ParameterError, check_device
 from ..runs import display_path
-from . import document, export, readme
+from . import document, export
 from . import results as reproduction
 from .runview import RunView, devices
 
@@ -74,6 +74,8 @@ def write_reproduction_record(profile: runs.Profile, build: Path, folder: Path, 
     data = reproduction.record(views, profile.name, reproduction.provenance(views, argv, git_commit(), threads))
     path = reproduction.write_results(data, folder)
     print(f"report: wrote {display_path(path)} (the results and their provenance)")
+    from . import readme  # here, not at the top: `python -m helpers.report.readme` imports this package first
+
     if path == readme.FULL_RESULTS:
         readme.README.write_text(readme.rewrite(readme.README.read_text(), data))
         print(f"report: rewrote the results table of {display_path(readme.README)} from it")
