@@ -6,10 +6,10 @@ the Frechet distance, the softmax of the logits the Inception Score and the pred
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -18,7 +18,7 @@ from torch import nn
 from .data import Splits
 from .metrics import gaussian_statistics, sample_scores
 from .params import ClassifierConfig
-from .runfiles import METRICS, WEIGHTS
+from .runfiles import finished_run
 from .train import fit, make_generator, training_fingerprint
 
 NUM_CLASSES = 10
@@ -101,18 +101,10 @@ def score(model: Classifier, images: torch.Tensor, reference: tuple[torch.Tensor
     return sample_scores(probabilities, features, reference, asked)
 
 
-MONITOR_KEYS = ("digits_covered", "digit_entropy", "frechet_distance", "conditional_accuracy")
-
-Scorer = Callable[[torch.Tensor, "torch.Tensor | None"], dict[str, float]]
-
-
-def make_scorer(model: Classifier, reference: tuple[torch.Tensor, torch.Tensor]) -> Scorer:
-    """A function of (images in [0, 1], asked digits or None) giving the numbers a training monitor keeps."""
-    def scorer(images: torch.Tensor, asked: torch.Tensor | None = None) -> dict[str, float]:
-        scores = score(model, images, reference, asked)
-        return {k: float(scores[k]) for k in MONITOR_KEYS if scores.get(k) is not None}
-
-    return scorer
+def make_scorer(model: Classifier, reference: tuple[torch.Tensor, torch.Tensor]
+                ) -> Callable[[torch.Tensor, torch.Tensor | None], dict[str, Any]]:
+    """score() bound to one classifier and reference statistics: what train.fit_gan's monitor calls."""
+    return lambda images, asked=None: score(model, images, reference, asked)
 
 
 def confusion_matrix(predicted: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -144,12 +136,8 @@ def fit_classifier(model: Classifier, splits: Splits, config: ClassifierConfig, 
 
 def load_classifier(run_dir: str | os.PathLike, device: torch.device | str = "cpu") -> Classifier:
     """The trained classifier of a run folder (metrics.json parameters + weights.pt), in eval mode on device."""
-    run_dir = Path(run_dir)
-    missing = [name for name in (METRICS, WEIGHTS) if not (run_dir / name).exists()]
-    if missing:
-        raise FileNotFoundError(f"{run_dir} is not a finished classifier run: {', '.join(missing)} missing")
-    parameters = json.loads((run_dir / METRICS).read_text())["parameters"]
+    parameters, weights = finished_run(run_dir, "classifier")
     model = Classifier(parameters["hidden_dim"], parameters["channels"])
-    state = torch.load(run_dir / WEIGHTS, map_location="cpu", weights_only=True)["model"]
+    state = torch.load(weights, map_location="cpu", weights_only=True)["model"]
     model.load_state_dict(state)
     return model.to(device).eval()

@@ -9,14 +9,13 @@ digit label through an embedding joined to the noise, as in AC-GAN.
 
 from __future__ import annotations
 
-import json
 import os
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .runfiles import finished_run
 from .vae import interpolate
 
 IMAGE_DIM = 784
@@ -173,9 +172,7 @@ def models_from_parameters(parameters: dict) -> tuple[Generator, Discriminator]:
 
 def load_generator(run_dir: str | os.PathLike, device: torch.device | str = "cpu") -> Generator:
     """The trained generator of a GAN run folder (metrics.json + weights.pt), in eval mode on device."""
-    run_dir = Path(run_dir)
-    parameters = json.loads((run_dir / "metrics.json").read_text())["parameters"]
+    parameters, weights = finished_run(run_dir, "GAN")
     model, _ = models_from_parameters(parameters)
-    weights = torch.load(run_dir / "weights.pt", map_location="cpu", weights_only=True)
-    model.load_state_dict(weights["generator"])
+    model.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True)["generator"])
     return model.to(device).eval()

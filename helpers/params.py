@@ -119,6 +119,9 @@ class GANConfig(RunConfig):
     noise_dim: Positive = 64
     d_steps: Positive = 1
     sample_every: Positive = 2
+    classifier_dir: str = ""  # a finished classifier run: score samples during and after training (empty: none)
+    score_every: Positive = 5  # with a classifier: score the fixed sample batch every this many epochs
+    score_samples: Positive = 1000  # with a classifier: images in that fixed batch
     auxiliary: bool = False  # the discriminator also names the digit (a second, 10-way output)
     conditional: bool = False  # the generator is told which digit to draw (needs auxiliary)
     output_dir: str = "outputs/gan"

@@ -20,6 +20,7 @@ FIGURES = "figures.json"  # each saved figure: name, PNG file, caption
 METRICS = "metrics.json"  # parameters, per-epoch history, final numbers, environment
 WEIGHTS = "weights.pt"  # trained state dicts (torch.load(..., weights_only=True))
 CHECKPOINT = "checkpoint.pt"  # everything needed to resume training
+BEST_WEIGHTS = "best.pt"  # a GAN's models at its lowest-FD epoch: generator, discriminator, epoch
 RECORD = "run.json"  # written by the run layer: status, minutes, error, cache key
 EXPLORERS = "explorers.json"  # the exploration run's payloads for the report's kernel-free explorers
 LOG = "log.txt"  # the notebook's printed output and epoch bars
@@ -79,3 +80,12 @@ def read_json(path: str | os.PathLike, default: Any = None) -> Any:
     """A JSON file's content, or default when it is missing."""
     path = Path(path)
     return json.loads(path.read_text()) if path.exists() else default
+
+
+def finished_run(run_dir: str | os.PathLike, kind: str) -> tuple[dict[str, Any], Path]:
+    """A finished run folder's parameters and weights file; FileNotFoundError naming what is missing."""
+    run_dir = Path(run_dir)
+    missing = [name for name in (METRICS, WEIGHTS) if not (run_dir / name).exists()]
+    if missing:
+        raise FileNotFoundError(f"{run_dir} is not a finished {kind} run: {', '.join(missing)} missing")
+    return read_json(run_dir / METRICS)["parameters"], run_dir / WEIGHTS

@@ -25,7 +25,7 @@ from . import gan
 from .data import Splits, binarize
 from .params import GANConfig, VAEConfig
 from .precision import matmul_precision, resolve_precision
-from .runfiles import CHECKPOINT, PROGRESS_ENV  # noqa: F401 (train.CHECKPOINT is what notebooks name)
+from .runfiles import CHECKPOINT, PROGRESS_ENV, atomic_path  # noqa: F401 (train.CHECKPOINT is what notebooks name)
 from .vae import VAE, evaluate, neg_elbo
 
 EVAL_SEED_OFFSET = 10_007  # the fixed validation binarization uses seed + this, apart from training draws
@@ -97,10 +97,13 @@ def save_checkpoint(path: Path, state: dict[str, Stateful], generator: torch.Gen
     """Write everything a run needs to resume, atomically (a crash mid-write keeps the old file)."""
     payload = {name: obj.state_dict() for name, obj in state.items()}
     payload.update(history=history, generator=generator.get_state(), fingerprint=fingerprint)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".partial")
-    torch.save(payload, partial)
-    os.replace(partial, path)
+    save_state(path, payload)
+
+
+def save_state(path: Path, payload: dict[str, Any]) -> None:
+    """torch.save to a unique temporary name, then rename: readers and crashes never see half a file."""
+    with atomic_path(path) as partial:
+        torch.save(payload, partial)
 
 
 def resume(path: Path, state: dict[str, Stateful], generator: torch.Generator,
@@ -124,7 +127,8 @@ def resume(path: Path, state: dict[str, Stateful], generator: torch.Generator,
               "starting from scratch")
         return []
     for name, obj in state.items():
-        obj.load_state_dict(payload[name])
+        if name in payload:  # a checkpoint from before an optional part (the monitor) existed lacks it
+            obj.load_state_dict(payload[name])
     generator.set_state(payload["generator"])
     print(f"resuming from {path} after epoch {len(payload['history'])}")
     return payload["history"]
@@ -202,14 +206,66 @@ def fit_vae(model: VAE, splits: Splits, config: VAEConfig, checkpoint: Path | No
                desc=f"VAE z={config.latent_dim}")
 
 
+EVALUATION_ONLY = ("classifier_dir", "score_every", "score_samples", "nll_samples", "nll_images")  # not training
+
+
 def training_fingerprint(config: Any) -> dict[str, Any]:
     """The parameters that must match for a checkpoint to be resumed (not epochs or paths)."""
-    ignored = {"epochs", "output_dir", "resume", "data_dir", "sample_every", "cpu_threads"}
+    ignored = {"epochs", "output_dir", "resume", "data_dir", "sample_every", "cpu_threads",  # how, not what
+               *EVALUATION_ONLY}
     return {k: v for k, v in config.to_dict().items() if k not in ignored}
 
 
 PROGRESS_SEED_OFFSET = 20_011  # the fixed noise batch behind the progress samples uses seed + this
-COLLAPSE_SPREAD = 0.05  # warn of collapse below this mean per-pixel spread of the fixed-noise samples (real: ~0.16)
+SCORE_SEED_OFFSET = 30_011  # the fixed noise batch the classifier scores during training uses seed + this
+COLLAPSE_SPREAD = 0.05  # without a classifier: warn below this mean per-pixel spread of the fixed samples (real: ~0.16)
+COLLAPSE_DIGITS = 6  # with a classifier: warn when the scored samples cover fewer digits than this
+Scorer = Callable[[torch.Tensor, "torch.Tensor | None"], dict[str, Any]]  # (images in [0, 1], asked digits) -> scores
+
+
+class Monitor:
+    """Scores a fixed batch of generated images every few epochs and keeps the generator of the best FD epoch.
+
+    The scores (digit coverage, entropy, Frechet distance, conditional accuracy) go into the epoch's history
+    row as monitor_*; the epoch with the lowest Frechet distance is saved to best_path, so the best of a run
+    that later collapses is never lost. Its state (best distance, epoch, warning given) rides in the checkpoint.
+    """
+
+    def __init__(self, gen: gan.Generator, scorer: Scorer, config: GANConfig, best_path: Path | None):
+        fixed = make_generator(config.seed + SCORE_SEED_OFFSET, next(gen.parameters()).device)
+        self.noise = gen.noise(config.score_samples, fixed)
+        self.asked = gen.random_labels(config.score_samples, fixed)
+        self.scorer, self.every, self.last, self.best_path = scorer, config.score_every, config.epochs, best_path
+        self.best = {"frechet_distance": math.inf, "epoch": 0, "warned": 0}
+
+    def due(self, epoch: int) -> bool:
+        """Whether the epoch (counted from 1) is scored: every score_every epochs, the first and the last."""
+        return epoch == 1 or epoch % self.every == 0 or epoch == self.last
+
+    @torch.no_grad()
+    def score(self, epoch: int, gen: gan.Generator, disc: gan.Discriminator) -> dict[str, float]:
+        """The monitor_* numbers of this epoch; saves the models when their distance is the best so far."""
+        scores = self.scorer(gan.to_unit(gen(self.noise, self.asked)), self.asked)
+        row = {f"monitor_{k}": float(v) for k, v in scores.items() if isinstance(v, (int, float))
+               and k != "samples"}
+        if row["monitor_frechet_distance"] < self.best["frechet_distance"]:
+            self.best.update(frechet_distance=row["monitor_frechet_distance"], epoch=epoch)
+            if self.best_path:
+                save_state(self.best_path, {"generator": gen.state_dict(), "discriminator": disc.state_dict(),
+                                            "epoch": epoch, "frechet_distance": self.best["frechet_distance"]})
+        if row["monitor_digits_covered"] < COLLAPSE_DIGITS and not self.best["warned"]:
+            self.best["warned"] = 1
+            print(f"warning: epoch {epoch}: the generator's samples cover only {row['monitor_digits_covered']:.0f} "
+                  "digits: it may be collapsing onto a few modes")
+        return row
+
+    def state_dict(self) -> dict[str, Any]:
+        """The best distance, its epoch and whether the warning was given."""
+        return dict(self.best)
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what state_dict returned."""
+        self.best.update(state)
 
 
 class Snapshots:
@@ -319,12 +375,14 @@ def frozen(module: torch.nn.Module) -> Iterator[None]:
 
 
 def fit_gan(gen: gan.Generator, disc: gan.Discriminator, splits: Splits, config: GANConfig,
-            checkpoint: Path | None = None, snapshots: Snapshots | None = None, progress_size: int = 10
-            ) -> list[dict[str, float]]:
+            checkpoint: Path | None = None, snapshots: Snapshots | None = None, progress_size: int = 10,
+            scorer: Scorer | None = None, best_path: Path | None = None) -> list[dict[str, float]]:
     """Train the GAN with Adam (betas adam_beta1, 0.999), keeping fixed-noise samples every sample_every epochs.
 
-    Each epoch also records the spread of the fixed-noise samples (a collapse warning fires when it
-    shrinks to almost nothing) and, with a digit head, its accuracy on the validation images.
+    Each epoch also records the spread of the fixed-noise samples and, with a digit head, its accuracy on
+    the validation images. With a scorer (a classifier's), every score_every epochs a Monitor scores a fixed
+    batch of samples, warns when they cover few digits, and keeps the lowest-FD epoch's models in best_path;
+    without one, the warning watches the pixel spread instead.
     """
     device = next(gen.parameters()).device
     betas = (config.adam_beta1, 0.999)
@@ -337,6 +395,7 @@ def fit_gan(gen: gan.Generator, disc: gan.Discriminator, splits: Splits, config:
     fixed_noise = gen.noise(progress_size, fixed)
     fixed_labels = (torch.arange(progress_size, device=device) % gen.num_classes) if gen.num_classes else None
     snapshots = snapshots if snapshots is not None else Snapshots()
+    monitor = Monitor(gen, scorer, config, best_path) if scorer else None
     warned = False
 
     def run_epoch(epoch: int) -> dict[str, Any]:
@@ -346,7 +405,9 @@ def fit_gan(gen: gan.Generator, disc: gan.Discriminator, splits: Splits, config:
         with torch.no_grad():
             samples = gen(fixed_noise, fixed_labels)
         row["sample_spread"] = gan.to_unit(samples).std(dim=0).mean().item()
-        if row["sample_spread"] < COLLAPSE_SPREAD and not warned:
+        if monitor and monitor.due(epoch + 1):
+            row |= monitor.score(epoch + 1, gen, disc)
+        if not monitor and row["sample_spread"] < COLLAPSE_SPREAD and not warned:
             warned = True
             print(f"warning: epoch {epoch + 1}: the fixed-noise samples are nearly identical "
                   f"(spread {row['sample_spread']:.4f}): the generator may have collapsed")
@@ -357,7 +418,7 @@ def fit_gan(gen: gan.Generator, disc: gan.Discriminator, splits: Splits, config:
         return row | {"precision": precision}
 
     state = {"G": gen, "D": disc, "gen_optimizer": gen_optimizer, "disc_optimizer": disc_optimizer,
-             "snapshots": snapshots}
+             "snapshots": snapshots} | ({"monitor": monitor} if monitor else {})
     variant = "AC-GAN" if config.auxiliary else "GAN"
     return fit(run_epoch, config.epochs, state, generator, checkpoint, fingerprint=training_fingerprint(config),
                resume_from_checkpoint=config.resume, desc=variant)

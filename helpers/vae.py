@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import os
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from .runfiles import finished_run
 
 ACTIVATIONS = {"relu": nn.ReLU, "leaky_relu": nn.LeakyReLU, "tanh": nn.Tanh, "elu": nn.ELU, "softplus": nn.Softplus}
 
@@ -143,12 +143,8 @@ def prior_interpolations(model: VAE, pairs: int, alphas: torch.Tensor, generator
 
 def load_vae(run_dir: str | os.PathLike, device: torch.device | str = "cpu") -> VAE:
     """Rebuild a trained VAE from a run folder: its metrics.json parameters and weights.pt, in eval mode."""
-    run_dir = Path(run_dir)
-    missing = [name for name in ("metrics.json", "weights.pt") if not (run_dir / name).exists()]
-    if missing:
-        raise FileNotFoundError(f"{run_dir} is not a finished VAE run: {', '.join(missing)} missing")
-    parameters = json.loads((run_dir / "metrics.json").read_text())["parameters"]
+    parameters, weights = finished_run(run_dir, "VAE")
     model = VAE(parameters["latent_dim"], parameters["hidden_dim"], parameters.get("activation", "relu"))
-    state = torch.load(run_dir / "weights.pt", map_location=device, weights_only=True)["model"]
+    state = torch.load(weights, map_location=device, weights_only=True)["model"]
     model.load_state_dict(state)
     return model.to(device).eval()

@@ -224,3 +224,43 @@ def test_bf16_training_runs_and_is_recorded(tmp_path):
     moments = [s["exp_avg"] for s in saved["disc_optimizer"]["state"].values()]
     assert moments and all(m.dtype == torch.float32 for m in moments)
     assert all(p.dtype == torch.float32 for p in (*gen.parameters(), *disc.parameters()))
+
+
+class ScriptedScorer:
+    """Stands in for the classifier: hands out a scripted Frechet distance and digit coverage per call."""
+
+    def __init__(self, distances: list[float], covered: list[int]):
+        self.distances, self.covered, self.calls = list(distances), list(covered), 0
+
+    def __call__(self, images, asked):
+        assert images.shape == (20, 784) and 0 <= images.min() and images.max() <= 1
+        self.calls += 1
+        return {"frechet_distance": self.distances.pop(0), "digits_covered": self.covered.pop(0),
+                "digit_entropy": 1.0, "inception_score": 2.0, "digit_distribution": [0.1] * 10, "samples": 20,
+                "conditional_accuracy": None}
+
+
+def test_the_monitor_scores_on_schedule_keeps_the_best_epoch_and_warns_of_collapse(tmp_path, capsys):
+    config = GANConfig(epochs=4, hidden_dim=16, noise_dim=4, batch_size=50, score_every=2, score_samples=20,
+                       output_dir=str(tmp_path))
+    scorer = ScriptedScorer(distances=[50.0, 20.0, 30.0], covered=[10, 9, 3])  # epochs 1, 2 and 4 are scored
+    best = tmp_path / "best.pt"
+    history = train.fit_gan(*tiny_models(config), tiny_splits(), config, scorer=scorer, best_path=best)
+    assert [("monitor_frechet_distance" in row) for row in history] == [True, True, False, True]
+    assert history[3]["monitor_digits_covered"] == 3 and "monitor_samples" not in history[3]
+    saved = torch.load(best, weights_only=True)
+    assert saved["epoch"] == 2 and saved["frechet_distance"] == 20.0 and "generator" in saved
+    assert "cover only 3 digits" in capsys.readouterr().out
+
+
+def test_a_resumed_run_remembers_its_best_epoch(tmp_path):
+    changes = dict(hidden_dim=16, noise_dim=4, batch_size=50, score_every=1, score_samples=20,
+                   output_dir=str(tmp_path))
+    checkpoint, best = tmp_path / "checkpoint.pt", tmp_path / "best.pt"
+    first = GANConfig(epochs=1, **changes)
+    train.fit_gan(*tiny_models(first), tiny_splits(), first, checkpoint, scorer=ScriptedScorer([10.0], [10]),
+                  best_path=best)
+    second = GANConfig(epochs=2, **changes)
+    train.fit_gan(*tiny_models(second), tiny_splits(), second, checkpoint, scorer=ScriptedScorer([15.0], [10]),
+                  best_path=best)
+    assert torch.load(best, weights_only=True)["epoch"] == 1  # epoch 2's 15 did not beat epoch 1's 10
