@@ -126,6 +126,12 @@ class GANConfig(RunConfig):
     conditional: bool = False  # the generator is told which digit to draw (needs auxiliary)
     output_dir: str = "outputs/gan"
 
+    @field_validator("classifier_dir")
+    @classmethod
+    def _finished_classifier(cls, folder: str) -> str:
+        """Refuse a classifier folder without its weights and metrics (empty means: no scores)."""
+        return finished_run_folder(folder, "classifier_dir")
+
     @model_validator(mode="after")
     def _conditional_needs_auxiliary(self) -> GANConfig:
         """Refuse a generator told digits without the digit head that teaches it them."""
