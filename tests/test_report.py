@@ -221,8 +221,8 @@ def test_the_results_table_holds_every_model_the_reference_points_and_the_publis
     table = page[page.index('id="results"'):]
     table = table[:table.index("</table>")]
     for expected in ("150.25 ± 0.31", "95.50 ± 0.31", "13 of 20", "7.50", "4.25", "87.3%", "9.80", "0.42", "321.50",
-                     "135.73", "88.90", "86.76", "157.18", "102.67", "K = 5,000 on 1,000 test images",
-                     "3,280 passes", "real test images"):
+                     "135.73", "88.90", "86.76", "157.18", "102.67", "K = 5,000, 1,000 test images",
+                     "3,280 epochs", "real test images"):
         assert expected in table, expected
     assert "99.27% test accuracy" in page and "only under the same classifier" in page
     assert "the IS-NLL is 95.50 ± 0.31 nats" in page and "99.50 on the same 1,000 test images" in page

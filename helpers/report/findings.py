@@ -127,8 +127,8 @@ RESULT_MODELS = (("vae_z2", "VAE, latent 2"), ("vae_z20", "VAE, latent 20"), ("g
                  ("aux_gan", "auxiliary GAN"))
 RESULT_COLUMNS = ["model", "negative ELBO", "IS-NLL", "active units", "IS", "FD", "conditional accuracy", "epochs",
                   "minutes", "device", "notes"]
-REFERENCE_POINTS = (("real_test", "real test images (ceiling of IS)"),
-                    ("real_train", "real training images against test (FD of real data)"),
+REFERENCE_POINTS = (("real_test", "real test images (IS ceiling)"),
+                    ("real_train", "real training vs test images (FD)"),
                     ("independent_pixels", "independent pixels (floor)"))
 
 
@@ -174,7 +174,7 @@ def nll_note(result: dict) -> str:
     """How the IS-NLL was estimated: K and images."""
     if result["nll"] is None:
         return ""
-    return f"IS-NLL with K = {result['nll_samples']:,} on {result['nll_images']:,} test images"
+    return f"K = {result['nll_samples']:,}, {result['nll_images']:,} test images"
 
 
 def results_rows(views: dict[str, RunView]) -> list[list]:
@@ -184,13 +184,13 @@ def results_rows(views: dict[str, RunView]) -> list[list]:
         units = f"{r['active_units']} of {r['latent_dim']}" if r["active_units"] is not None else None
         rows.append([f"{r['model']} (ours)", r["neg_elbo"], nll_text(r), units, r["inception_score"],
                      r["frechet_distance"], percent(r["conditional_accuracy"]), r["epochs"], r["minutes"],
-                     r["device"], nll_note(r)])
+                     (r["device"] or "").split(" (")[0] or None, nll_note(r)])
     for r in reference_results(views.get("classifier")):
         rows.append([r["model"], None, None, None, r["inception_score"], r["frechet_distance"], None, None, None,
-                     None, "same classifier, 10,000 images"])
+                     None, ""])
     for latent in (2, 20):
         rows.append([f"VAE, latent {latent} (writeup)", WRITEUP_VAE_LOSS[latent][1], None, None, None, None, None,
-                     WRITEUP_VAE_EPOCHS, None, None, "validation set, not test; no IS-NLL reported"])
+                     WRITEUP_VAE_EPOCHS, None, None, "validation set"])
     for source, model, _, nll, differs in PUBLISHED_NLL:
         rows.append([f"{model} ({source})", None, f"{nll:.2f}", None, None, None, None, None, None, None, differs])
     return rows
