@@ -154,6 +154,9 @@ class VAEConfig(RunConfig):
     latent_dim: Positive = 2
     activation: Literal["relu", "leaky_relu", "tanh", "elu", "softplus"] = "relu"
     grid_limit: Finite = 2.0
+    nll_samples: Positive = 5000  # K of the test-set IS-NLL (Burda et al.'s 5000)
+    nll_images: Count = 0  # test images for the IS-NLL (0: all 10,000)
+    classifier_dir: str = ""  # a finished classifier run: scores 10,000 prior samples (empty: no scores)
     output_dir: str = "outputs/vae"
 
     size_fields: ClassVar[tuple[str, ...]] = ("batch_size", "hidden_dim", "latent_dim")
@@ -166,6 +169,12 @@ class VAEConfig(RunConfig):
     def activation_count(self) -> int:
         """Per image: two hidden layers each way (and their activations), the code and the logits."""
         return self.batch_size * (8 * self.hidden_dim + 3 * self.latent_dim + 2 * 784)
+
+    @field_validator("classifier_dir")
+    @classmethod
+    def _finished_classifier(cls, folder: str, info: ValidationInfo) -> str:
+        """Refuse a folder that is not a finished classifier run (empty means: no scores)."""
+        return run_of_kind(folder, info)
 
 
 class GANConfig(RunConfig):
@@ -198,11 +207,9 @@ class GANConfig(RunConfig):
 
     @field_validator("classifier_dir")
     @classmethod
-    def _classifier_run(cls, folder: str, info: ValidationInfo) -> str:
-        """Refuse a folder that is not a finished classifier run (empty: no scores)."""
-        if folder and (params := run_parameters(folder, info)) is not None:
-            check_run_kind(info.field_name, folder, params)
-        return folder
+    def _finished_classifier(cls, folder: str, info: ValidationInfo) -> str:
+        """Refuse a folder that is not a finished classifier run (empty means: no scores)."""
+        return run_of_kind(folder, info)
 
     @model_validator(mode="after")
     def _conditional_needs_auxiliary(self) -> GANConfig:
@@ -242,12 +249,14 @@ class ExploreConfig(Config):
     @classmethod
     def _finished_run(cls, folder: str, info: ValidationInfo) -> str:
         """Refuse a folder that is not a finished run of the kind the slot needs (empty: train one here)."""
-        if not folder:
-            return folder
-        params = run_parameters(folder, info)
-        if params is not None:
-            check_run_kind(info.field_name, folder, params)
-        return folder
+        return run_of_kind(folder, info)
+
+
+def run_of_kind(folder: str, info: ValidationInfo) -> str:
+    """folder itself when empty or a finished run of the kind its parameter needs; else ValueError naming both."""
+    if folder and (params := run_parameters(folder, info)) is not None:
+        check_run_kind(info.field_name, folder, params)
+    return folder
 
 
 EXPLORER_SLOTS = {  # what each of the explorer's run folders must hold: a test on its parameters, and in words

@@ -9,6 +9,7 @@ import numpy as np
 import seaborn as sns
 import torch
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 sns.set_theme(style="whitegrid", context="notebook")
 DIGIT_COLORS = sns.color_palette("tab10", 10)
@@ -173,3 +174,80 @@ def progress_grid(images: torch.Tensor | np.ndarray, epochs: Sequence[int], max_
     keep = np.unique(np.linspace(0, len(epochs) - 1, min(max_rows, len(epochs))).round().astype(int))
     return image_grid(images[keep].reshape(-1, 784), len(keep), images.shape[1], title,
                       row_labels=[f"epoch {epochs[i]}" for i in keep], cell_inches=0.6)
+
+
+def kl_per_dimension(kl: Sequence[float], activity: Sequence[float], threshold: float,
+                     title: str = "KL per latent dimension") -> Figure:
+    """Mean KL(q(z_d|x) || N(0, 1)) of each latent dimension as bars, active units (activity > threshold) dark."""
+    dims = np.arange(1, len(kl) + 1)
+    active = np.asarray(activity) > threshold
+    fig, ax = plt.subplots(figsize=(max(4.0, 0.35 * len(kl) + 2), 3.6), constrained_layout=True)
+    ax.bar(dims[active], np.asarray(kl)[active], color="C0", label=f"active (variance of mean > {threshold:g})")
+    ax.bar(dims[~active], np.asarray(kl)[~active], color="C7", label="inactive")
+    ax.set_xticks(dims)
+    ax.set_xlabel("latent dimension")
+    ax.set_ylabel("mean KL (nats)")
+    ax.set_title(title)
+    ax.legend(fontsize="small")
+    return fig
+
+
+def reconstructions(originals: torch.Tensor | np.ndarray, decoded: torch.Tensor | np.ndarray, per_row: int = 10,
+                    title: str = "Test digits and their reconstructions") -> Figure:
+    """Rows of inputs, each followed by a row of their reconstructions (both (n, 784) in [0, 1])."""
+    originals, decoded = to_numpy(originals), to_numpy(decoded)
+    rows = len(originals) // per_row
+    pairs = np.stack([originals[:rows * per_row].reshape(rows, per_row, 784),
+                      decoded[:rows * per_row].reshape(rows, per_row, 784)], axis=1)
+    return image_grid(pairs.reshape(-1, 784), 2 * rows, per_row, title,
+                      row_labels=["input", "reconstruction"] * rows)
+
+
+def digit_distribution(distribution: Sequence[float], title: str = "Predicted digits of the samples") -> Figure:
+    """The fraction of samples the classifier calls each digit, with the uniform tenth dashed."""
+    fig, ax = plt.subplots(figsize=(5.5, 3.4), constrained_layout=True)
+    ax.bar(range(len(distribution)), distribution, color=DIGIT_COLORS[:len(distribution)])
+    ax.axhline(1 / len(distribution), color="gray", linestyle="--", linewidth=1, label="uniform")
+    ax.set_xticks(range(len(distribution)))
+    ax.set_xlabel("predicted digit")
+    ax.set_ylabel("fraction of samples")
+    ax.set_title(title)
+    ax.legend(fontsize="small")
+    return fig
+
+
+def monitor_curves(history: list[dict[str, float]], title: str = "Sample quality over training") -> Figure:
+    """Digits covered and digit entropy (left) and the Frechet distance (right) of the monitored epochs."""
+    rows = [row for row in history if "monitor_digits_covered" in row]
+    epochs = [row["epoch"] for row in rows]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.8), constrained_layout=True)
+    left.plot(epochs, [row["monitor_digits_covered"] for row in rows], marker="o", markersize=3,
+              label="digits covered")
+    left.plot(epochs, [np.exp(row["monitor_digit_entropy"]) for row in rows], marker="s", markersize=3,
+              label="exp(entropy): effective digits")
+    left.set_ylim(0, 10.5)
+    left.set_xlabel("epoch")
+    left.set_ylabel("digits")
+    left.set_title(title)
+    left.legend(fontsize="small")
+    right.plot(epochs, [row["monitor_frechet_distance"] for row in rows], marker="o", markersize=3, color="C2")
+    for ax in (left, right):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    right.set_xlabel("epoch")
+    right.set_ylabel("Fréchet distance to test")
+    right.set_title("Classifier Fréchet distance (lower is better)")
+    return fig
+
+
+def best_and_final(best: torch.Tensor | np.ndarray, final: torch.Tensor | np.ndarray, best_epoch: int,
+                   final_epoch: int, rows: int = 10, cols: int = 10, title: str = "") -> Figure:
+    """Two grids of samples from the same noise, each labelled with its epoch (images (n, 784) in [0, 1])."""
+    fig, axes = plt.subplots(1, 2, figsize=(2 * cols * 0.45 + 1, rows * 0.45 + 0.9), constrained_layout=True)
+    for ax, images, label in ((axes[0], best, f"epoch {best_epoch} (lowest Fréchet distance)"),
+                              (axes[1], final, f"epoch {final_epoch} (final)")):
+        ax.imshow(1.0 - tile(images, rows, cols), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+        ax.set_title(label)
+        ax.axis("off")
+    if title:
+        fig.suptitle(title)
+    return fig

@@ -119,6 +119,12 @@ def decode_grid(model: VAE, limit: float = 2.0, steps: int = 20) -> torch.Tensor
     return torch.sigmoid(model.decode(z))
 
 
+@torch.no_grad()
+def reconstruct(model: VAE, x: torch.Tensor) -> torch.Tensor:
+    """Pixel probabilities decoded from the posterior mean of each image x."""
+    return torch.sigmoid(model.decode(model.encode(x)[0]))
+
+
 def interpolate(z1: torch.Tensor, z2: torch.Tensor, alphas: torch.Tensor) -> torch.Tensor:
     """Latent points alpha * z1 + (1 - alpha) * z2 for each pair and alpha: (pairs, len(alphas), dim)."""
     alphas = alphas.to(z1.device).view(1, -1, 1)

@@ -51,6 +51,15 @@ def test_real_digits_score_high_and_noise_scores_low(trained, splits):
     assert noise["frechet_distance"] > 10 and noise["conditional_accuracy"] is None
 
 
+def test_the_training_monitors_scorer_scores_with_conditional_accuracy_only_when_digits_were_asked(trained, splits):
+    model, _ = trained
+    scorer = classifier.make_scorer(model, classifier.reference_statistics(model, splits.test.images[:1000]))
+    images, labels = splits.test.images[:500], splits.test.labels[:500]
+    plain, asked = scorer(images, None), scorer(images, labels)
+    assert plain["conditional_accuracy"] is None and asked["conditional_accuracy"] > 0.9
+    assert plain["digits_covered"] == 10 and plain["frechet_distance"] < 5 and plain["digit_entropy"] > 2
+
+
 def test_confusion_matrix_rows_are_true_digits():
     labels, predicted = torch.tensor([0, 0, 1, 2, 2, 2]), torch.tensor([0, 1, 1, 2, 2, 0])
     confusion = classifier.confusion_matrix(predicted, labels)

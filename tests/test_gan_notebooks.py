@@ -17,9 +17,10 @@ from helpers.runfiles import METRICS, WEIGHTS
 GAN_FILES = {METRICS, WEIGHTS, "figures.json", "checkpoint.pt", "losses.png", "d_outputs.png", "samples.png",
              "interpolation.png", "progress.png"}
 TINY = {"epochs": 2, "train_size": 500, "sample_every": 1}
+SCORED_FILES = {"digit_distribution.png", "monitor.png", "best_and_final.png", "best.pt"}
 
 
-def run_notebook(out, **variant: bool) -> None:
+def run_notebook(out, **variant: bool | int | str) -> None:
     """Execute notebooks/gan.ipynb into out with the tiny settings and the variant's flags."""
     pm.execute_notebook(str(NOTEBOOKS / "gan.ipynb"), str(out / "gan.ipynb"), kernel_name="python3",
                         parameters={**TINY, **variant, "output_dir": str(out)}, progress_bar=False, cwd=str(out))
@@ -38,23 +39,34 @@ def gan_run(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def ac_gan_run(tmp_path_factory):
-    """The aux_gan run of the profiles: gan.ipynb with auxiliary and conditional."""
+def classifier_run(tmp_path_factory):
+    """A tiny classifier run folder, to score the GAN's samples."""
+    out = tmp_path_factory.mktemp("classifier")
+    pm.execute_notebook(str(NOTEBOOKS / "classifier.ipynb"), str(out / "classifier.ipynb"), kernel_name="python3",
+                        parameters={"epochs": 1, "train_size": 500, "channels": 4, "output_dir": str(out)},
+                        progress_bar=False, cwd=str(out))
+    return out
+
+
+@pytest.fixture(scope="module")
+def ac_gan_run(tmp_path_factory, classifier_run):
+    """The aux_gan run of the profiles: gan.ipynb with auxiliary and conditional, scored by a classifier."""
     out = tmp_path_factory.mktemp("aux_gan")
-    run_notebook(out, auxiliary=True, conditional=True)
+    run_notebook(out, auxiliary=True, conditional=True, classifier_dir=str(classifier_run), score_every=1,
+                 score_samples=200)
     return out
 
 
 @pytest.mark.slow
 def test_gan_writes_every_promised_file(gan_run):
     assert_run_wrote(gan_run, GAN_FILES)
-    assert not (gan_run / "class_grid.png").exists()
+    assert not (gan_run / "class_grid.png").exists() and not SCORED_FILES & {p.name for p in gan_run.iterdir()}
     assert "the **plain GAN**" in (gan_run / "gan.ipynb").read_text()
 
 
 @pytest.mark.slow
 def test_ac_gan_writes_every_promised_file_and_the_class_grid(ac_gan_run):
-    assert_run_wrote(ac_gan_run, GAN_FILES | {"class_grid.png"})
+    assert_run_wrote(ac_gan_run, GAN_FILES | {"class_grid.png"} | SCORED_FILES)
     assert "the **AC-GAN**" in (ac_gan_run / "gan.ipynb").read_text()
 
 
@@ -71,6 +83,20 @@ def test_metrics_hold_the_variant_the_final_game_and_the_digit_accuracy(gan_run,
     assert (plain["parameters"]["auxiliary"], plain["parameters"]["conditional"]) == (False, False)
     assert 0 <= aux["final"]["val_accuracy"] <= 1
     assert (aux["parameters"]["auxiliary"], aux["parameters"]["conditional"]) == (True, True)
+
+
+@pytest.mark.slow
+def test_a_scored_run_keeps_the_monitor_the_sample_scores_and_the_best_epoch(gan_run, ac_gan_run):
+    assert json.loads((gan_run / METRICS).read_text())["samples"] is None
+    aux = json.loads((ac_gan_run / METRICS).read_text())
+    assert all(0 <= row["monitor_digits_covered"] <= 10 and row["monitor_frechet_distance"] >= 0
+               for row in aux["history"])
+    scores = aux["samples"]
+    assert scores["samples"] == 10_000 and 1 <= scores["inception_score"] <= 10
+    assert 0 <= scores["conditional_accuracy"] <= 1 and abs(sum(scores["digit_distribution"]) - 1) < 1e-9
+    best = min(aux["history"], key=lambda row: row["monitor_frechet_distance"])
+    assert aux["best_epoch"] == best["epoch"] and aux["best_frechet_distance"] == best["monitor_frechet_distance"]
+    assert torch.load(ac_gan_run / "best.pt", weights_only=True)["epoch"] == best["epoch"]
 
 
 @pytest.mark.slow

@@ -96,3 +96,10 @@ def test_each_notebook_declares_exactly_its_configs_fields_and_defaults(notebook
     assert sorted(declared) == sorted(fields)
     for name, (kind, default) in fields.items():
         assert declared[name] == (kind, default) and type(declared[name][1]) is type(default), name
+
+
+@pytest.mark.parametrize("config", [VAEConfig, GANConfig])
+def test_a_classifier_folder_that_is_not_a_finished_run_is_refused_in_one_line(config, tmp_path):
+    with pytest.raises(ParameterError, match=r"classifier_dir='.*' is not a finished run folder: weights.pt, "
+                                             r"metrics.json missing"):
+        config(classifier_dir=str(tmp_path))

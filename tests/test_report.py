@@ -18,13 +18,15 @@ from PIL import Image
 from conftest import CHROMIUM, CHROMIUM_ARGS, canvas_pixels, press
 from helpers import runs
 from helpers.reference import WRITEUP_VAE_LOSS
-from helpers.report import cli, document, export
+from helpers.report import cli, document, export, readme
+from helpers.report import results as reproduction
 from helpers.report.document import Document, DocumentError
 from helpers.report.runview import RunView, read_json
 from helpers.runfiles import FIGURES, METRICS, RECORD
 
-TINY = {"epochs": 1, "train_size": 1000}  # applied to every run whose notebook declares the name
-TINY_RUNS = ("vae_z2", "vae_z20", "gan", "aux_gan", "explore")
+TINY = {"epochs": 1, "train_size": 1000, "channels": 4, "nll_samples": 20, "nll_images": 200,
+        "score_samples": 200}  # applied to every run whose notebook declares the name
+TINY_RUNS = ("classifier", "vae_z2", "vae_z20", "gan", "aux_gan", "explore")
 SECTIONS = ["1 Introduction", "2 Problem description", "3 Models and algorithms", "3.1 Variational autoencoder",
             "3.2 Generative adversarial networks", "4 Experiments", "4.1 Variational autoencoder",
             "4.2 Generative adversarial networks", "5 Conclusion", "References"]
@@ -172,6 +174,111 @@ def test_a_sentence_lives_in_a_markdown_file(tmp_path):
     assert "handwritten digits" in intro and "rebuilds a short study" in page
 
 
+# ---- the measured results: IS-NLL, classifier scores, digit coverage, the reproduction record -----------------
+
+def add_metrics(folder: Path, **extra) -> None:
+    """Merge extra keys into a run folder's metrics.json."""
+    metrics = read_json(folder / METRICS, {})
+    (folder / METRICS).write_text(json.dumps(metrics | extra))
+
+
+def scores(inception: float, covered: int, accuracy: float | None = None) -> dict:
+    """Classifier scores of 10,000 samples as a notebook writes them."""
+    return {"inception_score": inception, "frechet_distance": 100.0 / inception, "digits_covered": covered,
+            "digit_entropy": 1.5, "digit_distribution": [0.1] * 10, "conditional_accuracy": accuracy,
+            "samples": 10_000}
+
+
+def monitor(covered: list[int]) -> list[dict]:
+    """GAN history rows with the classifier monitor's numbers every 5 epochs."""
+    return [{"epoch": 5 * (i + 1), "d_real": 0.6, "d_fake": 0.4, "monitor_digits_covered": c,
+             "monitor_digit_entropy": 1.0 + c / 10, "monitor_frechet_distance": 50.0 - c - i}
+            for i, c in enumerate(covered)]
+
+
+def write_scored_build(build: Path, classifier: bool = True) -> dict[str, RunView]:
+    """The four runs with IS-NLL, active units, sample scores and monitor histories, and the classifier run."""
+    write_build(build, [200.0, 190.0], [150.0, 140.0])
+    for name, nll, units in (("vae_z2", 150.25, 2), ("vae_z20", 95.5, 13)):
+        add_metrics(build / name, test={"loss": 160.0, "nll": nll, "nll_stderr": 0.31, "nll_samples": 5000,
+                                        "nll_images": 1000, "nll_elbo": nll + 4, "active_units": units},
+                    samples=scores(7.5, 10))
+    add_metrics(build / "gan", samples=scores(4.25, 4), history=monitor([9, 10, 6, 4]))
+    add_metrics(build / "aux_gan", samples=scores(9.1, 10, 0.873), history=monitor([8, 10, 10, 10]))
+    views = {name: RunView.read(build, name) for name in ("vae_z2", "vae_z20", "gan", "aux_gan")}
+    if classifier:
+        folder = write_run(build, "classifier")
+        add_metrics(folder, test_accuracy=0.9927, reference={
+            "real_test": scores(9.8, 10) | {"frechet_distance": 0.0},
+            "real_train": scores(9.79, 10) | {"frechet_distance": 0.42},
+            "independent_pixels": scores(1.6, 3) | {"frechet_distance": 321.5}})
+        views["classifier"] = RunView.read(build, "classifier")
+    return views
+
+
+def test_the_results_table_holds_every_model_the_reference_points_and_the_published_figures(tmp_path):
+    page = rendered(write_scored_build(tmp_path))
+    table = page[page.index('id="results"'):]
+    table = table[:table.index("</table>")]
+    for expected in ("150.25 ± 0.31", "95.50 ± 0.31", "13 of 20", "7.50", "4.25", "87.3%", "9.80", "0.42", "321.50",
+                     "135.73", "88.90", "86.76", "157.18", "102.67", "K = 5,000, 1,000 test images",
+                     "3,280 epochs", "real test images"):
+        assert expected in table, expected
+    assert "99.27% test accuracy" in page and "only under the same classifier" in page
+    assert "the IS-NLL is 95.50 ± 0.31 nats" in page and "99.50 on the same 1,000 test images" in page
+    assert "13 of its 20 latent units are active" in page
+
+
+def test_the_gan_section_gives_digit_coverage_and_weighs_the_writeups_claim(tmp_path):
+    page = rendered(write_scored_build(tmp_path))
+    section = page[page.index("4.2 Generative"):page.index("4.3 Results")]
+    assert "The plain GAN covers 4 digits at its last monitored epoch (20)" in section
+    assert "The auxiliary GAN covers 10 digits at its last monitored epoch (20), having dropped to 8" in section
+    assert "appear similar to the original network" in section and "the two are not similar" in section
+    assert "87.3% of them are the digit the generator was asked for" in section
+    assert "only under the same classifier" in section and "⟦" not in page
+
+
+def test_without_classifier_scores_the_claim_is_left_untested(tmp_path):
+    page = rendered(write_build(tmp_path, [200.0, 190.0], [150.0, 140.0]))
+    assert "cannot test that claim" in page and "were not monitored by a classifier" in page
+    assert 'id="results"' in page  # the table is still there, with the published rows
+
+
+def test_the_reproduction_record_holds_the_tables_numbers_and_provenance(tmp_path):
+    views = write_scored_build(tmp_path / "build")
+    data = reproduction.record(views, "full", reproduction.provenance(views, ["--profile", "full"], "abc", 1))
+    path = reproduction.write_results(data, tmp_path / "results")
+    saved = json.loads(path.read_text())
+    assert path.name == "full.json" and [m["model"] for m in saved["models"]] == [
+        "VAE, latent 2", "VAE, latent 20", "GAN", "auxiliary GAN"]
+    assert saved["models"][1]["nll"] == 95.5 and saved["models"][3]["conditional_accuracy"] == 0.873
+    assert saved["reference"][1]["frechet_distance"] == 0.42 and saved["published"][2]["nll"] == 86.76
+    p = saved["provenance"]
+    assert p["command"] == "python -m helpers.report --profile full" and p["commit"] == "abc"
+    assert p["runs"]["gan"]["minutes"] == 0.5 and p["threads_per_run"] == 1 and p["date"]
+
+
+def test_the_readme_block_is_generated_from_the_record(tmp_path):
+    views = write_scored_build(tmp_path / "build")
+    data = reproduction.record(views, "full", reproduction.provenance(views, ["--profile", "full"], "abc", 1))
+    text = f"# x\n\n{readme.START}\nold\n{readme.END}\n\nafter\n"
+    new = readme.rewrite(text, data)
+    assert "old" not in new and new.endswith("after\n") and readme.rewrite(new, data) == new
+    assert "| VAE, latent 20 | 160.00 | 95.50 ± 0.31 | 13 of 20 |" in new and "87.3%" in new
+    with pytest.raises(ValueError, match="no <!-- results:full -->"):
+        readme.rewrite("# no markers\n", data)
+
+
+def test_the_readme_table_agrees_with_the_committed_full_results():
+    if not readme.FULL_RESULTS.exists():
+        pytest.skip("results/full.json does not exist yet: the full profile's build writes it (make report "
+                    "PROFILE=full), and the README's table is generated from it")
+    text = readme.README.read_text()
+    assert readme.rewrite(text, json.loads(readme.FULL_RESULTS.read_text())) == text, (
+        "README's results table differs from results/full.json: run python -m helpers.report.readme")
+
+
 # ---- end to end: tiny runs of the real notebooks ---------------------------------------------------------------
 
 def tiny_profile(path: Path) -> Path:
@@ -212,6 +319,11 @@ def test_build_succeeds_and_writes_both_paths(tiny_build):
         assert {f"{run}.ipynb", "metrics.json", "figures.json", "run.json", "weights.pt"} <= {
             p.name for p in folder.iterdir()}
         assert "1/1 [" in (folder / "log.txt").read_text()  # the epoch bar, as text a terminal can follow
+    record = json.loads((root / "build" / "results" / "tiny.json").read_text())  # the build's reproduction record
+    assert [m["run"] for m in record["models"]] == ["vae_z2", "vae_z20", "gan", "aux_gan"]
+    assert all(m["inception_score"] for m in record["models"]) and record["models"][1]["nll"] > 0
+    assert record["models"][3]["conditional_accuracy"] is not None and len(record["reference"]) == 3
+    assert record["provenance"]["command"].startswith("python -m helpers.report --profile")
 
 
 @pytest.mark.slow

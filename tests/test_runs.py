@@ -14,16 +14,20 @@ def test_profiles_list_every_experiment_of_the_writeup():
     for name in ("quick", "full"):
         profile = runs.load_profile(name)
         assert profile.names()[:6] == ["classifier", "vae_z2", "vae_z20", "gan", "aux_gan", "explore"]
+        assert all(profile.run(n).params["classifier_dir"] == "{runs.classifier}"
+                   for n in ("vae_z2", "vae_z20", "gan", "aux_gan"))
         assert profile.run("vae_z2").params["latent_dim"] == 2
         assert profile.run("vae_z20").params["latent_dim"] == 20
 
 
 def test_full_profile_uses_the_writeups_epochs_and_default_vae_parameters():
-    # The notebooks' defaults are the writeup's settings: the full profile states only what picks each experiment.
+    # The notebooks' defaults are the writeup's settings: the full profile states only what picks each experiment,
+    # the classifier that scores it, and the IS-NLL's 1,000 test images (K stays Burda et al.'s 5000).
     full = runs.load_profile("full")
-    assert full.run("vae_z2").params == {"latent_dim": 2}
-    assert full.run("vae_z20").params == {"latent_dim": 20}
-    judge = {"classifier_dir": "{runs.classifier}"}  # evaluation only: the training settings stay the writeup's
+    judge = {"classifier_dir": "{runs.classifier}"}
+    assert full.run("classifier").params == {}
+    assert full.run("vae_z2").params == {"latent_dim": 2, "nll_images": 1000} | judge
+    assert full.run("vae_z20").params == {"latent_dim": 20, "nll_images": 1000} | judge
     assert full.run("gan").params == judge
     assert full.run("aux_gan").params == {"auxiliary": True, "conditional": True} | judge
     assert full.run("gan").notebook == full.run("aux_gan").notebook == "notebooks/gan.ipynb"
@@ -36,9 +40,10 @@ def test_unknown_profile_names_the_known_ones():
 
 def test_only_pulls_in_the_runs_it_needs_and_orders_them_first():
     profile = runs.load_profile("quick")
-    assert [r.name for r in runs.select(profile, ["vae_z20"])] == ["vae_z20"]
+    assert [r.name for r in runs.select(profile, ["classifier"])] == ["classifier"]
+    assert [r.name for r in runs.select(profile, ["vae_z20"])] == ["classifier", "vae_z20"]
     ordered = [r.name for r in runs.select(profile, ["explore"])]
-    assert ordered[-1] == "explore"
+    assert ordered[0] == "classifier" and ordered[-1] == "explore"
     assert set(ordered) == {"classifier", "vae_z2", "vae_z20", "gan", "aux_gan", "explore"}
     with pytest.raises(runs.ProfileError, match="did you mean 'vae_z2'"):
         runs.select(profile, ["vae_z3"])
@@ -46,7 +51,7 @@ def test_only_pulls_in_the_runs_it_needs_and_orders_them_first():
 
 def test_set_targets_a_run_a_notebook_or_every_run_that_declares_the_name():
     profile = runs.load_profile("quick")
-    chosen = runs.select(profile, ["vae_z2", "vae_z20"])
+    chosen = [r for r in runs.select(profile, ["vae_z2", "vae_z20"]) if r.name != "classifier"]
     before = [dict(r.params) for r in chosen]
     by_notebook = runs.apply_overrides(chosen, ["vae.epochs=3", "vae_z20.learning_rate=0.05"], device="cpu")
     assert [r.params["epochs"] for r in by_notebook] == [3, 3]

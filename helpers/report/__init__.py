@@ -5,6 +5,8 @@
 - ``findings``: the numbers the sentences need (comparisons with the writeup, trends)
 - ``document``: the section templates (report/sections/) rendered, figures and tables numbered by label
 - ``export``: nbconvert with our template, LaTeX to MathML, the PDF through Chromium
+- ``results``: the reproduction record, results/<profile>.json (every number of the results table, provenance)
+- ``readme``: README's results table generated from results/full.json (``python -m helpers.report.readme``)
 """
 
 from .cli import main

@@ -23,9 +23,10 @@ from .. import previous, runs
 from ..buildlock import BuildLockedError, build_lock
 from ..executor import ClusterError, Executor
 from ..params import ParameterError, check_device
-from ..runfiles import DiskFullError, atomic_path
+from ..runfiles import DiskFullError, atomic_path, write_text
 from ..runs import display_path
 from . import document, export
+from . import results as reproduction
 from .runview import RunView, devices
 
 BUILD = runs.ROOT / "report" / "build"
@@ -122,6 +123,21 @@ def seconds(text: str) -> float:
     return value
 
 
+def write_reproduction_record(profile: runs.Profile, build: Path, folder: Path, argv: list[str],
+                              threads: int | None) -> Path:
+    """Write <folder>/<profile>.json: every number of the results table and the build's provenance."""
+    views = read_views(profile, build)
+    data = reproduction.record(views, profile.name, reproduction.provenance(views, argv, git_commit(), threads))
+    path = reproduction.write_results(data, folder)
+    print(f"report: wrote {display_path(path)} (the results and their provenance)")
+    from . import readme  # here, not at the top: `python -m helpers.report.readme` imports this package first
+
+    if path == readme.FULL_RESULTS:
+        write_text(readme.README, readme.rewrite(readme.README.read_text(), data))
+        print(f"report: rewrote the results table of {display_path(readme.README)} from it")
+    return path
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """The command line."""
     parser = Parser(prog="python -m helpers.report", description="The report: run a profile's "
@@ -135,6 +151,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="override one parameter, for a run or notebook (vae.epochs=5) or for every run "
                         "that has it (epochs=5); repeatable")
     parser.add_argument("--output", type=Path, default=BUILD, help="build folder (default: report/build)")
+    parser.add_argument("--results", type=Path, help="folder of the results file <profile>.json (default: results/ "
+                        "at the repository root for the default build folder, else <output>/results)")
     parser.add_argument("--timeout", type=seconds, default=4 * 3600, help="seconds one notebook cell may run "
                         "(default: 4 hours)")
     parser.add_argument("--threads", type=whole_number(0), default=1, help="CPU threads per notebook "
@@ -150,8 +168,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--no-wait", action="store_true", help="refuse, instead of waiting, when another build "
                         "is using the build folder")
     args = parser.parse_args(argv)
-    if why := unusable_folder(args.output):
-        parser.error(f"argument --output: {why}")
+    for option, folder in (("--output", args.output), ("--results", args.results)):
+        if folder and (why := unusable_folder(folder)):
+            parser.error(f"argument {option}: {why}")
     return args
 
 
@@ -193,6 +212,7 @@ def terminated_as_exit() -> Iterator[None]:
 def main(argv: list[str] | None = None) -> int:
     """Check everything, run the profile, build the report, print a summary; 1 when a run failed, 2 on bad input."""
     args = parse_args(argv)
+    args.argv = sys.argv[1:] if argv is None else argv
     try:
         profile, selected = checked_runs(args)
     except (runs.ProfileError, ParameterError) as exc:
@@ -223,6 +243,8 @@ def execute_and_build(args: argparse.Namespace, profile: runs.Profile, selected:
         if (build / name).is_dir():
             previous.recover(build / name, name)
     build_report(profile, build, args.output, pdf=not args.no_pdf)
+    record_folder = args.results or (reproduction.RESULTS if args.output == BUILD else args.output / "results")
+    write_reproduction_record(profile, build, record_folder, args.argv, args.threads or None)
     if results:
         print("\n" + runs.summary_table(results))
     failed = [r.name for r in results if r.failed]

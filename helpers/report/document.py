@@ -20,7 +20,7 @@ import jinja2
 import nbformat
 from markupsafe import Markup
 
-from ..reference import WRITEUP_GAN_EPOCHS, WRITEUP_VAE_EPOCHS, WRITEUP_VAE_LOSS
+from ..reference import WRITEUP_GAN_CLAIM, WRITEUP_GAN_EPOCHS, WRITEUP_VAE_EPOCHS, WRITEUP_VAE_LOSS
 from . import findings
 from .runview import RunView, devices
 
@@ -177,7 +177,8 @@ def context(doc: Document, views: dict[str, RunView], profile: str, meta: list[t
         "fig": doc.fig, "table": doc.table, "ref": doc.ref, "run_blocks": doc.runs,
         "explorer": lambda name, title="": doc.explorer(payloads.get(name), title), "explorers": payloads,
         "panel": lambda run, name, label="": Panel(run, name, label), "devices": lambda *v: devices(list(v)),
-        "writeup": {"vae_loss": WRITEUP_VAE_LOSS, "vae_epochs": WRITEUP_VAE_EPOCHS, "gan_epochs": WRITEUP_GAN_EPOCHS},
+        "writeup": {"vae_loss": WRITEUP_VAE_LOSS, "vae_epochs": WRITEUP_VAE_EPOCHS, "gan_epochs": WRITEUP_GAN_EPOCHS,
+                    "gan_claim": WRITEUP_GAN_CLAIM},
         "f": findings, "fmt": findings.fmt, "place_header": lambda: doc.place(
             doc.env.get_template("blocks/header.html.j2").render(title=TITLE, meta=meta), "header"),
     }

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..reference import WRITEUP_VAE_EPOCHS, WRITEUP_VAE_LOSS
+from ..reference import PUBLISHED_NLL, WRITEUP_VAE_EPOCHS, WRITEUP_VAE_LOSS
 from .runview import RunView
 
 EQUILIBRIUM_MARGIN = 0.1  # D(real) and D(fake) within this of 1/2 count as "close to the equilibrium"
@@ -119,3 +119,105 @@ def best_latent_size(study: RunView) -> dict | None:
     """The study's row with the lowest mean validation loss, or None without results."""
     rows = study.metrics.get("study", [])
     return min(rows, key=lambda row: row["validation_loss"]) if rows else None
+
+
+# ---- the results table over all models (also written to results/<profile>.json) ----------------------------------
+
+RESULT_MODELS = (("vae_z2", "VAE, latent 2"), ("vae_z20", "VAE, latent 20"), ("gan", "GAN"),
+                 ("aux_gan", "auxiliary GAN"))
+RESULT_COLUMNS = ["model", "negative ELBO", "IS-NLL", "active units", "IS", "FD", "conditional accuracy", "epochs",
+                  "minutes", "device", "notes"]
+REFERENCE_POINTS = (("real_test", "real test images (IS ceiling)"),
+                    ("real_train", "real training vs test images (FD)"),
+                    ("independent_pixels", "independent pixels (floor)"))
+
+
+def model_result(run: RunView, label: str) -> dict:
+    """One model's numbers as the results table and results file hold them (None where the run has none)."""
+    test, samples = run.metrics.get("test") or {}, run.metrics.get("samples") or {}
+    return {"run": run.name, "model": label, "status": run.status, "latent_dim": run.params.get("latent_dim"),
+            "neg_elbo": test.get("loss"), "nll_elbo": test.get("nll_elbo"), "nll": test.get("nll"),
+            "nll_stderr": test.get("nll_stderr"),
+            "nll_samples": test.get("nll_samples"), "nll_images": test.get("nll_images"),
+            "active_units": test.get("active_units"), "inception_score": samples.get("inception_score"),
+            "frechet_distance": samples.get("frechet_distance"), "digits_covered": samples.get("digits_covered"),
+            "conditional_accuracy": samples.get("conditional_accuracy"), "scored_samples": samples.get("samples"),
+            "epochs": run.epochs_run, "minutes": run.record.get("minutes"), "device": run.device() or None}
+
+
+def model_results(views: dict[str, RunView]) -> list[dict]:
+    """The four models' results, in the table's order."""
+    return [model_result(views[name], label) for name, label in RESULT_MODELS if name in views]
+
+
+def reference_results(classifier: RunView | None) -> list[dict]:
+    """IS and FD of real data and of the floor, from the classifier run (empty without one)."""
+    points = (classifier.metrics.get("reference") or {}) if classifier else {}
+    return [{"reference": key, "model": label, "inception_score": points[key].get("inception_score"),
+             "frechet_distance": points[key].get("frechet_distance")} for key, label in REFERENCE_POINTS
+            if key in points]
+
+
+def percent(value: float | None) -> str | None:
+    """0.873 as '87.3%'; None stays None."""
+    return None if value is None else f"{100 * value:.1f}%"
+
+
+def nll_text(result: dict) -> str | None:
+    """'88.12 ± 0.31' with K and the image count, or None."""
+    if result["nll"] is None:
+        return None
+    return f"{result['nll']:.2f} ± {result['nll_stderr']:.2f}"
+
+
+def nll_note(result: dict) -> str:
+    """How the IS-NLL was estimated: K and images."""
+    if result["nll"] is None:
+        return ""
+    return f"K = {result['nll_samples']:,}, {result['nll_images']:,} test images"
+
+
+def results_rows(views: dict[str, RunView]) -> list[list]:
+    """The results table: our four models, real data and the floor, the writeup's and published figures."""
+    rows = []
+    for r in model_results(views):
+        units = f"{r['active_units']} of {r['latent_dim']}" if r["active_units"] is not None else None
+        rows.append([f"{r['model']} (ours)", r["neg_elbo"], nll_text(r), units, r["inception_score"],
+                     r["frechet_distance"], percent(r["conditional_accuracy"]), r["epochs"], r["minutes"],
+                     (r["device"] or "").split(" (")[0] or None, nll_note(r)])
+    for r in reference_results(views.get("classifier")):
+        rows.append([r["model"], None, None, None, r["inception_score"], r["frechet_distance"], None, None, None,
+                     None, ""])
+    for latent in (2, 20):
+        rows.append([f"VAE, latent {latent} (writeup)", WRITEUP_VAE_LOSS[latent][1], None, None, None, None, None,
+                     WRITEUP_VAE_EPOCHS, None, None, "validation set"])
+    for source, model, _, nll, differs in PUBLISHED_NLL:
+        rows.append([f"{model} ({source})", None, f"{nll:.2f}", None, None, None, None, None, None, None, differs])
+    return rows
+
+
+# ---- the GANs' digit coverage ------------------------------------------------------------------------------------
+
+def coverage(run: RunView) -> dict | None:
+    """A GAN's monitored coverage: final and fewest digits covered (with its epoch), best FD epoch; None without."""
+    rows = [row for row in run.metrics.get("history") or [] if "monitor_digits_covered" in row]
+    if not rows:
+        return None
+    fewest = min(rows, key=lambda row: (row["monitor_digits_covered"], -row["epoch"]))
+    best = min(rows, key=lambda row: row.get("monitor_frechet_distance", float("inf")))
+    return {"final": rows[-1]["monitor_digits_covered"], "final_epoch": rows[-1]["epoch"],
+            "fewest": fewest["monitor_digits_covered"], "fewest_epoch": fewest["epoch"],
+            "final_entropy": rows[-1].get("monitor_digit_entropy"), "best_epoch": best["epoch"],
+            "best_fd": best.get("monitor_frechet_distance"), "final_fd": rows[-1].get("monitor_frechet_distance")}
+
+
+SIMILAR_IS_RATIO = 0.9  # two generators' Inception Scores within 10% of each other count as similar
+
+
+def gans_similar(gan: RunView, aux: RunView) -> bool | None:
+    """Whether both GANs' 10,000 samples cover as many digits with Inception Scores within 10%; None unscored."""
+    a, b = gan.metrics.get("samples") or {}, aux.metrics.get("samples") or {}
+    if not a or not b:
+        return None
+    low, high = sorted((a["inception_score"], b["inception_score"]))
+    return a["digits_covered"] == b["digits_covered"] and low >= SIMILAR_IS_RATIO * high

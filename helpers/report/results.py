@@ -1,0 +1,60 @@
+"""The reproduction record: every number of the results table and the build's provenance, in one JSON file.
+
+The build writes it (``results/<profile>.json`` at the repository root for the report's default build folder),
+never a person: README's results table is generated from ``results/full.json`` by helpers.report.readme.
+"""
+
+from __future__ import annotations
+
+import platform
+import shlex
+import time
+from pathlib import Path
+from typing import Any
+
+from ..reference import PUBLISHED_NLL, WRITEUP_VAE_EPOCHS, WRITEUP_VAE_LOSS
+from ..runfiles import write_json
+from ..runs import ROOT
+from . import findings
+from .runview import RunView, devices
+
+RESULTS = ROOT / "results"
+
+
+def run_environments(views: dict[str, RunView]) -> dict[str, dict[str, Any]]:
+    """Per finished run: device, CPU, torch threads, minutes of its last execution and of training."""
+    return {name: {"device": view.device() or None, "cpu": (view.metrics.get("environment") or {}).get("cpu"),
+                   "threads": (view.metrics.get("environment") or {}).get("threads"),
+                   "minutes": view.record.get("minutes"), "status": view.status,
+                   "train_minutes": round(view.metrics.get("train_seconds", 0.0) / 60, 2) if view.metrics else None}
+            for name, view in views.items() if view.record or view.metrics}
+
+
+def provenance(views: dict[str, RunView], argv: list[str], commit: str, threads: int | None) -> dict[str, Any]:
+    """Where these numbers come from: command, date, commit, devices and CPUs, threads, minutes per run."""
+    per_run = run_environments(views)
+    return {"command": "python -m helpers.report " + shlex.join(argv),
+            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "commit": commit,
+            "device": devices(list(views.values())),
+            "cpu": sorted({r["cpu"] for r in per_run.values() if r["cpu"]}) or [platform.processor()],
+            "threads_per_run": threads, "python": platform.python_version(), "platform": platform.platform(),
+            "runs": per_run}
+
+
+def record(views: dict[str, RunView], profile: str, provenance: dict[str, Any]) -> dict[str, Any]:
+    """Every number of the results table (ours, the reference points, the writeup's and published), and provenance."""
+    return {"profile": profile, "models": findings.model_results(views),
+            "reference": findings.reference_results(views.get("classifier")),
+            "writeup": [{"model": f"VAE, latent {latent}", "validation_neg_elbo": WRITEUP_VAE_LOSS[latent][1],
+                         "train_neg_elbo": WRITEUP_VAE_LOSS[latent][0], "epochs": WRITEUP_VAE_EPOCHS}
+                        for latent in sorted(WRITEUP_VAE_LOSS)],
+            "published": [{"source": source, "model": model, "latent_dim": latent, "nll": nll, "differs": differs}
+                          for source, model, latent, nll, differs in PUBLISHED_NLL],
+            "provenance": provenance}
+
+
+def write_results(data: dict[str, Any], folder: Path) -> Path:
+    """Write <folder>/<profile>.json atomically."""
+    path = folder / f"{data['profile']}.json"
+    write_json(path, data)
+    return path
