@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .precision import widened
 from .runfiles import finished_run
 from .vae import interpolate
 
@@ -96,8 +97,8 @@ class Discriminator(nn.Module):
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         """The real/fake logit (N,) and the digit logits (N, num_classes), or None without a digit head (float32)."""
         features = self.hidden(x)
-        digits = self.classify(features).float() if self.classify is not None else None
-        return self.real_fake(features).float().squeeze(-1), digits
+        digits = widened(self.classify(features)) if self.classify is not None else None
+        return widened(self.real_fake(features)).squeeze(-1), digits
 
 
 def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:

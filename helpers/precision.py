@@ -50,3 +50,8 @@ def matmul_precision(precision: str, device: torch.device) -> contextlib.Abstrac
     if precision == "bf16":
         return torch.autocast(device.type, dtype=torch.bfloat16)
     return contextlib.nullcontext()
+
+
+def widened(tensor: torch.Tensor) -> torch.Tensor:
+    """A bf16 or fp16 tensor (an autocast output) as float32; float32 and float64 ones as they are."""
+    return tensor.float() if tensor.dtype in (torch.bfloat16, torch.float16) else tensor

@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .precision import widened
 from .runfiles import finished_run
 
 ACTIVATIONS = {"relu": nn.ReLU, "leaky_relu": nn.LeakyReLU, "tanh": nn.Tanh, "elu": nn.ELU, "softplus": nn.Softplus}
@@ -34,12 +35,12 @@ class VAE(nn.Module):
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The posterior's mean and log-variance for each image (float32, also under bf16 autocast)."""
-        mean, log_var = self.encoder(x).float().chunk(2, dim=-1)
+        mean, log_var = widened(self.encoder(x)).chunk(2, dim=-1)
         return mean, log_var
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """The Bernoulli logits of every pixel for each latent point (float32, also under bf16 autocast)."""
-        return self.decoder(z).float()
+        return widened(self.decoder(z))
 
     def forward(self, x: torch.Tensor, generator: torch.Generator | None = None
                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
