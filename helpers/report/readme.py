@@ -19,7 +19,7 @@ README = ROOT / "README.md"
 FULL_RESULTS = ROOT / "results" / "full.json"
 START, END = "<!-- results:full -->", "<!-- /results:full -->"
 HEADERS = ["model", "negative ELBO", "IS-NLL (± s.e.)", "active units", "IS", "FD", "conditional accuracy",
-           "epochs", "minutes", "device"]
+           "epochs", "training minutes", "device"]
 
 
 def model_row(m: dict[str, Any]) -> list[str]:
