@@ -186,6 +186,7 @@ class GANConfig(RunConfig):
     adam_beta1: Annotated[float, Field(ge=0, lt=1)] = 0.5  # not in the writeup; PyTorch's 0.9 collapsed our runs
     noise_dim: Positive = 64
     d_steps: Positive = 1
+    disc_learning_rate: Annotated[float, Field(ge=0, le=MAX_LEARNING_RATE)] = 0.0  # D's own step (0: learning_rate)
     sample_every: Positive = 2
     classifier_dir: str = ""  # a finished classifier run: score samples during and after training (empty: none)
     score_every: Positive = 5  # with a classifier: score the fixed sample batch every this many epochs
@@ -411,27 +412,47 @@ class StudyConfig(Config):
     @classmethod
     def _finished_runs(cls, sweep_dirs: str, info: ValidationInfo) -> str:
         """Refuse a value that names no folder, or a folder without a finished VAE run."""
-        from .sweeps import split_folders
+        return finished_runs(sweep_dirs, info, "latent_dim", "VAE")
 
-        folders = split_folders(sweep_dirs)
-        if not folders:
-            raise ValueError(f"sweep_dirs names no run folder: {sweep_dirs!r}")
-        for folder in folders:
-            if PLACEHOLDER_MARK in str(folder) and UPSTREAM.get() is not None:
-                params = UPSTREAM.get().get(str(folder))
-            else:
-                missing = [f for f in (METRICS, WEIGHTS) if not (folder / f).exists()]
-                if missing:
-                    raise ValueError(f"{folder} is not a finished VAE run: {', '.join(missing)} missing")
-                params = run_parameters(str(folder), info)
-            if params is not None and "latent_dim" not in params:
-                raise ValueError(f"{folder} is {describe_run(params)}; sweep_dirs needs VAE runs")
-        return sweep_dirs
+
+class CollapseConfig(Config):
+    """The collapse notebook: finished GAN run folders to compare, and the epoch to compare them at."""
+
+    run_dirs: str = ""
+    at_epoch: int = 0  # 0: the last epoch every run reached
+    output_dir: str = "outputs/collapse"
+
+    @field_validator("run_dirs")
+    @classmethod
+    def _finished_runs(cls, run_dirs: str, info: ValidationInfo) -> str:
+        """Refuse a value that names no folder, or a folder without a finished GAN run."""
+        return finished_runs(run_dirs, info, "noise_dim", "GAN")
+
+
+def finished_runs(text: str, info: ValidationInfo, needs: str, kind: str) -> str:
+    """Check comma-separated run folders (or a glob): each a finished run whose parameters include needs."""
+    from .sweeps import split_folders
+
+    folders = split_folders(text)
+    if not folders:
+        raise ValueError(f"{info.field_name} names no run folder: {text!r}")
+    for folder in folders:
+        if PLACEHOLDER_MARK in str(folder) and UPSTREAM.get() is not None:
+            params = UPSTREAM.get().get(str(folder))
+        else:
+            missing = [f for f in (METRICS, WEIGHTS) if not (folder / f).exists()]
+            if missing:
+                raise ValueError(f"{folder} is not a finished {kind} run: {', '.join(missing)} missing")
+            params = run_parameters(str(folder), info)
+        if params is not None and needs not in params:
+            raise ValueError(f"{folder} is {describe_run(params)}; {info.field_name} needs {kind} runs")
+    return text
 
 
 CONFIGS: dict[str, type[Config]] = {"vae": VAEConfig, "gan": GANConfig, "explore": ExploreConfig,
-                                    "classifier": ClassifierConfig, "study": StudyConfig}  # by notebook stem
+                                    "classifier": ClassifierConfig, "study": StudyConfig,
+                                    "collapse": CollapseConfig}  # by notebook stem
 
 
 __all__ = ["ParameterError", "Config", "RunConfig", "VAEConfig", "GANConfig", "AuxGANConfig", "ExploreConfig",
-           "ClassifierConfig", "StudyConfig", "CONFIGS", "check_device", "resolve_device"]
+           "ClassifierConfig", "StudyConfig", "CollapseConfig", "CONFIGS", "check_device", "resolve_device"]

@@ -5,6 +5,7 @@ of runs are refused in one line naming the key (with a did-you-mean), before any
     description: ...                 # optional
     runs:     {NAME: {notebook: notebooks/vae.ipynb, params: {...}, optional: false}}
     sweeps:   {NAME: {notebook: ..., params: {...}, grid: {PARAM: [values]}}}   (helpers.sweeps)
+              (or, instead of grid, points: [{PARAM: value, ...}, ...])
 """
 
 from __future__ import annotations
@@ -37,11 +38,12 @@ class RunEntry(Strict):
 
 
 class SweepEntry(Strict):
-    """One sweep: a notebook, parameters shared by every point, and the grid of values."""
+    """One sweep: a notebook, parameters shared by every point, and the grid of values or the listed points."""
 
     notebook: str
     params: dict[str, Any] | None = None
-    grid: dict[str, Any]
+    grid: dict[str, Any] | None = None  # helpers.sweeps checks that exactly one of grid and points is given
+    points: list[Any] | None = None
 
 
 class ProfileFile(Strict):

@@ -131,13 +131,3 @@ def active_units_figure(rows: list[dict[str, Any]]) -> Figure:
     ax.legend(fontsize="small")
     ax.set_title("Active latent units (posterior-mean variance > threshold)")
     return fig
-
-
-def table_rows(rows: list[dict[str, Any]]) -> list[list[Any]]:
-    """The summary as rows for a table: latent size, seeds, epochs, validation ± sd, training, active units."""
-    return [[row["latent_dim"], row["seeds"], row["epochs"],
-             f"{row['validation_loss']:.2f} ± {row['validation_loss_std']:.2f}", row["train_loss"],
-             f"{row['active_units']:g} ({row['active_units_min']}–{row['active_units_max']})"] for row in rows]
-
-
-TABLE_HEADERS = ["latent size", "seeds", "epochs", "validation loss (mean ± sd)", "training loss", "active units"]

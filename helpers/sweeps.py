@@ -8,6 +8,9 @@ A profile may name several sweeps::
         params: {epochs: 50}                                  # shared by every point
         grid: {latent_dim: [2, 5, 10, 20, 50], seed: [0, 1, 2]}
 
+Instead of a grid, ``points:`` lists the points one by one, each a mapping of the parameters it changes
+(one change at a time, say: ``points: [{learning_rate: 0.0002}, {d_steps: 2}]``).
+
 Each point is an ordinary run named from its values (``vae_latent_latent_dim-5_seed-1``), so it has the
 cache, resume and error handling of any run. Another run refers to all of a sweep's folders with
 ``"{sweep.vae_latent}"``: it becomes the comma-separated list of the points' ``{runs.NAME}`` placeholders, so
@@ -20,7 +23,7 @@ from __future__ import annotations
 import glob
 import itertools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,15 +34,18 @@ TYPES: dict[str, tuple[type, ...]] = {"int": (int,), "float": (int, float), "str
 
 @dataclass
 class Sweep:
-    """One notebook, parameters shared by every point, and a grid: parameter -> list of values."""
+    """One notebook, parameters shared by every point, and a grid (parameter -> list of values) or listed points."""
 
     name: str
     notebook: str
     params: dict[str, Any]
     grid: dict[str, list[Any]]
+    listed: list[dict[str, Any]] = field(default_factory=list)
 
     def points(self) -> list[dict[str, Any]]:
-        """Every combination of the grid's values, the first parameter varying slowest."""
+        """The listed points, or every combination of the grid's values, the first parameter varying slowest."""
+        if self.listed:
+            return [dict(point) for point in self.listed]
         names = list(self.grid)
         return [dict(zip(names, values)) for values in itertools.product(*self.grid.values())]
 
@@ -51,22 +57,47 @@ class Sweep:
 
 def parse_sweep(name: str, entry: Any, declared: dict[str, dict[str, Any]] | None) -> Sweep:
     """A sweep from its profile entry, checked against the notebook's declared parameters (None: unchecked)."""
-    if not isinstance(entry, dict) or "notebook" not in entry or not isinstance(entry.get("grid"), dict):
-        raise ValueError(f"sweep {name!r} needs a notebook and a grid of parameter: [values]")
-    unknown_keys = sorted(set(entry) - {"notebook", "params", "grid"})
+    if not isinstance(entry, dict) or "notebook" not in entry or ("grid" in entry) == ("points" in entry):
+        raise ValueError(f"sweep {name!r} needs a notebook and either a grid of parameter: [values] "
+                         "or a list of points")
+    unknown_keys = sorted(set(entry) - {"notebook", "params", "grid", "points"})
     if unknown_keys:
-        raise ValueError(f"sweep {name!r}: unknown key {unknown_keys[0]!r}; a sweep has notebook, params, grid")
-    sweep = Sweep(name, str(entry["notebook"]), dict(entry.get("params") or {}), dict(entry["grid"]))
-    if not sweep.grid:
-        raise ValueError(f"sweep {name!r}: the grid is empty")
-    for key, values in sweep.grid.items():
+        raise ValueError(f"sweep {name!r}: unknown key {unknown_keys[0]!r}; "
+                         "a sweep has notebook, params, grid or points")
+    sweep = Sweep(name, str(entry["notebook"]), dict(entry.get("params") or {}), {}, [])
+    if "grid" in entry:
+        sweep.grid = checked_grid(name, entry["grid"])
+    else:
+        sweep.listed = checked_points(name, entry["points"])
+    if declared is not None:
+        check_against(sweep, declared)
+    return sweep
+
+
+def checked_grid(name: str, grid: Any) -> dict[str, list[Any]]:
+    """A sweep's grid, or ValueError when it is empty, has an empty list or repeats a value."""
+    if not isinstance(grid, dict) or not grid:
+        raise ValueError(f"sweep {name!r}: the grid is empty" if isinstance(grid, dict)
+                         else f"sweep {name!r} needs a grid of parameter: [values], got {grid!r}")
+    for key, values in grid.items():
         if not isinstance(values, list) or not values:
             raise ValueError(f"sweep {name!r}: grid parameter {key!r} needs a non-empty list of values, got {values!r}")
         if len(set(map(repr, values))) < len(values):
             raise ValueError(f"sweep {name!r}: grid parameter {key!r} repeats a value: {values!r}")
-    if declared is not None:
-        check_against(sweep, declared)
-    return sweep
+    return dict(grid)
+
+
+def checked_points(name: str, points: Any) -> list[dict[str, Any]]:
+    """A sweep's listed points, or ValueError when the list is empty, a point is not a mapping, or one repeats."""
+    if not isinstance(points, list) or not points:
+        raise ValueError(f"sweep {name!r}: points needs a non-empty list of {{parameter: value}} mappings, "
+                         f"got {points!r}")
+    for point in points:
+        if not isinstance(point, dict) or not point:
+            raise ValueError(f"sweep {name!r}: each point is a non-empty {{parameter: value}} mapping, got {point!r}")
+    if len({repr(sorted(point.items())) for point in points}) < len(points):
+        raise ValueError(f"sweep {name!r}: two points are the same: {points!r}")
+    return [dict(point) for point in points]
 
 
 def check_against(sweep: Sweep, declared: dict[str, dict[str, Any]]) -> None:
@@ -75,6 +106,7 @@ def check_against(sweep: Sweep, declared: dict[str, dict[str, Any]]) -> None:
 
     values = [(key, value) for key, value in sweep.params.items()]
     values += [(key, value) for key, options in sweep.grid.items() for value in options]
+    values += [(key, value) for point in sweep.listed for key, value in point.items()]
     for key, value in values:
         if key not in declared:
             close = difflib.get_close_matches(key, list(declared), 1)

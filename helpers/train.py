@@ -220,6 +220,9 @@ def fit_vae(model: VAE, splits: Splits, config: VAEConfig, checkpoint: Path | No
                desc=f"VAE z={config.latent_dim}")
 
 
+# Parameters added after checkpoints were written: at these values (the behaviour from before they existed) they
+# are left out of the fingerprint, so that those checkpoints still resume.
+LATER_DEFAULTS: dict[str, Any] = {"disc_learning_rate": 0.0}
 EVALUATION_ONLY = ("classifier_dir", "score_every", "score_samples", "nll_samples", "nll_images")  # not training
 
 
@@ -227,7 +230,8 @@ def training_fingerprint(config: Any) -> dict[str, Any]:
     """The parameters that must match for a checkpoint to be resumed (not epochs or paths)."""
     ignored = {"epochs", "output_dir", "resume", "data_dir", "sample_every", "cpu_threads",  # how, not what
                *EVALUATION_ONLY}
-    return {k: v for k, v in config.to_dict().items() if k not in ignored}
+    unset = {k for k, v in LATER_DEFAULTS.items() if getattr(config, k, v) == v}
+    return {k: v for k, v in config.to_dict().items() if k not in ignored | unset}
 
 
 PROGRESS_SEED_OFFSET = 20_011  # the fixed noise batch behind the progress samples uses seed + this
@@ -391,7 +395,7 @@ def frozen(module: torch.nn.Module) -> Iterator[None]:
 def fit_gan(gen: gan.Generator, disc: gan.Discriminator, splits: Splits, config: GANConfig,
             checkpoint: Path | None = None, snapshots: Snapshots | None = None, progress_size: int = 10,
             scorer: Scorer | None = None, best_path: Path | None = None) -> list[dict[str, float]]:
-    """Train the GAN with Adam (betas adam_beta1, 0.999), keeping fixed-noise samples every sample_every epochs.
+    """Train the GAN with Adam (betas adam_beta1, 0.999; D at disc_learning_rate when set), keeping samples.
 
     Each epoch also records the spread of the fixed-noise samples and, with a digit head, its accuracy on
     the validation images. With a scorer (a classifier's), every score_every epochs a Monitor scores a fixed
@@ -402,7 +406,8 @@ def fit_gan(gen: gan.Generator, disc: gan.Discriminator, splits: Splits, config:
     betas = (config.adam_beta1, 0.999)
     precision = resolve_precision(config.precision, device)
     gen_optimizer = make_optimizer(torch.optim.Adam, gen.parameters(), device, lr=config.learning_rate, betas=betas)
-    disc_optimizer = make_optimizer(torch.optim.Adam, disc.parameters(), device, lr=config.learning_rate, betas=betas)
+    disc_optimizer = make_optimizer(torch.optim.Adam, disc.parameters(), device,
+                                    lr=config.disc_learning_rate or config.learning_rate, betas=betas)
     generator = make_generator(config.seed, device)
     train_images, validation_images = gan.to_signed(splits.train.images), gan.to_signed(splits.validation.images)
     fixed = make_generator(config.seed + PROGRESS_SEED_OFFSET, device)
@@ -433,9 +438,8 @@ def fit_gan(gen: gan.Generator, disc: gan.Discriminator, splits: Splits, config:
 
     state = {"G": gen, "D": disc, "gen_optimizer": gen_optimizer, "disc_optimizer": disc_optimizer,
              "snapshots": snapshots} | ({"monitor": monitor} if monitor else {})
-    variant = "AC-GAN" if config.auxiliary else "GAN"
     return fit(run_epoch, config.epochs, state, generator, checkpoint, fingerprint=training_fingerprint(config),
-               resume_from_checkpoint=config.resume, desc=variant)
+               resume_from_checkpoint=config.resume, desc=config.variant)
 
 
 def train_small_vae(latent_dim: int, splits: Splits, config: Any) -> VAE:

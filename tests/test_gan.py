@@ -264,3 +264,16 @@ def test_a_resumed_run_remembers_its_best_epoch(tmp_path):
     train.fit_gan(*tiny_models(second), tiny_splits(), second, checkpoint, scorer=ScriptedScorer([15.0], [10]),
                   best_path=best)
     assert torch.load(best, weights_only=True)["epoch"] == 1  # epoch 2's 15 did not beat epoch 1's 10
+
+
+def test_the_discriminator_can_learn_at_its_own_rate_and_older_checkpoints_still_resume(tmp_path):
+    splits = tiny_splits()
+    changes = dict(hidden_dim=16, noise_dim=4, batch_size=50, output_dir=str(tmp_path))
+    own_rate = GANConfig(epochs=1, disc_learning_rate=1e-4, **changes)
+    train.fit_gan(*tiny_models(own_rate), splits, own_rate, tmp_path / "own.pt")
+    saved = torch.load(tmp_path / "own.pt", weights_only=True)
+    rates = [saved[name]["param_groups"][0]["lr"] for name in ("gen_optimizer", "disc_optimizer")]
+    assert rates == [own_rate.learning_rate, 1e-4]
+    # a checkpoint written before disc_learning_rate existed has no such key: at its default it must still match
+    assert "disc_learning_rate" not in train.training_fingerprint(GANConfig(**changes))
+    assert train.training_fingerprint(own_rate)["disc_learning_rate"] == 1e-4

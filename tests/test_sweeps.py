@@ -199,3 +199,44 @@ def test_the_study_notebook_summarises_a_tiny_sweep(tmp_path):
     assert {f["name"] for f in metrics["figures"]} == {"latent_size_curves", "latent_size_active_units"}
     for name in ("latent_size_curves", "latent_size_active_units"):
         assert_non_blank(output / f"{name}.png")
+
+
+def write_points_profile(tmp_path: Path, points: object, notebook: str, grid: dict | None = None) -> Path:
+    """A profile with one sweep 'toy' listing its points (and a grid too, when given)."""
+    path = tmp_path / "points.yaml"
+    sweep = {"notebook": notebook, "params": {"source": "x"}, "points": points} | ({"grid": grid} if grid else {})
+    path.write_text(yaml.safe_dump({"name": "points", "sweeps": {"toy": sweep}}, sort_keys=False))
+    return path
+
+
+def test_listed_points_change_one_setting_each_and_are_named_from_it(tmp_path):
+    notebook = toy_notebook(tmp_path / "toy.ipynb")
+    profile = runs.load_profile(write_points_profile(tmp_path, [{"value": 2}, {"seed": 1}, {"value": 3, "seed": 1}],
+                                                     notebook))
+    assert profile.sweeps == {"toy": ["toy_value-2", "toy_seed-1", "toy_value-3_seed-1"]}
+    assert profile.run("toy_seed-1").params == {"source": "x", "seed": 1}  # the notebook's default value otherwise
+    assert profile.run("toy_value-3_seed-1").params == {"source": "x", "value": 3, "seed": 1}
+
+
+@pytest.mark.parametrize("points, grid, message", [
+    ([], None, "points needs a non-empty list"),
+    ([{"value": 2}, {"value": 2}], None, "two points are the same"),
+    ([{"valeu": 2}], None, "has no parameter 'valeu'; did you mean 'value'"),
+    ([{"value": "two"}], None, "value must be int, got 'two'"),
+    (["value"], None, "each point is a non-empty {parameter: value} mapping"),
+    ([{"value": 2}], {"seed": [0, 1]}, "either a grid of parameter: \\[values\\] or a list of points"),
+])
+def test_malformed_points_are_refused_in_one_line_before_any_run(tmp_path, points, grid, message):
+    notebook = toy_notebook(tmp_path / "toy.ipynb")
+    with pytest.raises(runs.ProfileError, match=message) as caught:
+        runs.load_profile(write_points_profile(tmp_path, points, notebook, grid))
+    assert "\n" not in str(caught.value)
+
+
+def test_the_full_profile_changes_one_gan_setting_per_point_and_the_collapse_run_reads_them_all():
+    profile = runs.load_profile("full")
+    balance, seeds = profile.sweeps["gan_balance"], profile.sweeps["gan_seeds"]
+    assert seeds == ["gan_seeds_seed-1", "gan_seeds_seed-2"] and len(balance) == 5
+    changed = [set(profile.run(p).params) - {"epochs", "classifier_dir"} for p in balance]
+    assert all(len(keys) == 1 for keys in changed)
+    assert set(profile.run("collapse").needs()) == {"gan", "aux_gan", *seeds, *balance}

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .. import tables
 from ..reference import PUBLISHED_NLL, WRITEUP_VAE_EPOCHS, WRITEUP_VAE_LOSS
 from .runview import RunView
 
+STUDY_HEADERS = tables.STUDY_HEADERS
 EQUILIBRIUM_MARGIN = 0.1  # D(real) and D(fake) within this of 1/2 count as "close to the equilibrium"
 
 
@@ -108,11 +110,8 @@ def fmt(value: object, digits: int = 2) -> str:
 
 
 def study_rows(study: RunView) -> list[list]:
-    """The latent-size study's table: latent size, seeds, epochs, validation ± sd, training, active units."""
-    return [[row["latent_dim"], row["seeds"], row["epochs"],
-             f"{row['validation_loss']:.2f} ± {row['validation_loss_std']:.2f}", row["train_loss"],
-             f"{row['active_units']:g} of {row['latent_dim']} ({row['active_units_min']}–{row['active_units_max']})"]
-            for row in study.metrics.get("study", [])]
+    """The latent-size study's table, as its notebook prints it."""
+    return tables.study_rows(study.metrics.get("study", []))
 
 
 def best_latent_size(study: RunView) -> dict | None:
@@ -227,3 +226,72 @@ def gans_similar(gan: RunView, aux: RunView) -> bool | None:
         return None
     low, high = sorted((a["inception_score"], b["inception_score"]))
     return a["digits_covered"] == b["digits_covered"] and low >= SIMILAR_IS_RATIO * high
+
+
+# ---- what drives the plain GAN's collapse (notebooks/collapse.ipynb) ----------------------------------------------
+
+def collapse_study(collapse: RunView) -> dict | None:
+    """The collapse runs at their common epoch: the writeup's (seed 0 first), the changed ones by their FD's rise
+    over its best, and the rank correlation across all runs of D(x) with that rise; None without results."""
+    rows = collapse.metrics.get("collapse") or []
+    writeup = [row for row in rows if not row["changes"]]
+    if not writeup:
+        return None
+    changed = sorted((row for row in rows if row["changes"]), key=lambda row: row["frechet_rise"])
+    full_length = [row for row in writeup if row["final_epoch"] > row["at_epoch"]]
+    return {"at_epoch": rows[0]["at_epoch"], "base": writeup[0], "seeds": writeup, "changed": changed,
+            "role": collapse_roles(changed),
+            "plain_changes": [row for row in changed if not row["changes"].get("conditional")],
+            "full_length": full_length,
+            "all_lose_digits": all(row["final_digits"] < row["most_digits"] for row in full_length),
+            "rho": rank_correlation([row["d_real"] for row in rows], [row["frechet_rise"] for row in rows])}
+
+
+def collapse_roles(changed: list[dict]) -> dict[str, dict]:
+    """The changed runs by what they test: stronger_d, weaker_d, faster, slower, digit_head, ac_gan (None: absent)."""
+    from ..params import GANConfig
+
+    rate = GANConfig().learning_rate  # the writeup's, for both networks
+    tests = {"stronger_d": lambda c: c.get("d_steps", 1) > 1,
+             "weaker_d": lambda c: 0 < c.get("disc_learning_rate", 0) < c.get("learning_rate", rate),
+             "faster": lambda c: c.get("learning_rate", 0) > rate,
+             "slower": lambda c: 0 < c.get("learning_rate", rate) < rate,
+             "digit_head": lambda c: bool(c.get("auxiliary")) and not c.get("conditional"),
+             "ac_gan": lambda c: bool(c.get("conditional"))}
+    return {role: next((row for row in changed if test(row["changes"])), None) for role, test in tests.items()}
+
+
+def collapse_rows(collapse: RunView) -> list[list]:
+    """The collapse runs' table, as its notebook prints it."""
+    return tables.collapse_rows(collapse.metrics.get("collapse") or [])
+
+
+def collapse_headers(collapse: RunView) -> list[str]:
+    """The collapse table's headers, naming the epoch the runs are compared at."""
+    return tables.collapse_headers(collapse.metrics.get("at_epoch", 0))
+
+
+def rank_correlation(xs: list[float], ys: list[float]) -> float | None:
+    """Spearman's rank correlation of two equally long lists (ties share their mean rank); None below 3 pairs."""
+    if len(xs) < 3:
+        return None
+    rx, ry = ranks(xs), ranks(ys)
+    mx, my = sum(rx) / len(rx), sum(ry) / len(ry)
+    cov = sum((a - mx) * (b - my) for a, b in zip(rx, ry))
+    norm = (sum((a - mx) ** 2 for a in rx) * sum((b - my) ** 2 for b in ry)) ** 0.5
+    return cov / norm if norm else None
+
+
+def ranks(values: list[float]) -> list[float]:
+    """1-based ranks of values, tied values sharing the mean of their ranks."""
+    order = sorted(range(len(values)), key=values.__getitem__)
+    result = [0.0] * len(values)
+    start = 0
+    while start < len(order):
+        end = start
+        while end + 1 < len(order) and values[order[end + 1]] == values[order[start]]:
+            end += 1
+        for position in range(start, end + 1):
+            result[order[position]] = (start + end) / 2 + 1
+        start = end + 1
+    return result

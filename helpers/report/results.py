@@ -50,7 +50,13 @@ def record(views: dict[str, RunView], profile: str, provenance: dict[str, Any]) 
                         for latent in sorted(WRITEUP_VAE_LOSS)],
             "published": [{"source": source, "model": model, "latent_dim": latent, "nll": nll, "differs": differs}
                           for source, model, latent, nll, differs in PUBLISHED_NLL],
-            "provenance": provenance}
+            **collapse_record(views.get("collapse")), "provenance": provenance}
+
+
+def collapse_record(collapse: RunView | None) -> dict[str, Any]:
+    """The collapse runs compared at one epoch ({} when the build has none)."""
+    rows = collapse.metrics.get("collapse") if collapse else None
+    return {"collapse": {"at_epoch": collapse.metrics["at_epoch"], "runs": rows}} if rows else {}
 
 
 def write_results(data: dict[str, Any], folder: Path) -> Path:

@@ -1,0 +1,100 @@
+"""What drives the GAN's collapse: runs named by what they change, compared at one epoch, and said in the report."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from helpers import collapse
+from helpers.params import CollapseConfig, GANConfig, ParameterError
+from helpers.report import findings, readme
+from helpers.report.runview import RunView
+from helpers.runfiles import METRICS, RECORD, WEIGHTS
+
+
+def fake_gan_run(folder: Path, changes: dict, seed: int = 0, epochs: int = 20, rise: float = 2.0,
+                 d_real_end: float = 0.8, digits_end: int = 6) -> Path:
+    """A finished GAN run whose FD is lowest (100) at epoch 10 and then rises to rise x 100 at epoch 20."""
+    folder.mkdir(parents=True)
+    history = []
+    for epoch in range(1, epochs + 1):
+        late = max(0, min(epoch, 20) - 10) / 10  # 0 up to epoch 10, then up to 1 at epoch 20
+        row = {"epoch": epoch, "d_real": 0.6 + (d_real_end - 0.6) * late, "d_fake": 0.4 - 0.2 * late}
+        if epoch % 5 == 0:
+            row |= {"monitor_frechet_distance": 100.0 * (1 + (rise - 1) * late) + 300 * (epoch < 10),
+                    "monitor_digits_covered": float(10 - round((10 - digits_end) * late)) - (epoch > 20)}
+        history.append(row)
+    params = GANConfig(seed=seed, epochs=epochs, output_dir=str(folder), **changes).to_dict()
+    (folder / METRICS).write_text(json.dumps({"parameters": params, "history": history}))
+    (folder / WEIGHTS).write_bytes(b"")
+    return folder
+
+
+@pytest.fixture
+def gan_runs(tmp_path) -> str:
+    """The writeup's settings (seeds 0 and 1, 30 epochs) and three runs that change one setting (20 epochs)."""
+    folders = [fake_gan_run(tmp_path / "gan", {}, epochs=30),
+               fake_gan_run(tmp_path / "seed1", {}, seed=1, epochs=30, rise=2.5, d_real_end=0.85),
+               fake_gan_run(tmp_path / "d_steps", {"d_steps": 2}, rise=3.0, d_real_end=0.9, digits_end=4),
+               fake_gan_run(tmp_path / "disc_lr", {"disc_learning_rate": 1.25e-4}, rise=1.1, d_real_end=0.65,
+                            digits_end=10),
+               fake_gan_run(tmp_path / "ac_gan", {"auxiliary": True, "conditional": True}, rise=1.05,
+                            d_real_end=0.62, digits_end=10)]
+    return ",".join(map(str, folders))
+
+
+def test_runs_are_named_by_what_they_change_and_the_writeups_come_first(gan_runs):
+    runs = collapse.read_runs(gan_runs)
+    assert [(run.label, run.seed) for run in runs] == [
+        ("the writeup's settings", 0), ("the writeup's settings", 1), ("2 D steps per G step", 0),
+        ("D also names the digit, G told the digit", 0), ("D learning rate 0.000125", 0)]
+    assert runs[2].changes == {"d_steps": 2}  # epochs, seed and folders are how long and where, not what
+
+
+def test_runs_are_compared_at_the_last_epoch_all_reached_with_their_fd_rise_over_the_best(gan_runs):
+    runs = collapse.read_runs(gan_runs)
+    epoch = collapse.common_epoch(runs)
+    rows = {(row["label"], row["seed"]): row for row in collapse.summary(runs, epoch)}
+    base, stronger = rows[("the writeup's settings", 0)], rows[("2 D steps per G step", 0)]
+    assert epoch == 20 and base["at_epoch"] == 20 and base["best_epoch"] == 10
+    assert base["frechet_distance"] == pytest.approx(200) and base["frechet_rise"] == pytest.approx(2.0)
+    assert stronger["frechet_rise"] == pytest.approx(3.0) and stronger["digits"] == 4
+    assert base["d_real"] == pytest.approx(0.8) and base["digits"] == 6 and base["most_digits"] == 10
+    assert (base["final_epoch"], base["final_digits"]) == (30, 5)  # the longer run's end is kept too
+    assert collapse.common_epoch(runs, 15) == 15 and collapse.summary(runs, 15)[0]["frechet_rise"] == pytest.approx(1.5)
+
+
+def test_the_findings_name_what_each_run_tests_and_how_d_x_follows_the_rise(gan_runs, tmp_path):
+    runs = collapse.read_runs(gan_runs)
+    folder = tmp_path / "collapse"
+    folder.mkdir()
+    (folder / RECORD).write_text(json.dumps({"name": "collapse", "status": "ok"}))
+    (folder / METRICS).write_text(json.dumps({"collapse": collapse.summary(runs, 20), "at_epoch": 20}))
+    study = findings.collapse_study(RunView.read(tmp_path, "collapse"))
+    assert study["base"]["seed"] == 0 and [row["seed"] for row in study["full_length"]] == [0, 1]
+    assert {role for role, row in study["role"].items() if row} == {"stronger_d", "weaker_d", "ac_gan"}
+    assert study["role"]["weaker_d"]["changes"] == {"disc_learning_rate": 1.25e-4}
+    assert study["rho"] == pytest.approx(1.0) and study["all_lose_digits"]
+    assert findings.rank_correlation([1, 2, 2, 3], [4, 3, 3, 1]) == pytest.approx(-1.0)
+    assert findings.rank_correlation([1, 2], [2, 1]) is None
+
+
+def test_the_readme_gets_the_collapse_table_when_the_record_has_it(gan_runs):
+    rows = collapse.summary(collapse.read_runs(gan_runs), 20)
+    table = readme.collapse_table({"at_epoch": 20, "runs": rows})
+    assert "compared at epoch 20" in table and "| 2 D steps per G step | 0 | 4 | 300 (3.0×) | 100 (10) |" in table
+    assert readme.collapse_table(None) == ""
+
+
+def test_a_run_folder_that_is_not_a_finished_gan_run_is_one_clear_line(gan_runs, tmp_path):
+    CollapseConfig(run_dirs=gan_runs)
+    vae = tmp_path / "vae"
+    vae.mkdir()
+    (vae / METRICS).write_text(json.dumps({"parameters": {"latent_dim": 2}}))
+    (vae / WEIGHTS).write_bytes(b"")
+    for run_dirs, message in ((str(vae), "run_dirs needs GAN runs"), ("", "run_dirs names no run folder"),
+                              (str(tmp_path / "missing"), "is not a finished GAN run: metrics.json")):
+        with pytest.raises(ParameterError, match=message):
+            CollapseConfig(run_dirs=run_dirs)
