@@ -21,7 +21,7 @@ help:
 	@echo "make report PROFILE=full   the writeup's settings (200 VAE epochs, 300 GAN epochs)"
 	@echo "make report ARGS='--only vae_z2 --set vae.epochs=30'   options of python -m helpers.report"
 	@echo "make data DATASET=fashion-mnist   fetch Fashion-MNIST too"
-	@echo "make bench    seconds per epoch of our loops vs an examples-style loop and the matmul ceiling (bench/results.json)"
+	@echo "make bench    seconds per epoch of our loops vs an examples-style loop and the matmul ceiling (bench/results.json), explorer redraw times"
 	@echo "make lint     ruff;   make clean   remove built reports and outputs"
 
 report: setup
@@ -62,6 +62,7 @@ lint: $(VENV)/.installed
 
 bench: setup
 	$(PY) -m bench.speed
+	$(PY) -m bench.widgets
 
 clean:
 	rm -rf report/build outputs .pytest_cache
