@@ -15,11 +15,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .checkpoints import training_fingerprint
 from .data import Splits
 from .metrics import gaussian_statistics, sample_scores
 from .params import ClassifierConfig
 from .runfiles import finished_run
-from .train import fit, make_generator, training_fingerprint
+from .train import fit, make_generator
 
 NUM_CLASSES = 10
 PIXEL_MEAN, PIXEL_STD = 0.1307, 0.3081  # MNIST's training-set pixel statistics, to centre the input

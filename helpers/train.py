@@ -15,29 +15,24 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import torch
 from tqdm import tqdm as text_tqdm
 from tqdm.auto import tqdm
 
 from . import gan
+from .checkpoints import Stateful, resume, save_checkpoint, training_fingerprint
 from .data import Splits, binarize
+from .monitor import COLLAPSE_SPREAD, Monitor, Scorer, Snapshots
 from .params import GANConfig, VAEConfig
 from .precision import matmul_precision, resolve_precision
-from .runfiles import CHECKPOINT, PROGRESS_ENV, atomic_path  # noqa: F401 (train.CHECKPOINT is what notebooks name)
+from .runfiles import CHECKPOINT, PROGRESS_ENV  # noqa: F401 (train.CHECKPOINT is what notebooks name)
 from .vae import VAE, evaluate, neg_elbo
 
 EVAL_SEED_OFFSET = 10_007  # the fixed validation binarization uses seed + this, apart from training draws
 BATCHES_PER_DRAW = 10  # shuffled images are gathered (and binarized) for this many batches at once
 FUSED_DEVICES = {torch.optim.Adagrad: ("cpu",), torch.optim.Adam: ("cpu", "cuda", "mps")}  # one-kernel steps
-
-
-class Stateful(Protocol):
-    """Anything with a state dict: modules and optimizers."""
-
-    def state_dict(self) -> dict[str, Any]: ...
-    def load_state_dict(self, state: dict[str, Any]) -> Any: ...
 
 
 class NonFiniteLossError(RuntimeError):
@@ -90,62 +85,6 @@ def epoch_bar(epochs: range, **options: Any) -> tqdm:
     if os.environ.get(PROGRESS_ENV) == "text":
         return text_tqdm(epochs, unit="epoch", file=sys.stderr, mininterval=10.0, **options)
     return tqdm(epochs, unit="epoch", mininterval=2.0, **options)
-
-
-def save_checkpoint(path: Path, state: dict[str, Stateful], generator: torch.Generator,
-                    history: list[dict[str, float]], fingerprint: dict[str, Any] | None) -> None:
-    """Write everything a run needs to resume, atomically (a crash mid-write keeps the old file)."""
-    payload = {name: obj.state_dict() for name, obj in state.items()}
-    payload.update(history=history, generator=generator.get_state(), fingerprint=fingerprint)
-    save_state(path, payload)
-
-
-def save_state(path: Path, payload: dict[str, Any]) -> None:
-    """torch.save to a unique temporary name, then rename: readers and crashes never see half a file."""
-    with atomic_path(path) as partial:
-        torch.save(payload, partial)
-
-
-def resume(path: Path, state: dict[str, Stateful], generator: torch.Generator,
-           fingerprint: dict[str, Any] | None, epochs: int) -> list[dict[str, float]]:
-    """Load a matching checkpoint of at most epochs into state and generator and return its history.
-
-    Returns [] when there is none. A checkpoint of more epochs than asked for cannot give the model of
-    fewer: it is moved aside (checkpoint.<N>-epochs.pt), never overwritten, and training starts afresh.
-    """
-    if not path.exists():
-        return []
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # truncated, empty or not a checkpoint: never block the run, never delete it
-        set_aside_unreadable(path, exc)
-        return []
-    if payload.get("fingerprint") != fingerprint:
-        print(f"{path} was written with other parameters; starting from scratch")
-        return []
-    done = len(payload["history"])
-    if done > epochs:
-        kept = path.with_name(f"{path.stem}.{done}-epochs{path.suffix}")
-        os.replace(path, kept)
-        print(f"{path} holds {done} epochs, more than the {epochs} asked for: moved to {kept.name}; "
-              "starting from scratch")
-        return []
-    for name, obj in state.items():
-        if name in payload:  # a checkpoint from before an optional part (the monitor) existed lacks it
-            obj.load_state_dict(payload[name])
-    generator.set_state(payload["generator"])
-    print(f"resuming from {path} after epoch {len(payload['history'])}")
-    return payload["history"]
-
-
-def set_aside_unreadable(path: Path, error: Exception) -> Path:
-    """Move a checkpoint torch cannot read to checkpoint.unreadable-<time>.pt and say so in one line."""
-    aside = path.with_name(f"{path.stem}.unreadable-{time.strftime('%Y%m%d-%H%M%S')}{path.suffix}")
-    os.replace(path, aside)
-    why = (str(error).strip().splitlines() or [type(error).__name__])[0].split(". ")[0][:160]  # its first sentence
-    print(f"{path} cannot be read ({why}): moved to {aside.name}; starting from scratch "
-          "(delete that file once you no longer need it)", flush=True)
-    return aside
 
 
 def vae_epoch(model: VAE, optimizer: torch.optim.Optimizer, images: torch.Tensor, batch_size: int,
@@ -220,93 +159,7 @@ def fit_vae(model: VAE, splits: Splits, config: VAEConfig, checkpoint: Path | No
                desc=f"VAE z={config.latent_dim}")
 
 
-# Parameters added after checkpoints were written: at these values (the behaviour from before they existed) they
-# are left out of the fingerprint, so that those checkpoints still resume.
-LATER_DEFAULTS: dict[str, Any] = {"disc_learning_rate": 0.0}
-EVALUATION_ONLY = ("classifier_dir", "score_every", "score_samples", "nll_samples", "nll_images")  # not training
-
-
-def training_fingerprint(config: Any) -> dict[str, Any]:
-    """The parameters that must match for a checkpoint to be resumed (not epochs or paths)."""
-    ignored = {"epochs", "output_dir", "resume", "data_dir", "sample_every", "cpu_threads",  # how, not what
-               *EVALUATION_ONLY}
-    unset = {k for k, v in LATER_DEFAULTS.items() if getattr(config, k, v) == v}
-    return {k: v for k, v in config.to_dict().items() if k not in ignored | unset}
-
-
 PROGRESS_SEED_OFFSET = 20_011  # the fixed noise batch behind the progress samples uses seed + this
-SCORE_SEED_OFFSET = 30_011  # the fixed noise batch the classifier scores during training uses seed + this
-COLLAPSE_SPREAD = 0.05  # without a classifier: warn below this mean per-pixel spread of the fixed samples (real: ~0.16)
-COLLAPSE_DIGITS = 6  # with a classifier: warn when the scored samples cover fewer digits than this
-Scorer = Callable[[torch.Tensor, "torch.Tensor | None"], dict[str, Any]]  # (images in [0, 1], asked digits) -> scores
-
-
-class Monitor:
-    """Scores a fixed batch of generated images every few epochs and keeps the generator of the best FD epoch.
-
-    The scores (digit coverage, entropy, Frechet distance, conditional accuracy) go into the epoch's history
-    row as monitor_*; the epoch with the lowest Frechet distance is saved to best_path, so the best of a run
-    that later collapses is never lost. Its state (best distance, epoch, warning given) rides in the checkpoint.
-    """
-
-    def __init__(self, gen: gan.Generator, scorer: Scorer, config: GANConfig, best_path: Path | None):
-        fixed = make_generator(config.seed + SCORE_SEED_OFFSET, next(gen.parameters()).device)
-        self.noise = gen.noise(config.score_samples, fixed)
-        self.asked = gen.random_labels(config.score_samples, fixed)
-        self.scorer, self.every, self.last, self.best_path = scorer, config.score_every, config.epochs, best_path
-        self.best = {"frechet_distance": math.inf, "epoch": 0, "warned": 0}
-
-    def due(self, epoch: int) -> bool:
-        """Whether the epoch (counted from 1) is scored: every score_every epochs, the first and the last."""
-        return epoch == 1 or epoch % self.every == 0 or epoch == self.last
-
-    @torch.no_grad()
-    def score(self, epoch: int, gen: gan.Generator, disc: gan.Discriminator) -> dict[str, float]:
-        """The monitor_* numbers of this epoch; saves the models when their distance is the best so far."""
-        scores = self.scorer(gan.to_unit(gen(self.noise, self.asked)), self.asked)
-        row = {f"monitor_{k}": float(v) for k, v in scores.items() if isinstance(v, (int, float))
-               and k != "samples"}
-        if row["monitor_frechet_distance"] < self.best["frechet_distance"]:
-            self.best.update(frechet_distance=row["monitor_frechet_distance"], epoch=epoch)
-            if self.best_path:
-                save_state(self.best_path, {"generator": gen.state_dict(), "discriminator": disc.state_dict(),
-                                            "epoch": epoch, "frechet_distance": self.best["frechet_distance"]})
-        if row["monitor_digits_covered"] < COLLAPSE_DIGITS and not self.best["warned"]:
-            self.best["warned"] = 1
-            print(f"warning: epoch {epoch}: the generator's samples cover only {row['monitor_digits_covered']:.0f} "
-                  "digits: it may be collapsing onto a few modes")
-        return row
-
-    def state_dict(self) -> dict[str, Any]:
-        """The best distance, its epoch and whether the warning was given."""
-        return dict(self.best)
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore what state_dict returned."""
-        self.best.update(state)
-
-
-class Snapshots:
-    """Generator samples from one fixed noise batch, kept per epoch (stored in the checkpoint)."""
-
-    def __init__(self) -> None:
-        self.epochs: list[int] = []
-        self.images: list[torch.Tensor] = []
-
-    def add(self, epoch: int, images: torch.Tensor) -> None:
-        """Keep images (in [-1, 1]) drawn after epoch."""
-        self.epochs.append(epoch)
-        self.images.append(images.detach().cpu())
-
-    def state_dict(self) -> dict[str, Any]:
-        """Epochs and images as tensors (loadable with weights_only=True)."""
-        images = torch.stack(self.images) if self.images else torch.empty(0)
-        return {"epochs": torch.tensor(self.epochs, dtype=torch.long), "images": images}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore what state_dict returned."""
-        self.epochs = state["epochs"].tolist()
-        self.images = list(state["images"])
 
 
 def gan_epoch(gen: gan.Generator, disc: gan.Discriminator, gen_optimizer: torch.optim.Optimizer,

@@ -465,13 +465,13 @@ def test_a_sigkill_mid_epoch_then_the_same_command_gives_the_uninterrupted_run(t
 def test_an_unreadable_checkpoint_is_moved_aside_and_training_starts_afresh(damage, tmp_path, capsys):
     import torch
 
-    from helpers import train
+    from helpers import checkpoints, train
 
     checkpoint = tmp_path / train.CHECKPOINT
     model = torch.nn.Linear(2, 1)
     state = {"model": model}
     generator = train.make_generator(0, torch.device("cpu"))
-    train.save_checkpoint(checkpoint, state, generator, [{"epoch": 1, "loss": 1.0}], {"toy": 1})
+    checkpoints.save_checkpoint(checkpoint, state, generator, [{"epoch": 1, "loss": 1.0}], {"toy": 1})
     content = checkpoint.read_bytes()
     checkpoint.write_bytes({"truncated": content[: len(content) // 2], "zero bytes": b"",
                             "not a checkpoint": b"hello"}[damage])
@@ -488,12 +488,12 @@ def test_an_unreadable_checkpoint_is_moved_aside_and_training_starts_afresh(dama
 def test_a_checkpoint_on_a_full_disk_names_the_folder_and_leaves_no_partial_file(small_disk):
     import torch
 
-    from helpers import train
+    from helpers import checkpoints, train
 
     state = {"model": torch.nn.Linear(1000, 1000)}  # 4 MB
     with pytest.raises(DiskFullError, match=f"no space left on the disk of {small_disk}"):
-        train.save_checkpoint(small_disk / train.CHECKPOINT, state, train.make_generator(0, torch.device("cpu")),
-                              [], None)
+        checkpoints.save_checkpoint(small_disk / train.CHECKPOINT, state, train.make_generator(0, torch.device("cpu")),
+                                    [], None)
     assert os.listdir(small_disk) == []
 
 

@@ -8,7 +8,7 @@ import math
 import pytest
 import torch
 
-from helpers import gan, train
+from helpers import checkpoints, gan, monitor, train
 from helpers.data import Split, Splits
 from helpers.params import AuxGANConfig, GANConfig, ParameterError
 
@@ -138,7 +138,7 @@ def test_training_records_what_the_figures_need(tmp_path, conditional):
     config = AuxGANConfig(epochs=2, hidden_dim=16, noise_dim=4, batch_size=50, sample_every=5,
                           conditional=conditional, output_dir=str(tmp_path))
     gen, disc = tiny_models(config)
-    snapshots = train.Snapshots()
+    snapshots = monitor.Snapshots()
     history = train.fit_gan(gen, disc, tiny_splits(), config, snapshots=snapshots)
     assert [row["epoch"] for row in history] == [1, 2]
     for key in ("d_loss", "g_loss", "d_real", "d_fake", "class_loss", "train_accuracy", "val_accuracy",
@@ -170,7 +170,7 @@ def test_resumed_training_matches_uninterrupted_training(tmp_path):
     train.fit_gan(*tiny_models(first), splits, first, checkpoint)
     second = GANConfig(epochs=2, output_dir=str(tmp_path / "resumed"), **changes)
     gen2, disc2 = gan.Generator(4, 16), gan.Discriminator(16)  # fresh weights: the checkpoint must restore them
-    snapshots = train.Snapshots()
+    snapshots = monitor.Snapshots()
     resumed = train.fit_gan(gen2, disc2, splits, second, checkpoint, snapshots=snapshots)
     strip = lambda rows: [{k: v for k, v in row.items() if k != "seconds"} for row in rows]
     assert strip(resumed) == strip(straight)
@@ -209,7 +209,7 @@ def test_a_collapsed_generator_is_reported(tmp_path, capsys):
     with torch.no_grad():
         gen.out[0].weight.zero_()  # every noise vector gives the same image
     history = train.fit_gan(gen, disc, tiny_splits(), config)
-    assert history[0]["sample_spread"] < train.COLLAPSE_SPREAD
+    assert history[0]["sample_spread"] < monitor.COLLAPSE_SPREAD
     assert "may have collapsed" in capsys.readouterr().out
 
 
@@ -275,5 +275,5 @@ def test_the_discriminator_can_learn_at_its_own_rate_and_older_checkpoints_still
     rates = [saved[name]["param_groups"][0]["lr"] for name in ("gen_optimizer", "disc_optimizer")]
     assert rates == [own_rate.learning_rate, 1e-4]
     # a checkpoint written before disc_learning_rate existed has no such key: at its default it must still match
-    assert "disc_learning_rate" not in train.training_fingerprint(GANConfig(**changes))
-    assert train.training_fingerprint(own_rate)["disc_learning_rate"] == 1e-4
+    assert "disc_learning_rate" not in checkpoints.training_fingerprint(GANConfig(**changes))
+    assert checkpoints.training_fingerprint(own_rate)["disc_learning_rate"] == 1e-4
