@@ -10,24 +10,20 @@ checks every value, so a bad run stops at once with one line that names the para
 from __future__ import annotations
 
 import difflib
-import json
 import os
 import re
 import types
-from contextvars import ContextVar
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
-from .runfiles import METRICS, WEIGHTS
+from .runfolders import UPSTREAM, finished_runs, run_of_kind
 
 IPYTHON_NAMES = {"In", "Out", "get_ipython", "exit", "quit", "open"}
 TRAIN_SIZE = 50_000  # MNIST's and Fashion-MNIST's training split (the other 10,000 are the validation split)
 MAX_LEARNING_RATE = 10.0  # above this no optimizer here trains: a typo, not a setting
 ACTIVE_UNIT_VARIANCE = 0.01  # a latent unit is active when its posterior mean varies more than this across images
-PLACEHOLDER_MARK = "{runs."  # a run-layer placeholder: the folder of a run that may not have run yet
-UPSTREAM: ContextVar[dict[str, dict[str, Any] | None] | None] = ContextVar("upstream", default=None)  # Config.check
 Positive = Annotated[int, Field(gt=0)]
 Count = Annotated[int, Field(ge=0)]  # 0 has a meaning: "all images" for train_size
 Seed = Annotated[int, Field(ge=0, lt=2**64)]  # torch's generators take 64-bit seeds
@@ -253,55 +249,6 @@ class ExploreConfig(Config):
         return run_of_kind(folder, info)
 
 
-def run_of_kind(folder: str, info: ValidationInfo) -> str:
-    """folder itself when empty or a finished run of the kind its parameter needs; else ValueError naming both."""
-    if folder and (params := run_parameters(folder, info)) is not None:
-        check_run_kind(info.field_name, folder, params)
-    return folder
-
-
-EXPLORER_SLOTS = {  # what each of the explorer's run folders must hold: a test on its parameters, and in words
-    "vae_z2_dir": (lambda p: "latent_dim" in p and p["latent_dim"] == 2, "a VAE run with latent_dim 2"),
-    "vae_z20_dir": (lambda p: "latent_dim" in p, "a VAE run"),
-    "gan_dir": (lambda p: "noise_dim" in p and not p.get("auxiliary"), "a GAN run without the digit head "
-                "(auxiliary=False)"),
-    "aux_gan_dir": (lambda p: "noise_dim" in p and bool(p.get("auxiliary")), "a GAN run with the digit head "
-                    "(auxiliary=True)"),
-    "sweep_dirs": (lambda p: "latent_dim" in p, "a VAE run"),
-    "classifier_dir": (lambda p: "channels" in p, "a classifier run (notebooks/classifier.ipynb)"),
-}
-
-
-def run_parameters(folder: str, info: ValidationInfo) -> dict[str, Any] | None:
-    """A finished run folder's parameters (metrics.json); a placeholder's come from the build (None: unknown)."""
-    upstream = UPSTREAM.get()
-    if PLACEHOLDER_MARK in folder and upstream is not None:
-        return upstream.get(folder)
-    missing = [f for f in (WEIGHTS, METRICS) if not (Path(folder) / f).exists()]
-    if missing:
-        raise ValueError(f"{info.field_name}={folder!r} is not a finished run folder: {', '.join(missing)} missing")
-    try:
-        return json.loads((Path(folder) / METRICS).read_text()).get("parameters") or {}
-    except (OSError, ValueError, AttributeError):
-        raise ValueError(f"{info.field_name}={folder!r}: its {METRICS} cannot be read; run it again") from None
-
-
-def check_run_kind(field: str, folder: str, params: dict[str, Any]) -> None:
-    """Raise ValueError unless a run's parameters are of the kind the explorer's slot (or the study) needs."""
-    fits, wanted = EXPLORER_SLOTS[field]
-    if not fits(params):
-        raise ValueError(f"{field}={folder!r} is {describe_run(params)}; {field} needs {wanted}")
-
-
-def describe_run(params: dict[str, Any]) -> str:
-    """A run's kind in words, from its parameters: 'a VAE run with latent_dim 20', 'a GAN run with ...'."""
-    if "latent_dim" in params:
-        return f"a VAE run with latent_dim {params['latent_dim']}"
-    if "noise_dim" in params:
-        return f"a GAN run with auxiliary={bool(params.get('auxiliary'))}"
-    return "a classifier run" if "channels" in params else "not a VAE, GAN or classifier run"
-
-
 def one_line(error: ValidationError, allowed: list[str]) -> str:
     """Pydantic's errors as one line: unknown names with a did-you-mean hint, then each bad value and its input."""
     problems = error.errors()
@@ -412,7 +359,7 @@ class StudyConfig(Config):
     @classmethod
     def _finished_runs(cls, sweep_dirs: str, info: ValidationInfo) -> str:
         """Refuse a value that names no folder, or a folder without a finished VAE run."""
-        return finished_runs(sweep_dirs, info, "latent_dim", "VAE")
+        return finished_runs(sweep_dirs, info)
 
 
 class CollapseConfig(Config):
@@ -426,27 +373,7 @@ class CollapseConfig(Config):
     @classmethod
     def _finished_runs(cls, run_dirs: str, info: ValidationInfo) -> str:
         """Refuse a value that names no folder, or a folder without a finished GAN run."""
-        return finished_runs(run_dirs, info, "noise_dim", "GAN")
-
-
-def finished_runs(text: str, info: ValidationInfo, needs: str, kind: str) -> str:
-    """Check comma-separated run folders (or a glob): each a finished run whose parameters include needs."""
-    from .sweeps import split_folders
-
-    folders = split_folders(text)
-    if not folders:
-        raise ValueError(f"{info.field_name} names no run folder: {text!r}")
-    for folder in folders:
-        if PLACEHOLDER_MARK in str(folder) and UPSTREAM.get() is not None:
-            params = UPSTREAM.get().get(str(folder))
-        else:
-            missing = [f for f in (METRICS, WEIGHTS) if not (folder / f).exists()]
-            if missing:
-                raise ValueError(f"{folder} is not a finished {kind} run: {', '.join(missing)} missing")
-            params = run_parameters(str(folder), info)
-        if params is not None and needs not in params:
-            raise ValueError(f"{folder} is {describe_run(params)}; {info.field_name} needs {kind} runs")
-    return text
+        return finished_runs(run_dirs, info)
 
 
 CONFIGS: dict[str, type[Config]] = {"vae": VAEConfig, "gan": GANConfig, "explore": ExploreConfig,

@@ -94,7 +94,8 @@ def test_a_run_folder_that_is_not_a_finished_gan_run_is_one_clear_line(gan_runs,
     vae.mkdir()
     (vae / METRICS).write_text(json.dumps({"parameters": {"latent_dim": 2}}))
     (vae / WEIGHTS).write_bytes(b"")
-    for run_dirs, message in ((str(vae), "run_dirs needs GAN runs"), ("", "run_dirs names no run folder"),
-                              (str(tmp_path / "missing"), "is not a finished GAN run: metrics.json")):
+    missing = str(tmp_path / "missing")
+    for run_dirs, message in ((str(vae), "run_dirs needs a GAN run"), ("", "run_dirs names no run folder"),
+                              (missing, "is not a finished run folder: weights.pt, metrics.json missing")):
         with pytest.raises(ParameterError, match=message):
             CollapseConfig(run_dirs=run_dirs)

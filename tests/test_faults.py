@@ -137,8 +137,8 @@ SETS = {  # --set value -> the notebook's own message (the same config class che
     "explore.vae_z2_dir={runs.vae_z20}": "vae_z2_dir='{runs.vae_z20}' is a VAE run with latent_dim 20",
     "explore.gan_dir={runs.aux_gan}": "gan_dir needs a GAN run without the digit head",
     "explore.aux_gan_dir={runs.vae_z2}": "aux_gan_dir needs a GAN run with the digit head",
-    "study.sweep_dirs={runs.gan}": "sweep_dirs needs VAE runs",
-    "collapse.run_dirs={runs.vae_z2}": "run_dirs needs GAN runs",
+    "study.sweep_dirs={runs.gan}": "sweep_dirs needs a VAE run",
+    "collapse.run_dirs={runs.vae_z2}": "run_dirs needs a GAN run",
     "vae_latent_latent_dim-2_seed-0.batch_size=0": "batch_size must be > 0, got 0",
     "gan.conditional=true": "conditional=True needs auxiliary=True",
 }
@@ -172,8 +172,8 @@ def test_values_that_only_look_valid_name_the_parameter(untrained_runs):
              (ExploreConfig, {"vae_z2_dir": str(untrained_runs["vae_z20"])}, "needs a VAE run with latent_dim 2"),
              (ExploreConfig, {"gan_dir": str(untrained_runs["aux_gan"])}, "needs a GAN run without the digit head"),
              (ExploreConfig, {"aux_gan_dir": str(untrained_runs["gan"])}, "needs a GAN run with the digit head"),
-             (StudyConfig, {"sweep_dirs": str(untrained_runs["gan"])}, "sweep_dirs needs VAE runs"),
-             (CollapseConfig, {"run_dirs": str(untrained_runs["vae_z2"])}, "run_dirs needs GAN runs")]
+             (StudyConfig, {"sweep_dirs": str(untrained_runs["gan"])}, "sweep_dirs needs a VAE run"),
+             (CollapseConfig, {"run_dirs": str(untrained_runs["vae_z2"])}, "run_dirs needs a GAN run")]
     for config, values, message in cases:
         with pytest.raises(ParameterError, match=message.replace("(", r"\(").replace(")", r"\)")):
             config(**values)

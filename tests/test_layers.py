@@ -13,7 +13,7 @@ from conftest import ROOT
 from helpers import runfiles
 
 TORCH_FREE = ["helpers.runfiles", "helpers.params", "helpers.runs", "helpers.sweeps", "helpers.executor",
-              "helpers.previous", "helpers.profilefile", "helpers.tables",
+              "helpers.previous", "helpers.profilefile", "helpers.tables", "helpers.runfolders",
               "helpers.runner", "helpers.buildlock", "helpers.report", "helpers.report.cli"]
 
 
