@@ -3,9 +3,11 @@
 By default a LocalCluster sized to the machine (one worker process per core, one thread each); `workers`
 chooses how many; `scheduler` ('tcp://host:port') uses an existing cluster instead, whose workers need the
 repository, its environment and the data at the same paths (or the build folder on a shared mount). A
-run's task starts ``python -m helpers.runner`` (papermill) and waits for it; a run that needs another
-('{runs.NAME}') is submitted with that run's future as an argument, so Dask starts it once that run ended.
-One worker runs everything one after another, in the order the runs are given.
+run's task starts ``python -m helpers.runner`` (papermill) and waits for it. A run is submitted once every
+run it needs ('{runs.NAME}') has ended, with their results as arguments: Dask then queues it on the scheduler
+and hands it to the first worker that is free (a task submitted with unfinished futures as arguments would be
+pinned to a worker at once, and could wait there while another worker idles). One worker runs everything one
+after another, in the order the runs are given.
 """
 
 from __future__ import annotations
@@ -172,7 +174,7 @@ class Executor:
         build = build.resolve()
         progress = Progress(runs, build)
         results: dict[str, Result] = {}
-        futures: dict[str, Any] = {}
+        pending: dict[str, tuple[dict[str, Any], list[str]]] = {}  # run -> (its spec, the runs it needs)
         keys: dict[str, str] = {}
         sources, data_keys = source_digest(), {}
         for run in runs:
@@ -188,24 +190,33 @@ class Executor:
                 data_keys[source] = data_digest(*source)
             upstream = [keys.get(n) or read_record(run_folder(build, n)).get("key", "") for n in run.needs()]
             keys[run.name] = key = cache_key(run, params, upstream, sources, data_keys[source])
-            if not (force or any(n in futures for n in run.needs())) and reusable(folder, run.name, key):
+            if not (force or any(n in pending for n in run.needs())) and reusable(folder, run.name, key):
                 results[run.name] = Result(run.name, "cached", key=key)
                 progress.finished(results[run.name])
                 continue
             spec = {"name": run.name, "notebook": run.notebook, "params": params, "folder": str(folder),
                     "key": key, "timeout": timeout, "env": run_env(self.threads)}
-            needed = [futures.get(n) or results.get(n) for n in run.needs() if n in futures or n in results]
-            futures[run.name] = self.client.submit(run_task, spec, *needed, key=f"{run.name}-{uuid.uuid4().hex[:8]}",
-                                                   pure=False)
+            pending[run.name] = (spec, [n for n in run.needs() if n in pending or n in results])
             progress.queued(run.name)
-        results.update(self.wait(futures, progress))
+        self.wait(pending, results, progress)
         return [results[run.name] for run in runs]
 
-    def wait(self, futures: dict[str, Any], progress: Progress) -> dict[str, Result]:
-        """Follow the submitted runs until all ended, printing their state changes and epoch progress."""
-        results: dict[str, Result] = {}
+    def submit_ready(self, pending: dict[str, tuple[dict[str, Any], list[str]]], futures: dict[str, Any],
+                     results: dict[str, Result]) -> None:
+        """Submit, in the given order, each pending run whose needed runs have all ended."""
+        for name, (spec, needs) in list(pending.items()):
+            if all(n in results for n in needs):
+                futures[name] = self.client.submit(run_task, spec, *(results[n] for n in needs),
+                                                   key=f"{name}-{uuid.uuid4().hex[:8]}", pure=False)
+                del pending[name]
+
+    def wait(self, pending: dict[str, tuple[dict[str, Any], list[str]]], results: dict[str, Result],
+             progress: Progress) -> None:
+        """Submit runs as they become ready and follow them until all ended, adding each one's Result to results."""
+        futures: dict[str, Any] = {}
         try:
-            while len(results) < len(futures):
+            while pending or any(name not in results for name in futures):
+                self.submit_ready(pending, futures, results)
                 started = {}
                 while not self.events.empty():
                     event = self.events.get()
@@ -223,7 +234,6 @@ class Executor:
         except KeyboardInterrupt:
             self.client.cancel(list(futures.values()))
             raise
-        return results
 
 
 def outcome(name: str, future: Any) -> Result:

@@ -240,3 +240,29 @@ def test_the_full_profile_changes_one_gan_setting_per_point_and_the_collapse_run
     changed = [set(profile.run(p).params) - {"epochs", "classifier_dir"} for p in balance]
     assert all(len(keys) == 1 for keys in changed)
     assert set(profile.run("collapse").needs()) == {"gan", "aux_gan", *seeds, *balance}
+
+
+def test_a_run_is_submitted_only_once_the_runs_it_needs_ended_so_any_free_worker_takes_it():
+    from helpers.executor import Executor
+
+    class Client:  # records what the executor hands to Dask
+        def __init__(self) -> None:
+            self.submitted: list[tuple[str, tuple]] = []
+
+        def submit(self, function, spec, *upstream, key, pure):
+            self.submitted.append((spec["name"], upstream))
+            return key
+
+    executor = Executor(workers=2)
+    executor.client = Client()
+    needs = {"classifier": [], "gan": ["classifier"], "seed-1": ["classifier"], "collapse": ["gan", "seed-1"]}
+    pending = {name: ({"name": name}, needed) for name, needed in needs.items()}
+    futures: dict = {}
+    results: dict = {}
+    executor.submit_ready(pending, futures, results)
+    assert executor.client.submitted == [("classifier", ())] and list(pending) == ["gan", "seed-1", "collapse"]
+    results["classifier"] = runs.Result("classifier", "ok")
+    executor.submit_ready(pending, futures, results)
+    assert [name for name, _ in executor.client.submitted[1:]] == ["gan", "seed-1"]  # both free to start anywhere
+    assert executor.client.submitted[1][1] == (results["classifier"],)  # its result, not a future pinned to a worker
+    assert list(pending) == ["collapse"]
