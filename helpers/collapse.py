@@ -59,7 +59,9 @@ class GANRun:
     @property
     def label(self) -> str:
         """What the run changes, in words ('the writeup's settings' when nothing)."""
-        words = [change_label(key, value) for key, value in self.changes.items()]
+        changes = dict(self.changes)
+        words = ["AC-GAN"] if changes.pop("conditional", False) and changes.pop("auxiliary", False) else []
+        words += [change_label(key, value) for key, value in changes.items()]
         return ", ".join(words) or WRITEUP
 
     def monitored(self, until: int | None = None) -> list[dict[str, Any]]:
@@ -72,8 +74,6 @@ def change_label(key: str, value: Any) -> str:
     """One changed setting in words: 'learning rate 0.0002', '2 D steps per G step', 'D also names the digit'."""
     if key == "auxiliary":
         return "D also names the digit" if value else "no digit head"
-    if key == "conditional":
-        return "G told the digit" if value else "G not told the digit"
     return LABELS[key].format(value) if key in LABELS else f"{key} {value}"
 
 
@@ -122,7 +122,7 @@ def run_colors(runs: list[GANRun]) -> list[Any]:
 
 def figure(runs: list[GANRun], at_epoch: int) -> Figure:
     """Digits covered, Frechet distance and D(x) against epochs, one line per run; the common epoch dotted."""
-    fig, axes = plt.subplots(1, 3, figsize=(14, 4.2), constrained_layout=True)
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4.8), layout="constrained")
     for run, color in zip(runs, run_colors(runs)):
         scored = run.monitored()
         epochs = [row["epoch"] for row in scored]
@@ -139,7 +139,8 @@ def figure(runs: list[GANRun], at_epoch: int) -> Figure:
     axes[0].set_ylim(0, 10.5)
     axes[1].set_yscale("log")
     axes[2].axhline(0.5, color="0.6", lw=0.8)
-    axes[0].legend(fontsize="x-small", loc="lower left")
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncol=min(4, len(runs)),
+               fontsize="small", frameon=False)
     return fig
 
 

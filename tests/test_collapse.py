@@ -49,7 +49,7 @@ def test_runs_are_named_by_what_they_change_and_the_writeups_come_first(gan_runs
     runs = collapse.read_runs(gan_runs)
     assert [(run.label, run.seed) for run in runs] == [
         ("the writeup's settings", 0), ("the writeup's settings", 1), ("2 D steps per G step", 0),
-        ("D also names the digit, G told the digit", 0), ("D learning rate 0.000125", 0)]
+        ("AC-GAN", 0), ("D learning rate 0.000125", 0)]
     assert runs[2].changes == {"d_steps": 2}  # epochs, seed and folders are how long and where, not what
 
 
