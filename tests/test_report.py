@@ -504,6 +504,7 @@ def test_the_collapse_section_says_which_setting_drives_it_from_the_runs(tmp_pat
     assert "Every seed loses digits" in section and 'id="collapse-results"' in section
     assert "2 D steps per G step" in section and "D learning rate 0.000125" in section and "⟦" not in page
     assert "This build compares only its two GAN runs" not in section
+    assert "a discriminator given two steps per generator step collapses it sooner" in page  # the conclusion
 
     quick = rendered(views | {"collapse": collapse_view(tmp_path / "quick", gan_runs[:1])})
     assert "This build compares only its two GAN runs" in quick and "A stronger discriminator" not in quick

@@ -244,7 +244,14 @@ def collapse_study(collapse: RunView) -> dict | None:
             "plain_changes": [row for row in changed if not row["changes"].get("conditional")],
             "full_length": full_length,
             "all_lose_digits": all(row["final_digits"] < row["most_digits"] for row in full_length),
-            "rho": rank_correlation([row["d_real"] for row in rows], [row["frechet_rise"] for row in rows])}
+            "rho": rank_correlation([row["d_real"] for row in rows], [row["frechet_rise"] for row in rows]),
+            "discriminator_drives": discriminator_drives(writeup[0], collapse_roles(changed))}
+
+
+def discriminator_drives(base: dict, role: dict[str, dict | None]) -> bool:
+    """Whether a stronger discriminator drifted further from its best than the writeup's settings, a weaker less."""
+    stronger, weaker = role["stronger_d"], role["weaker_d"]
+    return bool(stronger and weaker and stronger["frechet_rise"] > base["frechet_rise"] > weaker["frechet_rise"])
 
 
 def collapse_roles(changed: list[dict]) -> dict[str, dict]:
