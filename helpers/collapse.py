@@ -9,9 +9,6 @@ seeds tell a property of the setting from bad luck. Runs are compared at one epo
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import matplotlib.pyplot as plt
@@ -20,7 +17,7 @@ import seaborn as sns
 from matplotlib.figure import Figure
 
 from .params import CollapseConfig, GANConfig  # noqa: F401 (the notebook imports CollapseConfig from here)
-from .runfiles import METRICS
+from .runfiles import RunHistory
 from .sweeps import split_folders
 
 NOT_SETTINGS = {"epochs", "seed", "classifier_dir", "output_dir", "score_every", "score_samples", "sample_every",
@@ -31,19 +28,8 @@ LABELS = {"learning_rate": "learning rate {:g}", "disc_learning_rate": "D learni
 WRITEUP = "the writeup's settings"
 
 
-@dataclass
-class GANRun:
+class GANRun(RunHistory):
     """One finished GAN run: its folder, parameters and per-epoch history."""
-
-    folder: Path
-    params: dict[str, Any]
-    history: list[dict[str, Any]]
-
-    @classmethod
-    def read(cls, folder: Path) -> GANRun:
-        """Read a run folder's metrics.json."""
-        metrics = json.loads((folder / METRICS).read_text())
-        return cls(folder, metrics["parameters"], metrics["history"])
 
     @property
     def changes(self) -> dict[str, Any]:

@@ -13,8 +13,9 @@ import json
 import os
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 FIGURES = "figures.json"  # each saved figure: name, PNG file, caption
 METRICS = "metrics.json"  # parameters, per-epoch history, final numbers, environment
@@ -111,3 +112,18 @@ def finished_run(run_dir: str | os.PathLike, kind: str) -> tuple[dict[str, Any],
     if missing:
         raise FileNotFoundError(f"{run_dir} is not a finished {kind} run: {', '.join(missing)} missing")
     return read_json(run_dir / METRICS)["parameters"], run_dir / WEIGHTS
+
+
+@dataclass
+class RunHistory:
+    """A finished run read back: its folder, parameters and per-epoch history (from metrics.json)."""
+
+    folder: Path
+    params: dict[str, Any]
+    history: list[dict[str, Any]]
+
+    @classmethod
+    def read(cls, folder: Path) -> Self:
+        """Read a run folder's metrics.json."""
+        metrics = read_json(folder / METRICS)
+        return cls(folder, metrics["parameters"], metrics["history"])

@@ -8,9 +8,7 @@ size, and each run's posterior means on the validation images give its number of
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,23 +22,12 @@ from matplotlib.ticker import MaxNLocator
 from .data import TRAIN_SIZE
 from .metrics import ACTIVE_UNIT_VARIANCE, active_units
 from .params import StudyConfig  # noqa: F401 (the notebook imports it from here)
-from .runfiles import METRICS
+from .runfiles import RunHistory
 from .sweeps import split_folders
 
 
-@dataclass
-class SweepRun:
+class SweepRun(RunHistory):
     """One finished VAE run of the sweep: its folder, parameters and per-epoch history."""
-
-    folder: Path
-    params: dict[str, Any]
-    history: list[dict[str, float]]
-
-    @classmethod
-    def read(cls, folder: Path) -> SweepRun:
-        """Read a run folder's metrics.json."""
-        metrics = json.loads((folder / METRICS).read_text())
-        return cls(folder, metrics["parameters"], metrics["history"])
 
     @property
     def latent_dim(self) -> int:
