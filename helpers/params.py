@@ -222,13 +222,6 @@ class GANConfig(RunConfig):
         return "AC-GAN" if self.conditional else "auxiliary GAN" if self.auxiliary else "GAN"
 
 
-class AuxGANConfig(GANConfig):
-    """The aux_gan run's variant, the conditional AC-GAN, for Python callers (the notebook passes both flags)."""
-
-    auxiliary: bool = True
-    conditional: bool = True
-
-
 class ExploreConfig(Config):
     """The exploration notebook: trained run folders to load; an empty one means a small model trained here."""
 
@@ -381,5 +374,5 @@ CONFIGS: dict[str, type[Config]] = {"vae": VAEConfig, "gan": GANConfig, "explore
                                     "collapse": CollapseConfig}  # by notebook stem
 
 
-__all__ = ["ParameterError", "Config", "RunConfig", "VAEConfig", "GANConfig", "AuxGANConfig", "ExploreConfig",
+__all__ = ["ParameterError", "Config", "RunConfig", "VAEConfig", "GANConfig", "ExploreConfig",
            "ClassifierConfig", "StudyConfig", "CollapseConfig", "CONFIGS", "check_device", "resolve_device"]

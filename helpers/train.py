@@ -314,12 +314,10 @@ def train_small_vae(latent_dim: int, splits: Splits, config: Any) -> VAE:
 def train_small_gan(auxiliary: bool, splits: Splits, config: Any) -> gan.Generator:
     """A small GAN (the conditional AC-GAN when auxiliary) trained now into output_dir/gan or output_dir/aux_gan."""
     from .outputs import RunOutputs
-    from .params import AuxGANConfig
 
-    kind = AuxGANConfig if auxiliary else GANConfig
-    quick = kind(epochs=config.epochs, train_size=config.train_size, seed=config.seed, device=config.device,
-                 dataset=config.dataset, data_dir=config.data_dir,
-                 output_dir=str(config.output_path / ("aux_gan" if auxiliary else "gan")))
+    quick = GANConfig(auxiliary=auxiliary, conditional=auxiliary, epochs=config.epochs, train_size=config.train_size,
+                      seed=config.seed, device=config.device, dataset=config.dataset, data_dir=config.data_dir,
+                      output_dir=str(config.output_path / ("aux_gan" if auxiliary else "gan")))
     seed_everything(quick.seed)
     generator, discriminator = (m.to(quick.torch_device) for m in gan.models_from_parameters(quick.to_dict()))
     history = fit_gan(generator, discriminator, splits, quick, quick.output_path / CHECKPOINT)

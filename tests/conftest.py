@@ -62,12 +62,12 @@ def untrained_runs(tmp_path_factory) -> dict[str, Path]:
 
     from helpers import gan
     from helpers.outputs import RunOutputs
-    from helpers.params import AuxGANConfig, GANConfig, VAEConfig
+    from helpers.params import GANConfig, VAEConfig
     from helpers.vae import VAE
 
     root = tmp_path_factory.mktemp("runs")
     configs = {"vae_z2": VAEConfig(latent_dim=2), "vae_z20": VAEConfig(latent_dim=20), "gan": GANConfig(),
-               "aux_gan": AuxGANConfig()}
+               "aux_gan": GANConfig(auxiliary=True, conditional=True)}
     torch.manual_seed(0)
     for name, config in configs.items():
         config.output_dir = str(root / name)

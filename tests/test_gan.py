@@ -10,7 +10,7 @@ import torch
 
 from helpers import checkpoints, gan, monitor, train
 from helpers.data import Split, Splits
-from helpers.params import AuxGANConfig, GANConfig, ParameterError
+from helpers.params import GANConfig, ParameterError
 
 
 def test_pixel_ranges_round_trip():
@@ -101,18 +101,20 @@ def test_interpolation_endpoints_and_class_grid_rows():
 
 def test_configs_keep_the_variants_apart():
     assert GANConfig().to_dict()["conditional"] is False and GANConfig().to_dict()["auxiliary"] is False
-    assert AuxGANConfig(conditional="false").to_dict() == AuxGANConfig(conditional=False).to_dict()
-    assert AuxGANConfig().auxiliary and AuxGANConfig().conditional
+    assert GANConfig(auxiliary=True, conditional="false").to_dict() == GANConfig(auxiliary=True).to_dict()
     with pytest.raises(ParameterError, match="conditional=True needs auxiliary=True"):
         GANConfig.from_namespace({"conditional": True})
     with pytest.raises(ParameterError, match="d_steps"):
         GANConfig(d_steps=0)
     with pytest.raises(ParameterError, match="adam_beta1"):
-        AuxGANConfig(adam_beta1=1.0)
+        GANConfig(adam_beta1=1.0)
+
+
+AC_GAN = GANConfig(auxiliary=True, conditional=True)
 
 
 @pytest.mark.parametrize(("config", "generator_classes", "digit_head"), [
-    (GANConfig(), 0, False), (AuxGANConfig(conditional=False), 0, True), (AuxGANConfig(), 10, True)])
+    (GANConfig(), 0, False), (GANConfig(auxiliary=True), 0, True), (AC_GAN, 10, True)])
 def test_each_variant_builds_its_networks(config, generator_classes, digit_head):
     gen, disc = gan.models_from_parameters(config.to_dict())
     assert gen.num_classes == generator_classes and (disc.classify is not None) == digit_head
@@ -135,8 +137,8 @@ def tiny_models(config: GANConfig) -> tuple[gan.Generator, gan.Discriminator]:
 
 @pytest.mark.parametrize("conditional", [True, False])
 def test_training_records_what_the_figures_need(tmp_path, conditional):
-    config = AuxGANConfig(epochs=2, hidden_dim=16, noise_dim=4, batch_size=50, sample_every=5,
-                          conditional=conditional, output_dir=str(tmp_path))
+    config = GANConfig(auxiliary=True, conditional=conditional, epochs=2, hidden_dim=16, noise_dim=4, batch_size=50,
+                       sample_every=5, output_dir=str(tmp_path))
     gen, disc = tiny_models(config)
     snapshots = monitor.Snapshots()
     history = train.fit_gan(gen, disc, tiny_splits(), config, snapshots=snapshots)
@@ -192,7 +194,7 @@ def test_nan_guard_stops_and_keeps_the_last_good_checkpoint(tmp_path):
 
 
 def test_load_generator_rebuilds_a_saved_run(tmp_path):
-    config = AuxGANConfig(hidden_dim=16, noise_dim=4, output_dir=str(tmp_path))
+    config = GANConfig(auxiliary=True, conditional=True, hidden_dim=16, noise_dim=4, output_dir=str(tmp_path))
     gen, disc = tiny_models(config)
     torch.save({"generator": gen.state_dict(), "discriminator": disc.state_dict()}, tmp_path / "weights.pt")
     (tmp_path / "metrics.json").write_text(json.dumps({"parameters": config.to_dict()}))
@@ -214,8 +216,8 @@ def test_a_collapsed_generator_is_reported(tmp_path, capsys):
 
 
 def test_bf16_training_runs_and_is_recorded(tmp_path):
-    config = AuxGANConfig(epochs=1, hidden_dim=16, noise_dim=4, batch_size=50, precision="bf16",
-                          output_dir=str(tmp_path))
+    config = GANConfig(auxiliary=True, conditional=True, epochs=1, hidden_dim=16, noise_dim=4, batch_size=50,
+                       precision="bf16", output_dir=str(tmp_path))
     gen, disc = tiny_models(config)
     history = train.fit_gan(gen, disc, tiny_splits(), config, tmp_path / train.CHECKPOINT)
     assert history[0]["precision"] == "bf16"
