@@ -203,11 +203,11 @@ class Executor:
 
     def submit_ready(self, pending: dict[str, tuple[dict[str, Any], list[str]]], futures: dict[str, Any],
                      results: dict[str, Result]) -> None:
-        """Submit, in the given order, each pending run whose needed runs have all ended."""
+        """Submit each pending run whose needed runs have all ended, those submitted earlier first in Dask's queue."""
         for name, (spec, needs) in list(pending.items()):
             if all(n in results for n in needs):
-                futures[name] = self.client.submit(run_task, spec, *(results[n] for n in needs),
-                                                   key=f"{name}-{uuid.uuid4().hex[:8]}", pure=False)
+                futures[name] = self.client.submit(run_task, spec, *(results[n] for n in needs), pure=False,
+                                                   key=f"{name}-{uuid.uuid4().hex[:8]}", priority=-len(futures))
                 del pending[name]
 
     def wait(self, pending: dict[str, tuple[dict[str, Any], list[str]]], results: dict[str, Result],

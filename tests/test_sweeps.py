@@ -249,8 +249,8 @@ def test_a_run_is_submitted_only_once_the_runs_it_needs_ended_so_any_free_worker
         def __init__(self) -> None:
             self.submitted: list[tuple[str, tuple]] = []
 
-        def submit(self, function, spec, *upstream, key, pure):
-            self.submitted.append((spec["name"], upstream))
+        def submit(self, function, spec, *upstream, key, pure, priority):
+            self.submitted.append((spec["name"], upstream, priority))
             return key
 
     executor = Executor(workers=2)
@@ -260,9 +260,9 @@ def test_a_run_is_submitted_only_once_the_runs_it_needs_ended_so_any_free_worker
     futures: dict = {}
     results: dict = {}
     executor.submit_ready(pending, futures, results)
-    assert executor.client.submitted == [("classifier", ())] and list(pending) == ["gan", "seed-1", "collapse"]
+    assert executor.client.submitted == [("classifier", (), 0)] and list(pending) == ["gan", "seed-1", "collapse"]
     results["classifier"] = runs.Result("classifier", "ok")
     executor.submit_ready(pending, futures, results)
-    assert [name for name, _ in executor.client.submitted[1:]] == ["gan", "seed-1"]  # both free to start anywhere
+    assert [(name, priority) for name, _, priority in executor.client.submitted[1:]] == [("gan", -1), ("seed-1", -2)]
     assert executor.client.submitted[1][1] == (results["classifier"],)  # its result, not a future pinned to a worker
     assert list(pending) == ["collapse"]
