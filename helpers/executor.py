@@ -4,10 +4,10 @@ By default a LocalCluster sized to the machine (one worker process per core, one
 chooses how many; `scheduler` ('tcp://host:port') uses an existing cluster instead, whose workers need the
 repository, its environment and the data at the same paths (or the build folder on a shared mount). A
 run's task starts ``python -m helpers.runner`` (papermill) and waits for it. A run is submitted once every
-run it needs ('{runs.NAME}') has ended, with their results as arguments: Dask then queues it on the scheduler
-and hands it to the first worker that is free (a task submitted with unfinished futures as arguments would be
-pinned to a worker at once, and could wait there while another worker idles). One worker runs everything one
-after another, in the order the runs are given.
+run it needs ('{runs.NAME}') has ended, with their results as arguments, and only while a worker thread is free,
+so Dask starts it at once on that worker. (Dask would assign every submitted task to a worker straight away,
+without knowing that a run takes minutes: runs could wait behind one worker while another idles.) Runs start in
+the order they are given; one worker runs them one after another.
 """
 
 from __future__ import annotations
@@ -203,9 +203,11 @@ class Executor:
 
     def submit_ready(self, pending: dict[str, tuple[dict[str, Any], list[str]]], futures: dict[str, Any],
                      results: dict[str, Result]) -> None:
-        """Submit each pending run whose needed runs have all ended, those submitted earlier first in Dask's queue."""
+        """Submit, in the given order, pending runs whose needed runs have all ended, while a worker thread is free."""
+        free = sum(self.client.nthreads().values()) - sum(name not in results for name in futures)
         for name, (spec, needs) in list(pending.items()):
-            if all(n in results for n in needs):
+            if free > 0 and all(n in results for n in needs):
+                free -= 1
                 futures[name] = self.client.submit(run_task, spec, *(results[n] for n in needs), pure=False,
                                                    key=f"{name}-{uuid.uuid4().hex[:8]}", priority=-len(futures))
                 del pending[name]

@@ -242,27 +242,34 @@ def test_the_full_profile_changes_one_gan_setting_per_point_and_the_collapse_run
     assert set(profile.run("collapse").needs()) == {"gan", "aux_gan", *seeds, *balance}
 
 
-def test_a_run_is_submitted_only_once_the_runs_it_needs_ended_so_any_free_worker_takes_it():
+def test_a_run_is_submitted_once_the_runs_it_needs_ended_and_a_worker_is_free():
     from helpers.executor import Executor
 
-    class Client:  # records what the executor hands to Dask
+    class Client:  # records what the executor hands to Dask; two workers of one thread
         def __init__(self) -> None:
             self.submitted: list[tuple[str, tuple]] = []
 
+        def nthreads(self) -> dict[str, int]:
+            return {"tcp://a": 1, "tcp://b": 1}
+
         def submit(self, function, spec, *upstream, key, pure, priority):
-            self.submitted.append((spec["name"], upstream, priority))
+            self.submitted.append((spec["name"], upstream))
             return key
 
     executor = Executor(workers=2)
     executor.client = Client()
-    needs = {"classifier": [], "gan": ["classifier"], "seed-1": ["classifier"], "collapse": ["gan", "seed-1"]}
+    needs = {"classifier": [], "gan": ["classifier"], "seed-1": ["classifier"], "seed-2": ["classifier"],
+             "collapse": ["gan", "seed-1", "seed-2"]}
     pending = {name: ({"name": name}, needed) for name, needed in needs.items()}
     futures: dict = {}
     results: dict = {}
     executor.submit_ready(pending, futures, results)
-    assert executor.client.submitted == [("classifier", (), 0)] and list(pending) == ["gan", "seed-1", "collapse"]
+    assert executor.client.submitted == [("classifier", ())]
+    assert list(pending) == ["gan", "seed-1", "seed-2", "collapse"]
     results["classifier"] = runs.Result("classifier", "ok")
     executor.submit_ready(pending, futures, results)
-    assert [(name, priority) for name, _, priority in executor.client.submitted[1:]] == [("gan", -1), ("seed-1", -2)]
-    assert executor.client.submitted[1][1] == (results["classifier"],)  # its result, not a future pinned to a worker
-    assert list(pending) == ["collapse"]
+    assert [name for name, _ in executor.client.submitted[1:]] == ["gan", "seed-1"]  # two workers: two at once
+    assert executor.client.submitted[1][1] == (results["classifier"],)  # its result, not a future to wait on
+    results["gan"] = runs.Result("gan", "ok")
+    executor.submit_ready(pending, futures, results)
+    assert [name for name, _ in executor.client.submitted[3:]] == ["seed-2"] and list(pending) == ["collapse"]
