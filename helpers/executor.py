@@ -209,7 +209,7 @@ class Executor:
             if free > 0 and all(n in results for n in needs):
                 free -= 1
                 futures[name] = self.client.submit(run_task, spec, *(results[n] for n in needs), pure=False,
-                                                   key=f"{name}-{uuid.uuid4().hex[:8]}", priority=-len(futures))
+                                                   key=f"{name}-{uuid.uuid4().hex[:8]}")
                 del pending[name]
 
     def wait(self, pending: dict[str, tuple[dict[str, Any], list[str]]], results: dict[str, Result],

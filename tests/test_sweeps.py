@@ -252,7 +252,7 @@ def test_a_run_is_submitted_once_the_runs_it_needs_ended_and_a_worker_is_free():
         def nthreads(self) -> dict[str, int]:
             return {"tcp://a": 1, "tcp://b": 1}
 
-        def submit(self, function, spec, *upstream, key, pure, priority):
+        def submit(self, function, spec, *upstream, key, pure):
             self.submitted.append((spec["name"], upstream))
             return key
 
