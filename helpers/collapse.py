@@ -101,9 +101,14 @@ def run_summary(run: GANRun, at_epoch: int) -> dict[str, Any]:
 def run_colors(runs: list[GANRun]) -> list[Any]:
     """Greys for the writeup's settings (one per seed), a colour for each change."""
     changed = [run for run in runs if run.changes]
-    palette = iter(sns.color_palette("colorblind", len(changed)))
+    palette = iter(color for i, color in enumerate(sns.color_palette("tab10", 10) * 2) if i % 10 != 7)  # no grey
     greys = iter(np.linspace(0.0, 0.55, max(1, len(runs) - len(changed))))
     return [next(palette) if run.changes else str(next(greys)) for run in runs]
+
+
+def line_style(run: GANRun) -> str:
+    """Dashed for the writeup's settings, dash-dot for the AC-GAN (a reference: two changes), solid otherwise."""
+    return "--" if not run.changes else "-." if run.changes.get("conditional") else "-"
 
 
 def figure(runs: list[GANRun], at_epoch: int) -> Figure:
@@ -112,7 +117,7 @@ def figure(runs: list[GANRun], at_epoch: int) -> Figure:
     for run, color in zip(runs, run_colors(runs)):
         scored = run.monitored()
         epochs = [row["epoch"] for row in scored]
-        style = {"color": color, "lw": 1.6 if run.changes else 1.2, "ls": "-" if run.changes else "--",
+        style = {"color": color, "lw": 1.6 if run.changes else 1.2, "ls": line_style(run),
                  "label": f"{run.label} (seed {run.seed})"}
         axes[0].plot(epochs, [row["monitor_digits_covered"] for row in scored], **style)
         axes[1].plot(epochs, [row["monitor_frechet_distance"] for row in scored], **style)
