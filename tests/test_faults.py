@@ -52,6 +52,14 @@ def run_cli(argv: list[str], capsys) -> tuple[int, str]:
     return code, capsys.readouterr().err
 
 
+def assert_refused(argv: list[str], message: str, build: tuple[Path, dict[str, bytes]], capsys) -> None:
+    """The command exits 2 with message as its one line on stderr, and the finished run is left as it was."""
+    output, before = build
+    code, err = run_cli([*argv, "--output", str(output)], capsys)
+    assert code == 2 and message in err and err.count("\n") == 1, err
+    assert snapshot(output / "quick" / "vae_z2") == before
+
+
 @pytest.fixture
 def build_with_a_finished_run(tmp_path) -> tuple[Path, dict[str, bytes]]:
     """An output folder whose quick/vae_z2 run finished; returns (output folder, its files' bytes)."""
@@ -85,11 +93,9 @@ PROFILES = {
 
 @pytest.mark.parametrize("case", PROFILES)
 def test_a_bad_profile_is_one_line_and_touches_nothing(case, tmp_path, build_with_a_finished_run, capsys):
-    output, before = build_with_a_finished_run
     text, message = PROFILES[case]
-    code, err = run_cli(["--profile", profile_file(tmp_path, text), "--output", str(output)], capsys)
-    assert code == 2 and message in err and err.count("\n") == 1, err
-    assert snapshot(output / "quick" / "vae_z2") == before and sorted(os.listdir(output)) == ["quick"]
+    assert_refused(["--profile", profile_file(tmp_path, text)], message, build_with_a_finished_run, capsys)
+    assert sorted(os.listdir(build_with_a_finished_run[0])) == ["quick"]
 
 
 OPTIONS = {
@@ -105,10 +111,7 @@ OPTIONS = {
 
 @pytest.mark.parametrize("option", OPTIONS)
 def test_a_bad_option_is_one_line_and_touches_nothing(option, build_with_a_finished_run, capsys):
-    output, before = build_with_a_finished_run
-    code, err = run_cli([*option.split(), "--output", str(output)], capsys)
-    assert code == 2 and OPTIONS[option] in err and err.count("\n") == 1, err
-    assert snapshot(output / "quick" / "vae_z2") == before
+    assert_refused(option.split(), OPTIONS[option], build_with_a_finished_run, capsys)
 
 
 @pytest.mark.parametrize("where", ["the file", "inside the file"])
@@ -146,10 +149,8 @@ SETS = {  # --set value -> the notebook's own message (the same config class che
 
 @pytest.mark.parametrize("assignment", SETS)
 def test_a_bad_value_is_refused_before_a_finished_run_is_touched(assignment, build_with_a_finished_run, capsys):
-    output, before = build_with_a_finished_run
-    code, err = run_cli(["--set", assignment, "--output", str(output)], capsys)
-    assert code == 2 and SETS[assignment] in err and err.count("\n") == 1, err
-    assert snapshot(output / "quick" / "vae_z2") == before and sorted(os.listdir(output / "quick")) == ["vae_z2"]
+    assert_refused(["--set", assignment], SETS[assignment], build_with_a_finished_run, capsys)
+    assert sorted(os.listdir(build_with_a_finished_run[0] / "quick")) == ["vae_z2"]
 
 
 def test_every_notebook_has_its_config_class_in_the_registry():
