@@ -239,13 +239,13 @@ def collapse_study(collapse: RunView) -> dict | None:
         return None
     changed = sorted((row for row in rows if row["changes"]), key=lambda row: row["frechet_rise"])
     full_length = [row for row in writeup if row["final_epoch"] > row["at_epoch"]]
-    return {"at_epoch": rows[0]["at_epoch"], "base": writeup[0], "seeds": writeup, "changed": changed,
-            "role": collapse_roles(changed),
+    role = collapse_roles(changed)
+    return {"at_epoch": rows[0]["at_epoch"], "base": writeup[0], "seeds": writeup, "changed": changed, "role": role,
             "plain_changes": [row for row in changed if not row["changes"].get("conditional")],
             "full_length": full_length,
             "all_lose_digits": all(row["final_digits"] < row["most_digits"] for row in full_length),
             "rho": rank_correlation([row["d_real"] for row in rows], [row["frechet_rise"] for row in rows]),
-            "discriminator_drives": discriminator_drives(writeup[0], collapse_roles(changed))}
+            "discriminator_drives": discriminator_drives(writeup[0], role)}
 
 
 def discriminator_drives(base: dict, role: dict[str, dict | None]) -> bool:
