@@ -120,7 +120,7 @@ def load_profile(name_or_path: str | Path) -> Profile:
                 for name, entry in (spec.get("runs") or {}).items()]
     except ValueError as exc:
         raise ProfileError(f"profile {path.name}: {exc}") from None
-    points = {name: [Run(sweep.run_name(p), sweep.notebook, {**sweep.params, **p}) for p in sweep.points()]
+    points = {name: [Run(sweep.run_name(p), sweep.notebook, {**sweep.params, **p}) for p in sweep.points]
               for name, sweep in grids.items()}
     profile = Profile(spec.get("name", path.stem), spec.get("description", ""),
                       runs + [run for group in points.values() for run in group],

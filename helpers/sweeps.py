@@ -23,7 +23,7 @@ from __future__ import annotations
 import glob
 import itertools
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,23 +34,15 @@ TYPES: dict[str, tuple[type, ...]] = {"int": (int,), "float": (int, float), "str
 
 @dataclass
 class Sweep:
-    """One notebook, parameters shared by every point, and a grid (parameter -> list of values) or listed points."""
+    """One notebook, parameters shared by every point, and the points: a grid's combinations or listed ones."""
 
     name: str
     notebook: str
     params: dict[str, Any]
-    grid: dict[str, list[Any]]
-    listed: list[dict[str, Any]] = field(default_factory=list)
-
-    def points(self) -> list[dict[str, Any]]:
-        """The listed points, or every combination of the grid's values, the first parameter varying slowest."""
-        if self.listed:
-            return [dict(point) for point in self.listed]
-        names = list(self.grid)
-        return [dict(zip(names, values)) for values in itertools.product(*self.grid.values())]
+    points: list[dict[str, Any]]
 
     def run_name(self, point: dict[str, Any]) -> str:
-        """A point's run name: the sweep's name, then name-value for each grid parameter."""
+        """A point's run name: the sweep's name, then name-value for each parameter the point sets."""
         parts = [f"{key}-{re.sub(r'[^A-Za-z0-9.-]+', '_', str(value))}" for key, value in point.items()]
         return "_".join([self.name, *parts])
 
@@ -64,11 +56,11 @@ def parse_sweep(name: str, entry: Any, declared: dict[str, dict[str, Any]] | Non
     if unknown_keys:
         raise ValueError(f"sweep {name!r}: unknown key {unknown_keys[0]!r}; "
                          "a sweep has notebook, params, grid or points")
-    sweep = Sweep(name, str(entry["notebook"]), dict(entry.get("params") or {}), {}, [])
     if "grid" in entry:
-        sweep.grid = checked_grid(name, entry["grid"])
+        points = grid_points(checked_grid(name, entry["grid"]))
     else:
-        sweep.listed = checked_points(name, entry["points"])
+        points = checked_points(name, entry["points"])
+    sweep = Sweep(name, str(entry["notebook"]), dict(entry.get("params") or {}), points)
     if declared is not None:
         check_against(sweep, declared)
     return sweep
@@ -85,6 +77,11 @@ def checked_grid(name: str, grid: Any) -> dict[str, list[Any]]:
         if len(set(map(repr, values))) < len(values):
             raise ValueError(f"sweep {name!r}: grid parameter {key!r} repeats a value: {values!r}")
     return dict(grid)
+
+
+def grid_points(grid: dict[str, list[Any]]) -> list[dict[str, Any]]:
+    """Every combination of the grid's values, the first parameter varying slowest."""
+    return [dict(zip(grid, values)) for values in itertools.product(*grid.values())]
 
 
 def checked_points(name: str, points: Any) -> list[dict[str, Any]]:
@@ -105,8 +102,7 @@ def check_against(sweep: Sweep, declared: dict[str, dict[str, Any]]) -> None:
     import difflib
 
     values = [(key, value) for key, value in sweep.params.items()]
-    values += [(key, value) for key, options in sweep.grid.items() for value in options]
-    values += [(key, value) for point in sweep.listed for key, value in point.items()]
+    values += [(key, value) for point in sweep.points for key, value in point.items()]
     for key, value in values:
         if key not in declared:
             close = difflib.get_close_matches(key, list(declared), 1)
@@ -120,7 +116,7 @@ def check_against(sweep: Sweep, declared: dict[str, dict[str, Any]]) -> None:
 
 def placeholder(sweep: Sweep) -> str:
     """What '{sweep.NAME}' stands for: the points' run-folder placeholders, comma-separated."""
-    return SEPARATOR.join(f"{{runs.{sweep.run_name(point)}}}" for point in sweep.points())
+    return SEPARATOR.join(f"{{runs.{sweep.run_name(point)}}}" for point in sweep.points)
 
 
 def fill_sweep_placeholders(value: Any, sweeps: dict[str, Sweep]) -> Any:
