@@ -9,6 +9,7 @@ seeds tell a property of the setting from bad luck. Runs are compared at one epo
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import matplotlib.pyplot as plt
@@ -34,7 +35,7 @@ class GANRun(RunHistory):
     @property
     def changes(self) -> dict[str, Any]:
         """The settings this run trains with that differ from the writeup's (the notebook's defaults)."""
-        defaults = GANConfig().to_dict()
+        defaults = gan_defaults()
         return {k: v for k, v in self.params.items() if k not in NOT_SETTINGS and k in defaults and v != defaults[k]}
 
     @property
@@ -54,6 +55,12 @@ class GANRun(RunHistory):
         """The history rows with classifier scores, up to epoch until (None: all)."""
         return [row for row in self.history
                 if "monitor_frechet_distance" in row and (until is None or row["epoch"] <= until)]
+
+
+@functools.cache
+def gan_defaults() -> dict[str, Any]:
+    """The gan notebook's defaults, the writeup's settings (validated once)."""
+    return GANConfig().to_dict()
 
 
 def change_label(key: str, value: Any) -> str:

@@ -1,7 +1,7 @@
 """The summary tables that a notebook prints and the report places, formatted once (no torch: the report uses it).
 
-Each takes the rows a notebook saved in its metrics.json and returns (headers, cells) ready for a Markdown or
-HTML table.
+Each rows function takes the rows a notebook saved in its metrics.json and returns the cells of a Markdown or HTML
+table; the headers are constants or functions beside it.
 """
 
 from __future__ import annotations
