@@ -13,11 +13,12 @@ ARGS ?=
 # This machine's pip configuration lists package folders that may not exist; hide those warnings only.
 QUIET_PIP := { grep -v "is ignored: it is neither a file nor a directory" || true; }
 
-.PHONY: report test setup data chromium vnu lint bench clean help
+.PHONY: report test test-fast setup data chromium vnu lint bench clean help
 
 help:
 	@echo "make report   set everything up, run the '$(PROFILE)' profile, build report/build/report.{html,pdf}"
 	@echo "make test     set everything up and run the tests"
+	@echo "make test-fast   the tests not marked slow (under a minute), while changing code"
 	@echo "make report PROFILE=full   the writeup's settings (200 VAE epochs, 300 GAN epochs)"
 	@echo "make report ARGS='--only vae_z2 --set vae.epochs=30'   options of python -m helpers.report"
 	@echo "make data DATASET=fashion-mnist   fetch Fashion-MNIST too"
@@ -29,6 +30,9 @@ report: setup
 
 test: setup
 	$(PY) -m pytest $(ARGS)
+
+test-fast: $(VENV)/.installed data
+	$(PY) -m pytest -m "not slow" $(ARGS)
 
 setup: $(VENV)/.installed data chromium vnu
 

@@ -18,10 +18,11 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
-from .runfolders import UPSTREAM, finished_runs, run_of_kind
+from .runfolders import UPSTREAM, fewest_epochs, finished_runs, run_of_kind, scored_runs, writable_folder
 
 IPYTHON_NAMES = {"In", "Out", "get_ipython", "exit", "quit", "open"}
 TRAIN_SIZE = 50_000  # MNIST's and Fashion-MNIST's training split (the other 10,000 are the validation split)
+TEST_SIZE = 10_000  # MNIST's and Fashion-MNIST's test split
 MAX_LEARNING_RATE = 10.0  # above this no optimizer here trains: a typo, not a setting
 ACTIVE_UNIT_VARIANCE = 0.01  # a latent unit is active when its posterior mean varies more than this across images
 Positive = Annotated[int, Field(gt=0)]
@@ -64,6 +65,12 @@ class Config(BaseModel):
             raise ValueError(f"train_size must be <= {TRAIN_SIZE} (the training split's images; 0 means all of "
                              f"them), got {train_size}")
         return train_size
+
+    @field_validator("output_dir")
+    @classmethod
+    def _writable(cls, output_dir: str, info: ValidationInfo) -> str:
+        """Refuse an output folder that cannot be made, or written in, by this process."""
+        return writable_folder(output_dir, info)
 
     @field_validator("device")
     @classmethod
@@ -171,6 +178,15 @@ class VAEConfig(RunConfig):
     def _finished_classifier(cls, folder: str, info: ValidationInfo) -> str:
         """Refuse a folder that is not a finished classifier run (empty means: no scores)."""
         return run_of_kind(folder, info)
+
+    @field_validator("nll_images")
+    @classmethod
+    def _within_the_test_split(cls, nll_images: int) -> int:
+        """Refuse more test images than the split holds (0 means all of them)."""
+        if nll_images > TEST_SIZE:
+            raise ValueError(f"nll_images must be <= {TEST_SIZE} (the test split's images; 0 means all of them), "
+                             f"got {nll_images}")
+        return nll_images
 
 
 class GANConfig(RunConfig):
@@ -359,14 +375,23 @@ class CollapseConfig(Config):
     """The collapse notebook: finished GAN run folders to compare, and the epoch to compare them at."""
 
     run_dirs: str = ""
-    at_epoch: int = 0  # 0: the last epoch every run reached
+    at_epoch: Count = 0  # 0: the last epoch every run reached
     output_dir: str = "outputs/collapse"
 
     @field_validator("run_dirs")
     @classmethod
     def _finished_runs(cls, run_dirs: str, info: ValidationInfo) -> str:
-        """Refuse a value that names no folder, or a folder without a finished GAN run."""
-        return finished_runs(run_dirs, info)
+        """Refuse a value that names no folder, or a folder without a finished GAN run scored while it trained."""
+        return scored_runs(finished_runs(run_dirs, info), info)
+
+    @model_validator(mode="after")
+    def _an_epoch_every_run_reached(self) -> CollapseConfig:
+        """Refuse an at_epoch beyond the epochs of the shortest run (when the runs' epochs are known)."""
+        reached = fewest_epochs(self.run_dirs)
+        if self.at_epoch and reached is not None and self.at_epoch > reached:
+            raise ValueError(f"at_epoch must be <= {reached} (the epochs of the shortest run in run_dirs; 0 means "
+                             f"the last epoch every run reached), got {self.at_epoch}")
+        return self
 
 
 CONFIGS: dict[str, type[Config]] = {"vae": VAEConfig, "gan": GANConfig, "explore": ExploreConfig,

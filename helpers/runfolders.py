@@ -8,6 +8,8 @@ placeholder ('{runs.NAME}'), judged by the parameters that run will have (UPSTRE
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
@@ -59,10 +61,9 @@ def run_parameters(folder: str, info: ValidationInfo) -> dict[str, Any] | None:
     missing = [f for f in (WEIGHTS, METRICS) if not (Path(folder) / f).exists()]
     if missing:
         raise ValueError(f"{info.field_name}={folder!r} is not a finished run folder: {', '.join(missing)} missing")
-    try:
-        return json.loads((Path(folder) / METRICS).read_text()).get("parameters") or {}
-    except (OSError, ValueError, AttributeError):
-        raise ValueError(f"{info.field_name}={folder!r}: its {METRICS} cannot be read; run it again") from None
+    if (params := folder_parameters(folder)) is None:
+        raise ValueError(f"{info.field_name}={folder!r}: its {METRICS} cannot be read; run it again")
+    return params
 
 
 def check_run_kind(field: str, folder: str, params: dict[str, Any]) -> None:
@@ -79,3 +80,52 @@ def describe_run(params: dict[str, Any]) -> str:
     if "noise_dim" in params:
         return f"a GAN run with auxiliary={bool(params.get('auxiliary'))}"
     return "a classifier run" if "channels" in params else "not a VAE, GAN or classifier run"
+
+
+def scored_runs(text: str, info: ValidationInfo) -> str:
+    """text when every GAN run it names was scored by a classifier while it trained (its classifier_dir set)."""
+    upstream = UPSTREAM.get() or {}
+    for folder in map(str, split_folders(text)):
+        params = upstream.get(folder) if PLACEHOLDER_MARK in folder else folder_parameters(folder)
+        if params is not None and not params.get("classifier_dir"):
+            raise ValueError(f"{info.field_name}={folder!r} is a GAN run trained without classifier_dir; "
+                             f"{info.field_name} needs runs scored by a classifier while they trained")
+    return text
+
+
+def fewest_epochs(text: str) -> int | None:
+    """The fewest epochs among the runs that text names (finished or placeholders), or None where one is unknown."""
+    upstream = UPSTREAM.get() or {}
+    epochs = []
+    for folder in map(str, split_folders(text)):
+        params = upstream.get(folder) if PLACEHOLDER_MARK in folder else folder_parameters(folder)
+        if not params or "epochs" not in params:
+            return None
+        epochs.append(int(params["epochs"]))
+    return min(epochs, default=None)
+
+
+def folder_parameters(folder: str) -> dict[str, Any] | None:
+    """A finished run folder's parameters from its metrics.json ({} when it has none), or None when unreadable."""
+    try:
+        return json.loads((Path(folder) / METRICS).read_text()).get("parameters") or {}
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def writable_folder(folder: str, info: ValidationInfo) -> str:
+    """folder when it is a folder this process may write in, or one it may make; else ValueError naming both.
+
+    Tried, not guessed from permission bits (root passes those, yet cannot write in /proc): a temporary folder is
+    made and removed in the nearest part of the path that exists.
+    """
+    path = Path(folder).expanduser().absolute()
+    existing = next(p for p in (path, *path.parents) if os.path.lexists(p))
+    if not existing.is_dir():
+        raise ValueError(f"{info.field_name}={folder!r} cannot be a folder: {existing} is a file")
+    try:
+        tempfile.TemporaryDirectory(dir=existing).cleanup()
+    except OSError as exc:
+        raise ValueError(f"{info.field_name}={folder!r} cannot be made or written: {existing} refuses new "
+                         f"files ({exc.strerror})") from None
+    return folder

@@ -7,7 +7,7 @@
    network): moving their controls changes the pixels of their canvases, which match the models computed
    in Python; each redraw is timed in the page and printed.
 
-Screenshots go to the test's folder and are copied to /tmp/explore_shots.
+Screenshots go to the test's folder and are copied to outputs/explore_shots/ (ignored by git), to look at.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -34,8 +35,16 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from conftest import CHROMIUM, CHROMIUM_ARGS, NOTEBOOKS, ROOT, canvas_pixels, press, run_models
 from helpers.vae import load_vae
 
-SHOTS = Path("/tmp/explore_shots")
+SHOTS = ROOT / "outputs" / "explore_shots"
 TOKEN = "explore-test-token"
+# Grey levels between the kernel's picture and the test's decoding of the same point: both decode in float32, but
+# with other thread counts (so other sums), and a mean within 1e-6 of k + 0.5 may round to either neighbour; the
+# PNG path adds nothing (lossless, nearest-neighbour scaling, its bytes read as sent).
+SAME_PICTURE = 1
+# The report's explorers compute with the payload's float16 weights (the tests round theirs the same way), in
+# JavaScript's float64 arithmetic stored as float32 against torch's float32: the same rounding-boundary argument
+# gives 1; the conditional GAN's digit embedding also travels with 4 decimals (<= 5e-5 per input).
+IN_THE_PAGE = 1
 
 pytestmark = [
     pytest.mark.slow,
@@ -46,15 +55,23 @@ pytestmark = [
 
 
 def shot(page, folder: Path, name: str) -> None:
-    """Save a screenshot into the test's folder and a copy into /tmp/explore_shots."""
+    """Save a screenshot into the test's folder and a copy into outputs/explore_shots/."""
     page.screenshot(path=str(folder / name), full_page=False)
-    SHOTS.mkdir(exist_ok=True)
+    SHOTS.mkdir(parents=True, exist_ok=True)
     shutil.copy(folder / name, SHOTS / name)
 
 
-def decoded(run_dir: Path, z: list[float]) -> np.ndarray:
+def as_in_the_page(model: torch.nn.Module) -> torch.nn.Module:
+    """The model with its weights rounded to float16, as the report's explorers carry them (helpers.payloads)."""
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.copy_(parameter.half().float())
+    return model
+
+
+def decoded(run_dir: Path, z: list[float], in_the_page: bool = False) -> np.ndarray:
     """The grey levels (ink dark on white) the decoder's means give at latent point z, 28 x 28."""
-    model = load_vae(run_dir)
+    model = as_in_the_page(load_vae(run_dir)) if in_the_page else load_vae(run_dir)
     with torch.no_grad():
         means = torch.sigmoid(model.decode(torch.tensor([z], dtype=torch.float32)))[0].numpy()
     return np.rint(255 * (1 - means)).reshape(28, 28)
@@ -157,9 +174,12 @@ def image_pixels(page, image) -> np.ndarray:
     return picture[::scale, ::scale]
 
 
-def drive_jupyter(page, url: str, interface: str, name: str, folder: Path
+def drive_jupyter(page, url: str, interface: str, name: str, folder: Path, decode: Callable[[list[float]], np.ndarray]
                   ) -> tuple[float, float, np.ndarray, np.ndarray]:
-    """Open the notebook, run all cells, drag z1 to a quarter of its track: (z1, z2, picture before, after)."""
+    """Open the notebook, run all cells, drag z1 to a quarter of its track: (z1, z2, picture before, after).
+
+    The picture after is the first one that shows the readout's point (see settled_picture).
+    """
     label = interface.split("/")[0]
     page.goto(f"{url}/{interface}/{name}?token={TOKEN}")
     page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=90_000)
@@ -192,11 +212,30 @@ def drive_jupyter(page, url: str, interface: str, name: str, folder: Path
     page.mouse.up()
     page.wait_for_function("([img, src]) => img.src !== src", arg=[image.element_handle(), before_src])
     page.wait_for_function(KERNEL_IDLE, arg=[f"{url}/api/sessions?token={TOKEN}", name], polling=250)  # drag done
-    z1, z2 = (float(page.locator(".widget-slider").nth(i).locator(".widget-readout").inner_text().replace("−", "-"))
-              for i in (0, 1))
-    after = image_pixels(page, image)
+    (z1, z2), after = settled_picture(page, image, decode)
     shot(page, folder, f"{label}_after.png")
     return z1, z2, before, after
+
+
+def settled_picture(page, image, decode: Callable[[list[float]], np.ndarray]) -> tuple[list[float], np.ndarray]:
+    """The sliders' readout and the picture, once the picture shows the readout's point (or stopped changing).
+
+    The kernel draws every value the page sends, and the page (which throttles a drag's updates) may send the
+    last one after the kernel reported itself idle: then the readout is ahead of the picture by one update, up to
+    5 grey levels on an AMD Zen 4. So each new picture is read until one matches; a picture that never does is
+    returned after 30 s without a change, for the assertion to report.
+    """
+    while True:
+        z = [float(page.locator(".widget-slider").nth(i).locator(".widget-readout").inner_text().replace("−", "-"))
+             for i in (0, 1)]
+        src, picture = image.get_attribute("src"), image_pixels(page, image)
+        if np.abs(picture - decode(z)).max() <= SAME_PICTURE:
+            return z, picture
+        try:
+            page.wait_for_function("([img, src]) => img.src !== src", arg=[image.element_handle(), src],
+                                   timeout=30_000)
+        except PlaywrightTimeout:
+            return z, picture
 
 
 @pytest.mark.parametrize("interface", ["lab/tree", "notebooks"], ids=["jupyterlab", "notebook7"])
@@ -209,7 +248,8 @@ def test_slider_moves_the_picture_in_jupyter(interface, jupyter, browser, untrai
         errors = []
         page.on("pageerror", lambda error, errors=errors: errors.append(f"{error}\n{error.stack}"))
         try:
-            z1, z2, before, after = drive_jupyter(page, url, interface, name, tmp_path)
+            z1, z2, before, after = drive_jupyter(page, url, interface, name, tmp_path,
+                                                  lambda z: decoded(untrained_runs["vae_z2"], z))
             break
         except PlaywrightTimeout:
             shot(page, tmp_path, f"{interface.split('/')[0]}_failure{attempt}.png")  # what the page showed
@@ -218,7 +258,7 @@ def test_slider_moves_the_picture_in_jupyter(interface, jupyter, browser, untrai
         finally:
             page.close()
     assert -2.0 < z1 < -1.0 and np.abs(after - before).max() > 0  # the picture followed the handle
-    assert np.abs(after - decoded(untrained_runs["vae_z2"], [z1, z2])).max() <= 2
+    assert np.abs(after - decoded(untrained_runs["vae_z2"], [z1, z2])).max() <= SAME_PICTURE
     # Notebook 7.6's own start-up code throws one TypeError (reading 'schema') in notebook_core; ours must not
     assert not [e for e in errors if "notebook_core" not in e], errors
 
@@ -261,11 +301,16 @@ def explorer_page(untrained_runs, tmp_path_factory) -> tuple[Path, dict, dict]:
     return page_file, data, uids
 
 
+def off(page, uid: str, expected: np.ndarray) -> float:
+    """The largest difference, in grey levels, between an explorer's picture and the expected one."""
+    return float(np.abs(canvas_pixels(page, uid, "image") - expected).max())
+
+
 def generated(run_dir: Path, z: np.ndarray, digit: int | None = None) -> np.ndarray:
-    """The grey levels a generator gives for noise z (and a digit), 28 x 28."""
+    """The grey levels a generator gives for noise z (and a digit), 28 x 28, with the page's float16 weights."""
     from helpers import gan
 
-    model = gan.load_generator(run_dir)
+    model = as_in_the_page(gan.load_generator(run_dir))
     labels = torch.tensor([digit]) if digit is not None else None
     with torch.no_grad():
         pixels = gan.to_unit(model(torch.tensor(np.asarray(z)[None], dtype=torch.float32), labels))[0].numpy()
@@ -283,18 +328,18 @@ def test_every_static_explorer_works_from_a_file_and_redraws_within_a_frame(brow
     # latent-2 VAE: sliders, a click on the map, the binary draw
     uid = uids["vae_z2"]
     run = untrained_runs["vae_z2"]
-    assert np.abs(canvas_pixels(page, uid, "image") - decoded(run, [0.0, 0.0])).max() <= 2  # float16 weights in JS
+    assert off(page, uid, decoded(run, [0.0, 0.0], True)) <= IN_THE_PAGE
     press(page, f"#{uid}-z1", "ArrowRight", 30)
     press(page, f"#{uid}-z2", "ArrowLeft", 20)
     z = [float(page.input_value(f"#{uid}-z1")), float(page.input_value(f"#{uid}-z2"))]
-    assert z == [1.5, -1.0] and np.abs(canvas_pixels(page, uid, "image") - decoded(run, z)).max() <= 2
+    assert z == [1.5, -1.0] and off(page, uid, decoded(run, z, True)) <= IN_THE_PAGE
     shot(page, tmp_path, "static_vae2.png")
     origin, unit = data["vae_z2"]["origin"], data["vae_z2"]["unit"]
     box = page.locator(f"#{uid}-map").bounding_box()
     page.mouse.click(box["x"] + origin[0] + unit[0] * -1.0, box["y"] + origin[1] + unit[1] * 0.5)
     z = [float(page.input_value(f"#{uid}-z1")), float(page.input_value(f"#{uid}-z2"))]
     assert abs(z[0] + 1.0) <= 0.05 and abs(z[1] - 0.5) <= 0.05
-    assert np.abs(canvas_pixels(page, uid, "image") - decoded(run, z)).max() <= 2
+    assert off(page, uid, decoded(run, z, True)) <= IN_THE_PAGE
     mix_before = canvas_pixels(page, uid, "mix")
     press(page, f"#{uid}-alpha", "ArrowRight", 10)
     assert page.input_value(f"#{uid}-alpha") == "0.7" and (canvas_pixels(page, uid, "mix") != mix_before).any()
@@ -305,7 +350,7 @@ def test_every_static_explorer_works_from_a_file_and_redraws_within_a_frame(brow
     start = canvas_pixels(page, uid, "image")
     press(page, f"#{uid}-pc1", "ArrowRight", 20)
     z = np.array(spec["centre"]) + 1.0 * np.array(spec["directions"][0])
-    assert np.abs(canvas_pixels(page, uid, "image") - decoded(untrained_runs["vae_z20"], z.tolist())).max() <= 2
+    assert off(page, uid, decoded(untrained_runs["vae_z20"], z.tolist(), True)) <= IN_THE_PAGE
     page.click(f"#{uid}-prior")
     assert (canvas_pixels(page, uid, "image") != start).any() and page.input_value(f"#{uid}-pc1") == "0"
     page.click(f"#{uid}-reset")
@@ -320,14 +365,14 @@ def test_every_static_explorer_works_from_a_file_and_redraws_within_a_frame(brow
         digit = 3 if spec["classes"] else None
         press(page, f"#{uid}-dir1", "ArrowRight", 20)
         z = np.array(spec["origin"]) + 1.0 * np.array(spec["directions"][digit or 0][0])
-        assert np.abs(canvas_pixels(page, uid, "image") - generated(untrained_runs[name], z, digit)).max() <= 3
+        assert off(page, uid, generated(untrained_runs[name], z, digit)) <= IN_THE_PAGE
         mix_before = canvas_pixels(page, uid, "mix")
         page.click(f"#{uid}-pair")
         assert (canvas_pixels(page, uid, "mix") != mix_before).any()
         if spec["classes"]:
             page.select_option(f"#{uid}-digit", "7")
             z = np.array(spec["origin"]) + 1.0 * np.array(spec["directions"][7][0])
-            assert np.abs(canvas_pixels(page, uid, "image") - generated(untrained_runs[name], z, 7)).max() <= 3
+            assert off(page, uid, generated(untrained_runs[name], z, 7)) <= IN_THE_PAGE
         shot(page, tmp_path, f"static_{name}.png")
     times = {f"{name}/{control}": page.evaluate(REDRAW_MS, [uids[name], control]) for name, control in
              (("vae_z2", "z1"), ("vae_z2", "alpha"), ("vae_z20", "pc1"), ("vae_z20", "alpha"), ("gan", "dir1"),

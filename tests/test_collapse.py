@@ -27,6 +27,7 @@ def fake_gan_run(folder: Path, changes: dict, seed: int = 0, epochs: int = 20, r
                     "monitor_digits_covered": float(10 - round((10 - digits_end) * late)) - (epoch > 20)}
         history.append(row)
     params = GANConfig(seed=seed, epochs=epochs, output_dir=str(folder), **changes).to_dict()
+    params["classifier_dir"] = str(folder.parent / "classifier")  # scored while it trained, as the study needs
     (folder / METRICS).write_text(json.dumps({"parameters": params, "history": history}))
     (folder / WEIGHTS).write_bytes(b"")
     return folder
@@ -90,6 +91,9 @@ def test_the_readme_gets_the_collapse_table_when_the_record_has_it(gan_runs):
 
 def test_a_run_folder_that_is_not_a_finished_gan_run_is_one_clear_line(gan_runs, tmp_path):
     CollapseConfig(run_dirs=gan_runs)
+    assert CollapseConfig(run_dirs=gan_runs, at_epoch=20).at_epoch == 20  # the shortest runs' last epoch
+    with pytest.raises(ParameterError, match=r"at_epoch must be <= 20 \(the epochs of the shortest run"):
+        CollapseConfig(run_dirs=gan_runs, at_epoch=21)
     vae = tmp_path / "vae"
     vae.mkdir()
     (vae / METRICS).write_text(json.dumps({"parameters": {"latent_dim": 2}}))

@@ -45,7 +45,9 @@ def test_fixed_binarization_is_binary_and_reproducible(splits):
     assert set(first.unique().tolist()) <= {0.0, 1.0}
     assert torch.equal(first, again)
     assert not torch.equal(first, data.Split(images, splits.validation.labels[:500]).binarized(4))
-    assert first.mean().item() == pytest.approx(images.mean().item(), abs=0.01)  # intensities are probabilities
+    # intensities are probabilities: over 392,000 pixel draws the mean's standard error is below 0.001, so 0.01 is
+    # over 10 s.e. (exact arithmetic on 0/1 values: no CPU dependence)
+    assert first.mean().item() == pytest.approx(images.mean().item(), abs=0.01)
 
 
 def test_idx_files_round_trip_through_torchvision(tmp_path):

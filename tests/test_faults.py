@@ -144,6 +144,10 @@ SETS = {  # --set value -> the notebook's own message (the same config class che
     "collapse.run_dirs={runs.vae_z2}": "run_dirs needs a GAN run",
     "vae_latent_latent_dim-2_seed-0.batch_size=0": "batch_size must be > 0, got 0",
     "gan.conditional=true": "conditional=True needs auxiliary=True",
+    "vae_z2.nll_images=20000": "run vae_z2: nll_images must be <= 10000 (the test split's images; 0 means all of "
+                               "them), got 20000",
+    "collapse.at_epoch=-1": "run collapse: at_epoch must be >= 0, got -1",
+    "collapse.at_epoch=11": "run collapse: at_epoch must be <= 10 (the epochs of the shortest run in run_dirs",
 }
 
 
@@ -174,11 +178,18 @@ def test_values_that_only_look_valid_name_the_parameter(untrained_runs):
              (ExploreConfig, {"gan_dir": str(untrained_runs["aux_gan"])}, "needs a GAN run without the digit head"),
              (ExploreConfig, {"aux_gan_dir": str(untrained_runs["gan"])}, "needs a GAN run with the digit head"),
              (StudyConfig, {"sweep_dirs": str(untrained_runs["gan"])}, "sweep_dirs needs a VAE run"),
-             (CollapseConfig, {"run_dirs": str(untrained_runs["vae_z2"])}, "run_dirs needs a GAN run")]
+             (CollapseConfig, {"run_dirs": str(untrained_runs["vae_z2"])}, "run_dirs needs a GAN run"),
+             (VAEConfig, {"nll_images": 10_001}, "nll_images must be <= 10000 (the test split's images"),
+             (VAEConfig, {"output_dir": "/proc/no-such-place"}, "output_dir='/proc/no-such-place' cannot be made or "
+                                                                "written: /proc refuses new files"),
+             (GANConfig, {"output_dir": str(untrained_runs["gan"] / "weights.pt" / "x")},
+              f"cannot be a folder: {untrained_runs['gan'] / 'weights.pt'} is a file"),
+             (CollapseConfig, {"run_dirs": str(untrained_runs["gan"])}, "is a GAN run trained without "
+                                                                         "classifier_dir; run_dirs needs runs scored")]
     for config, values, message in cases:
         with pytest.raises(ParameterError, match=message.replace("(", r"\(").replace(")", r"\)")):
             config(**values)
-    assert VAEConfig(seed=2**64 - 1).seed == 2**64 - 1
+    assert VAEConfig(seed=2**64 - 1).seed == 2**64 - 1 and VAEConfig(nll_images=10_000).nll_images == 10_000
     ExploreConfig(vae_z2_dir=str(untrained_runs["vae_z2"]), vae_z20_dir=str(untrained_runs["vae_z20"]),
                   gan_dir=str(untrained_runs["gan"]), aux_gan_dir=str(untrained_runs["aux_gan"]))
 
@@ -188,6 +199,7 @@ PAPERMILL = {  # notebook, injected parameters, the line the run stops with
     "vae learning rate": ("vae", {"learning_rate": "inf"}, "learning_rate must be a finite number"),
     "gan train_size": ("gan", {"train_size": 60000}, "train_size must be <= 50000"),
     "explore wrong kind": ("explore", {"vae_z2_dir": "RUN:gan"}, "needs a VAE run with latent_dim 2"),
+    "vae nll_images": ("vae", {"nll_images": 20000}, "nll_images must be <= 10000"),
 }
 
 

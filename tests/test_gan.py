@@ -48,6 +48,7 @@ def test_discriminator_outputs_with_and_without_digit_head():
 def test_losses_of_a_hand_made_case():
     # D(x) = 0.75 on the real image (logit log 3) and D(G(z)) = 0.25 on the generated one (logit -log 3).
     real, fake = torch.tensor([math.log(3.0)]), torch.tensor([-math.log(3.0)])
+    # rel=1e-6: a log-sigmoid of float32 inputs is within a few units of float32's 1.2e-7 rounding on any CPU
     assert gan.discriminator_loss(real, fake).item() == pytest.approx(-2 * math.log(0.75), rel=1e-6)
     assert gan.generator_loss(fake).item() == pytest.approx(-math.log(0.25), rel=1e-6)
     # A discriminator that says 1/2 everywhere: the equilibrium values drawn in the loss figure.
@@ -90,6 +91,7 @@ def test_interpolation_endpoints_and_class_grid_rows():
     z1, z2 = model.noise(3, z), model.noise(3, z)
     digits = torch.tensor([0, 1, 2])
     assert paths.shape == (3, 3, 784)
+    # atol=1e-6: the same images computed in batches of other sizes, so with other float32 sums (each ~1e-7 off)
     assert torch.allclose(paths[:, 0], model(z2, digits), atol=1e-6)
     assert torch.allclose(paths[:, -1], model(z1, digits), atol=1e-6)
     grid = gan.class_grid(model, per_class=2, generator=torch.Generator().manual_seed(1))

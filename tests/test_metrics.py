@@ -46,6 +46,7 @@ def test_a_perfect_proposal_gives_the_exact_likelihood_with_any_k():
     model = LinearGaussian()
     x = model.decode(torch.randn(5, 3, dtype=torch.float64)) + 0.5 * torch.randn(5, 6, dtype=torch.float64)
     estimate = metrics.log_marginal_likelihood(model, x, samples=3, log_likelihood=model.gaussian_log_likelihood)
+    # float64 throughout: a perfect proposal makes every weight equal, so only float64 rounding (~1e-14) remains
     assert torch.allclose(estimate, model.exact_log_likelihood(x), atol=1e-9)
 
 
@@ -72,6 +73,8 @@ def test_bernoulli_vae_with_a_one_dimensional_latent_matches_quadrature():
     exact = integrand.logsumexp(0) + math.log(z[1, 0] - z[0, 0])
     estimate = metrics.log_marginal_likelihood(model, x, samples=5_000, max_rows=3_000,
                                                generator=torch.Generator().manual_seed(1))
+    # float64 throughout (no CPU dependence); the K = 5,000 estimate is 0.014 nats off the quadrature at these seeds
+    # (measured), and 0.05 leaves 3.5 times that
     assert torch.allclose(estimate, exact, atol=0.05), (estimate, exact)
 
 
@@ -97,6 +100,8 @@ def test_is_nll_with_one_sample_estimates_the_negative_elbo(tiny_vae):
     model, x = tiny_vae
     elbo = vae.evaluate(model, x, generator=torch.Generator().manual_seed(2))["loss"]
     one = metrics.importance_sampled_nll(model, x, samples=1, generator=torch.Generator().manual_seed(3))
+    # two one-sample estimates of the same 300 images' mean differ by the latent draws only: 0.48 nats at these seeds
+    # (measured; the estimate's own standard error is 2.6 nats, mostly from the images, which both share)
     assert one["nll"] == pytest.approx(elbo, abs=2.0)
 
 
@@ -158,9 +163,9 @@ def test_frechet_distance_sees_a_change_of_spread():
     mean, covariance = stats = metrics.gaussian_statistics(features)
     # Doubling the features: means m and 2m, covariances C and 4C, so FD = |m|^2 + tr(C + 4C - 2 * 2C) = |m|^2 + tr(C).
     expected = (mean.pow(2).sum() + covariance.trace()).item()
-    assert expected == pytest.approx(4.0, rel=0.05)
+    assert expected == pytest.approx(4.0, rel=0.05)  # tr(C) of 5,000 standard normal draws in 4 dimensions: 4 +- 0.04
     doubled = metrics.gaussian_statistics(2 * features)
-    assert metrics.frechet_distance(stats, doubled) == pytest.approx(expected, rel=1e-9)
+    assert metrics.frechet_distance(stats, doubled) == pytest.approx(expected, rel=1e-9)  # float64 statistics
 
 
 def test_digit_distribution_entropy_and_coverage_of_a_collapsed_generator():
@@ -195,4 +200,5 @@ def test_independent_pixel_floor_keeps_the_mean_image():
     images = torch.rand(200, 784, generator=torch.Generator().manual_seed(0))
     samples = metrics.independent_pixel_samples(images, 4000, torch.Generator().manual_seed(1))
     assert samples.shape == (4000, 784) and set(samples.unique().tolist()) <= {0.0, 1.0}
+    # 4,000 draws per pixel: standard error <= 0.008, and 0.04 is 5 s.e. over the 784 pixels (exact 0/1 arithmetic)
     assert (samples.mean(0) - images.mean(0)).abs().max() < 0.04

@@ -156,6 +156,7 @@ def test_the_same_sweep_through_a_loopback_scheduler_gives_the_same_results(tmp_
     assert [r.status for r in again] == ["cached"] * 4
 
 
+@pytest.mark.slow  # waits out the connection timeout
 def test_an_unreachable_scheduler_is_one_line_and_exit_2_with_nothing_touched(tmp_path):
     notebook = toy_notebook(tmp_path / "toy.ipynb")
     profile = write_profile(tmp_path, {"value": [1]}, notebook)
