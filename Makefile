@@ -40,7 +40,7 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	@echo "setting up $(VENV) (torch is large: the first time takes a few minutes)"
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip 2>&1 | $(QUIET_PIP)
-	$(PY) -m pip install --quiet -r requirements.txt -e . 2>&1 | $(QUIET_PIP)
+	$(PY) -m pip install --quiet -r requirements.txt 2>&1 | $(QUIET_PIP)
 	$(PY) -c "import torch, torchvision, papermill, nbconvert, ipywidgets"
 	touch $@
 

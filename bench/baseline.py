@@ -10,9 +10,9 @@ import torch
 from torch.utils.data import DataLoader, Subset
 from torchvision import datasets, transforms
 
-from helpers import gan
 from helpers.data import data_dir
-from helpers.vae import VAE, neg_elbo
+from helpers.models import gan
+from helpers.models.vae import VAE, neg_elbo
 
 
 def mnist_loader(images: int, batch_size: int, signed: bool, seed: int = 0) -> DataLoader:

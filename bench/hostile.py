@@ -151,10 +151,10 @@ def untrained_run(folder: Path, kind: str, **values: object) -> Path:
     """A run folder as a notebook leaves it (weights.pt, metrics.json) with an untrained model of kind vae or gan."""
     import torch
 
-    from helpers import gan
+    from helpers.config import GANConfig, VAEConfig
+    from helpers.models import gan
+    from helpers.models.vae import VAE
     from helpers.outputs import RunOutputs
-    from helpers.params import GANConfig, VAEConfig
-    from helpers.vae import VAE
 
     folder.mkdir(parents=True, exist_ok=True)
     config = (VAEConfig if kind == "vae" else GANConfig)(output_dir=str(folder), **TINY, **values)

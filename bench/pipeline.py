@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from helpers.runfiles import METRICS, PROGRESS_ENV
+from helpers.common.files import METRICS, PROGRESS_ENV
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -18,8 +18,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from helpers.outputs import cpu_name
-from helpers.precision import cpu_flags
+from helpers.common.machine import cpu_flags, cpu_name
 
 ROOT = Path(__file__).resolve().parent.parent
 MEASURE = """

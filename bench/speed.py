@@ -20,11 +20,13 @@ import torch
 
 from bench import baseline, ceiling
 from bench.pipeline import pipeline_cost
-from helpers import gan, train, vae
+from helpers.common.files import write_json
+from helpers.common.machine import cpu_flags, cpu_name
+from helpers.config import seeds
 from helpers.data import Splits, load_splits
-from helpers.outputs import cpu_name
-from helpers.precision import BF16_CPU_FLAGS, cpu_flags, native_bf16
-from helpers.runfiles import write_json
+from helpers.models import gan, vae
+from helpers.models.precision import BF16_CPU_FLAGS, native_bf16
+from helpers.training import train
 
 MODELS = ("vae_z2", "vae_z20", "gan", "aux_gan")
 EPOCH_IMAGES = 50_000
@@ -106,7 +108,7 @@ def measure(threads: int, splits: Splits, steps: int, rounds: int, bf16: bool) -
 def quality(epochs: int, splits: Splits, bf16: bool) -> dict:
     """Validation loss of a latent-2 VAE after epochs in fp32 and in bf16, same seed (one thread)."""
     torch.set_num_threads(1)
-    validation = splits.validation.binarized(train.EVAL_SEED_OFFSET)
+    validation = splits.validation.binarized(seeds.EVAL_BINARIZATION)
     result: dict = {"epochs": epochs, "train_images": len(splits.train), "model": "vae_z2"}
     for precision in ["fp32", "bf16"] if bf16 else ["fp32"]:
         train.seed_everything(0)

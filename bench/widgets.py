@@ -13,9 +13,9 @@ import numpy as np
 import torch
 
 from bench.speed import machine
-from helpers import widgets
 from helpers.data import Split
-from helpers.vae import VAE
+from helpers.explorers import widgets
+from helpers.models.vae import VAE
 
 TARGET_MS = 50.0
 

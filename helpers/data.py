@@ -28,10 +28,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .params import TRAIN_SIZE  # the training split's images, defined once
-from .runfiles import atomic_path, write_bytes, write_text
+from helpers.common.files import atomic_path, write_bytes, write_text
+from helpers.common.paths import ROOT
+from helpers.config import TRAIN_SIZE  # the training split's images, defined once
 
-ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA_DIR = ROOT / "data"
 IMAGE_SIZE = 28 * 28
 

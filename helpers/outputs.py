@@ -18,8 +18,10 @@ from typing import Any
 import torch
 from matplotlib.figure import Figure
 
-from .params import Config
-from .runfiles import FIGURES, METRICS, WEIGHTS, atomic_path, write_json
+from helpers.common.files import FIGURES, METRICS, WEIGHTS, atomic_path, write_json
+from helpers.common.machine import cpu_name
+from helpers.common.tables import markdown_table  # noqa: F401 (what the notebooks import)
+from helpers.config import Config
 
 PACKAGES = ("torch", "torchvision", "numpy", "matplotlib", "papermill", "nbconvert", "ipywidgets")
 
@@ -98,17 +100,6 @@ def environment(device: torch.device) -> dict[str, Any]:
     }
 
 
-def cpu_name() -> str:
-    """The processor's model name (from /proc/cpuinfo on Linux)."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def version(package: str) -> str | None:
     """An installed package's version, or None."""
     try:
@@ -122,11 +113,3 @@ def read_metrics(run_dir: str | os.PathLike) -> dict[str, Any]:
     return json.loads((Path(run_dir) / METRICS).read_text())
 
 
-def markdown_table(headers: list[str], rows: list[list[Any]]) -> str:
-    """A Markdown table; floats shown with two decimals."""
-    def cell(value: Any) -> str:
-        return f"{value:.2f}" if isinstance(value, float) else str(value)
-
-    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
-    return "\n".join(lines)

@@ -60,10 +60,10 @@ def untrained_runs(tmp_path_factory) -> dict[str, Path]:
     """Run folders laid out as the notebooks write them (weights.pt, metrics.json), with untrained models."""
     import torch
 
-    from helpers import gan
+    from helpers.config import GANConfig, VAEConfig
+    from helpers.models import gan
+    from helpers.models.vae import VAE
     from helpers.outputs import RunOutputs
-    from helpers.params import GANConfig, VAEConfig
-    from helpers.vae import VAE
 
     root = tmp_path_factory.mktemp("runs")
     configs = {"vae_z2": VAEConfig(latent_dim=2), "vae_z20": VAEConfig(latent_dim=20), "gan": GANConfig(),
@@ -84,8 +84,17 @@ def untrained_runs(tmp_path_factory) -> dict[str, Path]:
 
 def run_models(run_dirs: dict[str, Path]) -> dict:
     """The models of the four run folders (vae_z2, vae_z20, gan, aux_gan), loaded as the exploration notebook does."""
-    from helpers import gan
-    from helpers.vae import load_vae
+    from helpers.models import gan
+    from helpers.models.vae import load_vae
 
     return {name: load_vae(path) if name.startswith("vae") else gan.load_generator(path)
             for name, path in run_dirs.items() if name in ("vae_z2", "vae_z20", "gan", "aux_gan")}
+
+
+def execute_runs(selected: list, build: Path, timeout: float | None = None, force: bool = False,
+                 workers: int | None = None, scheduler: str | None = None) -> list:
+    """Execute runs as a build does (one thread per run): on a local Dask cluster of `workers`, or `scheduler`'s."""
+    from helpers.runs.executor import Executor
+
+    with Executor(workers=workers, scheduler=scheduler, threads=1) as executor:
+        return executor.execute(selected, build, timeout, force)

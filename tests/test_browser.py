@@ -33,7 +33,7 @@ from PIL import Image
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from conftest import CHROMIUM, CHROMIUM_ARGS, NOTEBOOKS, ROOT, canvas_pixels, press, run_models
-from helpers.vae import load_vae
+from helpers.models.vae import load_vae
 
 SHOTS = ROOT / "outputs" / "explore_shots"
 TOKEN = "explore-test-token"
@@ -62,7 +62,7 @@ def shot(page, folder: Path, name: str) -> None:
 
 
 def as_in_the_page(model: torch.nn.Module) -> torch.nn.Module:
-    """The model with its weights rounded to float16, as the report's explorers carry them (helpers.payloads)."""
+    """The model with its weights rounded to float16, as the report's explorers carry them (explorers.payloads)."""
     with torch.no_grad():
         for parameter in model.parameters():
             parameter.copy_(parameter.half().float())
@@ -281,8 +281,8 @@ REDRAW_MS = """([uid, name]) => {  // median milliseconds of one redraw as the c
 @pytest.fixture(scope="module")
 def explorer_page(untrained_runs, tmp_path_factory) -> tuple[Path, dict, dict]:
     """An HTML file with the four kernel-free explorers, their payloads, and each one's id prefix."""
-    from helpers import payloads
     from helpers.data import load_splits
+    from helpers.explorers import payloads
     from helpers.report.document import Document
 
     models = run_models(untrained_runs)
@@ -308,7 +308,7 @@ def off(page, uid: str, expected: np.ndarray) -> float:
 
 def generated(run_dir: Path, z: np.ndarray, digit: int | None = None) -> np.ndarray:
     """The grey levels a generator gives for noise z (and a digit), 28 x 28, with the page's float16 weights."""
-    from helpers import gan
+    from helpers.models import gan
 
     model = as_in_the_page(gan.load_generator(run_dir))
     labels = torch.tensor([digit]) if digit is not None else None

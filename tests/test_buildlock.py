@@ -7,12 +7,12 @@ import sys
 
 import pytest
 
-from helpers.buildlock import BuildLockedError, build_lock
+from helpers.runs.lock import BuildLockedError, build_lock
 
 HOLD = """
 import sys, time
 from pathlib import Path
-from helpers.buildlock import build_lock
+from helpers.runs.lock import build_lock
 with build_lock(Path(sys.argv[1])):
     print("held", flush=True)
     sys.stdin.readline()  # hold until told (or killed)

@@ -9,9 +9,12 @@ import pytest
 import torch
 
 from conftest import NOTEBOOKS, assert_run_wrote
-from helpers import classifier, train
+from helpers.config import ClassifierConfig, ParameterError
+from helpers.evaluation import scores
+from helpers.models import classifier
 from helpers.outputs import RunOutputs
-from helpers.params import ClassifierConfig, ParameterError
+from helpers.training import classifier as classifier_training
+from helpers.training import train
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +24,7 @@ def trained(splits):
     model = classifier.Classifier()
     defaults = ClassifierConfig()
     optimizer = torch.optim.Adam(model.parameters(), lr=defaults.learning_rate)
-    row = classifier.classifier_epoch(model, optimizer, splits.train.images[:5000], splits.train.labels[:5000],
+    row = classifier_training.classifier_epoch(model, optimizer, splits.train.images[:5000], splits.train.labels[:5000],
                                       defaults.batch_size, torch.Generator().manual_seed(0))
     return model, row
 
@@ -29,13 +32,13 @@ def trained(splits):
 def test_one_epoch_on_5000_images_classifies_test_digits(trained, splits):
     model, row = trained
     assert row["train_loss"] > 0 and 0 < row["train_accuracy"] <= 1
-    assert classifier.accuracy(model, splits.test.images[:1000], splits.test.labels[:1000]) > 0.90
+    assert scores.accuracy(model, splits.test.images[:1000], splits.test.labels[:1000]) > 0.90
 
 
 def test_predict_gives_features_and_probabilities_without_changing_the_mode(trained, splits):
     model, _ = trained
     model.train()
-    features, probabilities = classifier.predict(model, splits.test.images[:250], batch_size=100)
+    features, probabilities = scores.predict(model, splits.test.images[:250], batch_size=100)
     assert model.training
     assert features.shape == (250, classifier.Classifier().feature_dim) and probabilities.shape == (250, 10)
     # ten float32 probabilities, each rounded to 1.2e-7 relative: their sum is within 1.2e-6 of 1; 1e-5 leaves room
@@ -44,9 +47,9 @@ def test_predict_gives_features_and_probabilities_without_changing_the_mode(trai
 
 def test_real_digits_score_high_and_noise_scores_low(trained, splits):
     model, _ = trained
-    reference = classifier.reference_statistics(model, splits.test.images[:1000])
-    real = classifier.score(model, splits.test.images[:1000], reference, asked=splits.test.labels[:1000])
-    noise = classifier.score(model, torch.rand(1000, 784, generator=torch.Generator().manual_seed(0)), reference)
+    reference = scores.reference_statistics(model, splits.test.images[:1000])
+    real = scores.score(model, splits.test.images[:1000], reference, asked=splits.test.labels[:1000])
+    noise = scores.score(model, torch.rand(1000, 784, generator=torch.Generator().manual_seed(0)), reference)
     # the same images give the same statistics: the distance is 0 up to the float64 matrix square root's rounding
     assert real["frechet_distance"] == pytest.approx(0, abs=1e-6) and real["conditional_accuracy"] > 0.9
     assert real["inception_score"] > 5 > noise["inception_score"] and real["digits_covered"] == 10
@@ -55,7 +58,7 @@ def test_real_digits_score_high_and_noise_scores_low(trained, splits):
 
 def test_the_training_monitors_scorer_scores_with_conditional_accuracy_only_when_digits_were_asked(trained, splits):
     model, _ = trained
-    scorer = classifier.make_scorer(model, classifier.reference_statistics(model, splits.test.images[:1000]))
+    scorer = scores.make_scorer(model, scores.reference_statistics(model, splits.test.images[:1000]))
     images, labels = splits.test.images[:500], splits.test.labels[:500]
     plain, asked = scorer(images, None), scorer(images, labels)
     assert plain["conditional_accuracy"] is None and asked["conditional_accuracy"] > 0.9
@@ -64,7 +67,7 @@ def test_the_training_monitors_scorer_scores_with_conditional_accuracy_only_when
 
 def test_confusion_matrix_rows_are_true_digits():
     labels, predicted = torch.tensor([0, 0, 1, 2, 2, 2]), torch.tensor([0, 1, 1, 2, 2, 0])
-    confusion = classifier.confusion_matrix(predicted, labels)
+    confusion = scores.confusion_matrix(predicted, labels)
     assert confusion.shape == (10, 10) and confusion.sum() == 6
     assert confusion[0, 0] == 1 and confusion[0, 1] == 1 and confusion[2, 2] == 2 and confusion[2, 0] == 1
 
@@ -78,7 +81,7 @@ def test_a_saved_run_reloads_the_same_classifier(trained, splits, tmp_path):
     loaded = classifier.load_classifier(tmp_path)
     images = splits.test.images[:50]
     assert not loaded.training
-    assert torch.equal(classifier.predict(loaded, images)[1], classifier.predict(model, images)[1])
+    assert torch.equal(scores.predict(loaded, images)[1], scores.predict(model, images)[1])
 
 
 def test_loading_an_unfinished_run_names_the_missing_file(tmp_path):
@@ -101,7 +104,7 @@ def test_training_resumes_from_its_checkpoint(splits, tmp_path):
         torch.manual_seed(0)
         model = classifier.Classifier(config.hidden_dim, config.channels)
         config.epochs = epochs
-        history = classifier.fit_classifier(model, small, config, tmp_path / train.CHECKPOINT)
+        history = classifier_training.fit_classifier(model, small, config, tmp_path / train.CHECKPOINT)
         return history, model.state_dict()
 
     run(1)

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from helpers import collapse
-from helpers.params import CollapseConfig, GANConfig, ParameterError
+from helpers.common.files import METRICS, RECORD, WEIGHTS
+from helpers.config import CollapseConfig, GANConfig, ParameterError
+from helpers.evaluation import collapse
 from helpers.report import findings, readme
 from helpers.report.runview import RunView
-from helpers.runfiles import METRICS, RECORD, WEIGHTS
 
 
 def fake_gan_run(folder: Path, changes: dict, seed: int = 0, epochs: int = 20, rise: float = 2.0,

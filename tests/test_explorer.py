@@ -1,4 +1,4 @@
-"""The kernel-free explorers' payloads (helpers.payloads) and their HTML (report templates, helpers.report)."""
+"""The kernel-free explorers' payloads (helpers.explorers.payloads) and their HTML (report templates)."""
 
 from __future__ import annotations
 
@@ -12,11 +12,12 @@ import pytest
 import torch
 
 from conftest import run_models
-from helpers import gan, payloads
+from helpers.common.files import EXPLORERS
 from helpers.data import Split
+from helpers.explorers import payloads
+from helpers.models import gan
+from helpers.models.vae import latent_means, load_vae
 from helpers.report.document import Document
-from helpers.runfiles import EXPLORERS
-from helpers.vae import latent_means, load_vae
 
 
 class Tags(HTMLParser):

@@ -18,12 +18,13 @@ import pytest
 import yaml
 
 from conftest import NOTEBOOKS, ROOT
-from helpers import previous, runs
-from helpers.buildlock import build_lock
-from helpers.params import CONFIGS, CollapseConfig, ExploreConfig, GANConfig, ParameterError, StudyConfig, VAEConfig
+from helpers import runs
+from helpers.common.files import FIGURES, LOG, METRICS, PREVIOUS, RECORD, WEIGHTS, DiskFullError
+from helpers.config import CONFIGS, CollapseConfig, ExploreConfig, GANConfig, ParameterError, StudyConfig, VAEConfig
 from helpers.report import cli
 from helpers.report.runview import RunView
-from helpers.runfiles import FIGURES, LOG, METRICS, PREVIOUS, RECORD, WEIGHTS, DiskFullError
+from helpers.runs import RunFolder
+from helpers.runs.lock import build_lock
 
 
 def finished_run(folder: Path, name: str) -> dict[str, bytes]:
@@ -224,14 +225,14 @@ def test_papermill_parameters_give_the_same_line(case, tmp_path, untrained_runs)
 def test_a_failed_attempt_puts_the_finished_outputs_back_and_says_so(tmp_path):
     folder = tmp_path / "vae_z2"
     before = finished_run(folder, "vae_z2")
-    assert previous.set_aside(folder, "vae_z2")
+    assert RunFolder(folder, "vae_z2").set_aside()
     assert sorted(os.listdir(folder)) == [PREVIOUS, "best.pt", "checkpoint.pt"]  # they stay, for resume
     (folder / "best.pt").write_text("the failed attempt's best")
     (folder / METRICS).write_text("{half")  # what the failed attempt left
     (folder / "vae_z2.ipynb").write_text("the failed attempt")
     (folder / LOG).write_text("Traceback: boom")
     (folder / RECORD).write_text(json.dumps({"name": "vae_z2", "status": "failed", "error": "boom", "key": "new"}))
-    assert previous.settle(folder, "vae_z2", finished=False)
+    assert RunFolder(folder, "vae_z2").restore(finished=False)
     after = snapshot(folder)
     finished = (METRICS, FIGURES, "loss.png", WEIGHTS, "best.pt", "vae_z2.ipynb")
     assert {k: after[k] for k in finished} == {k: before[k] for k in finished}
@@ -241,15 +242,16 @@ def test_a_failed_attempt_puts_the_finished_outputs_back_and_says_so(tmp_path):
     view = RunView.read(tmp_path, "vae_z2")
     assert not view.ok and "boom" in view.error() and "previous run, which finished on then" in view.error()
     assert view.notebook_path().endswith("vae_z2.failed.ipynb")
-    assert previous.reuse_kept(folder, "old") and RunView.read(tmp_path, "vae_z2").ok  # its settings again: reused
+    assert RunFolder(folder, "vae_z2").reuse_kept("old")  # its settings again: reused
+    assert RunView.read(tmp_path, "vae_z2").ok
 
 
 def test_a_build_killed_during_a_rerun_gets_the_finished_outputs_back(tmp_path):
     folder = tmp_path / "gan"
     before = finished_run(folder, "gan")
-    previous.set_aside(folder, "gan")
+    RunFolder(folder, "gan").set_aside()
     (folder / WEIGHTS).write_bytes(b"half")  # then SIGKILL: no settle
-    previous.recover(folder, "gan")
+    RunFolder(folder, "gan").recover()
     after = snapshot(folder)
     assert after[WEIGHTS] == before[WEIGHTS] and after[METRICS] == before[METRICS]
     assert PREVIOUS not in os.listdir(folder)
@@ -259,10 +261,10 @@ def test_a_build_killed_during_a_rerun_gets_the_finished_outputs_back(tmp_path):
 def test_a_finished_rerun_replaces_the_outputs(tmp_path):
     folder = tmp_path / "gan"
     finished_run(folder, "gan")
-    previous.set_aside(folder, "gan")
+    RunFolder(folder, "gan").set_aside()
     (folder / METRICS).write_text("new")
     (folder / RECORD).write_text(json.dumps({"status": "ok", "key": "new"}))
-    assert not previous.settle(folder, "gan", finished=True)
+    assert not RunFolder(folder, "gan").restore(finished=True)
     assert (folder / METRICS).read_text() == "new" and not (folder / PREVIOUS).exists()
 
 
@@ -280,13 +282,14 @@ def toy_notebook(path: Path) -> str:
 
 @pytest.mark.slow
 def test_a_rerun_that_fails_keeps_the_finished_run_through_the_executor(tmp_path):
-    from helpers.executor import reusable, run_env, run_task
+    from helpers.runs.executor import reusable, run_env, run_task
+    from helpers.runs.runner import RunSpec
 
     notebook, folder = toy_notebook(tmp_path / "toy.ipynb"), tmp_path / "build" / "toy"
 
-    def spec(value: int) -> dict:
-        return {"name": "toy", "notebook": notebook, "params": {"value": value, "output_dir": str(folder)},
-                "folder": str(folder), "key": f"key{value}", "timeout": 120, "env": run_env(1)}
+    def spec(value: int) -> RunSpec:
+        return RunSpec(name="toy", notebook=notebook, params={"value": value, "output_dir": str(folder)},
+                       folder=str(folder), key=f"key{value}", timeout=120, env=run_env(1))
 
     assert run_task(spec(2)).status == "ok"
     failed = run_task(spec(-1))
@@ -294,8 +297,9 @@ def test_a_rerun_that_fails_keeps_the_finished_run_through_the_executor(tmp_path
     assert json.loads((folder / METRICS).read_text()) == {"value": 2}
     assert "value must be >= 0" in (folder / LOG).read_text()
     assert "value must be >= 0" in RunView.read(folder.parent, "toy").error()
-    assert not reusable(folder, "toy", "key-1") and reusable(folder, "toy", "key2")  # its settings again: reused
-    assert runs.read_record(folder)["status"] == "ok"
+    toy = RunFolder(folder, "toy")
+    assert not reusable(toy, "key-1") and reusable(toy, "key2")  # its settings again: reused
+    assert toy.record()["status"] == "ok"
 
 
 # ---- the report: atomic, one build per folder, HTML and PDF together ----------------------------------------
@@ -417,7 +421,7 @@ TRAINING = """
 import json, os, signal, sys
 from pathlib import Path
 import torch
-from helpers import train
+from helpers.training import train
 
 folder, kill = Path(sys.argv[1]), sys.argv[2] == "kill"
 torch.manual_seed(0)
@@ -478,7 +482,7 @@ def test_a_sigkill_mid_epoch_then_the_same_command_gives_the_uninterrupted_run(t
 def test_an_unreadable_checkpoint_is_moved_aside_and_training_starts_afresh(damage, tmp_path, capsys):
     import torch
 
-    from helpers import checkpoints, train
+    from helpers.training import checkpoints, train
 
     checkpoint = tmp_path / train.CHECKPOINT
     model = torch.nn.Linear(2, 1)
@@ -501,7 +505,7 @@ def test_an_unreadable_checkpoint_is_moved_aside_and_training_starts_afresh(dama
 def test_a_checkpoint_on_a_full_disk_names_the_folder_and_leaves_no_partial_file(small_disk):
     import torch
 
-    from helpers import checkpoints, train
+    from helpers.training import checkpoints, train
 
     state = {"model": torch.nn.Linear(1000, 1000)}  # 4 MB
     with pytest.raises(DiskFullError, match=f"no space left on the disk of {small_disk}"):
@@ -528,7 +532,7 @@ def test_weights_and_checkpoints_load_only_with_weights_only_and_pickle_only_aft
 
 
 def test_files_written_atomically_get_the_usual_permissions(tmp_path):
-    from helpers.runfiles import UMASK, write_text
+    from helpers.common.files import UMASK, write_text
 
     write_text(tmp_path / "report.html", "shared")
     assert (tmp_path / "report.html").stat().st_mode & 0o777 == 0o666 & ~UMASK
@@ -537,7 +541,7 @@ def test_files_written_atomically_get_the_usual_permissions(tmp_path):
 WORKER = """
 import json, subprocess, sys
 spec = json.loads(sys.argv[1])
-runner = subprocess.Popen([sys.executable, "-m", "helpers.runner", json.dumps(spec)], stdout=subprocess.DEVNULL,
+runner = subprocess.Popen([sys.executable, "-m", "helpers.runs.runner", json.dumps(spec)], stdout=subprocess.DEVNULL,
                           stderr=subprocess.DEVNULL)
 print(runner.pid, flush=True)
 runner.wait()
@@ -545,12 +549,14 @@ runner.wait()
 
 
 def gone(pid: int, polls: int = 10**6) -> bool:
-    """Whether a process (not our child: /proc is read) ends, or is a zombie, within polls looks."""
+    """Whether a process (not our child) ends, or is a zombie, within polls looks."""
+    import psutil
+
     for _ in range(polls):
         try:
-            if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
                 return True
-        except FileNotFoundError:
+        except psutil.NoSuchProcess:
             return True
     return False
 

@@ -8,9 +8,10 @@ import math
 import pytest
 import torch
 
-from helpers import checkpoints, gan, monitor, train
+from helpers.config import GANConfig, ParameterError
 from helpers.data import Split, Splits
-from helpers.params import GANConfig, ParameterError
+from helpers.models import gan
+from helpers.training import checkpoints, monitor, train
 
 
 def test_pixel_ranges_round_trip():

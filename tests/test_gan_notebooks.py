@@ -11,8 +11,8 @@ import pytest
 import torch
 
 from conftest import NOTEBOOKS, assert_run_wrote
-from helpers import gan
-from helpers.runfiles import METRICS, WEIGHTS
+from helpers.common.files import METRICS, WEIGHTS
+from helpers.models import gan
 
 GAN_FILES = {METRICS, WEIGHTS, "figures.json", "checkpoint.pt", "losses.png", "d_outputs.png", "samples.png",
              "interpolation.png", "progress.png"}

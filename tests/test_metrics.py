@@ -1,4 +1,4 @@
-"""The measures of helpers.metrics: likelihood by importance sampling, latent usage, classifier-based scores."""
+"""helpers.evaluation.metrics: likelihood by importance sampling, latent usage, classifier-based scores."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ import math
 import pytest
 import torch
 
-from helpers import metrics, train, vae
+from helpers.evaluation import metrics
+from helpers.models import vae
+from helpers.training import train
 
 # --- likelihood by importance sampling ---------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ import papermill as pm
 import pytest
 
 from conftest import NOTEBOOKS
-from helpers.params import ClassifierConfig, Config, ExploreConfig, GANConfig, ParameterError, VAEConfig
+from helpers.config import ClassifierConfig, Config, ExploreConfig, GANConfig, ParameterError, VAEConfig
 
 NOTEBOOK_CONFIGS = {"vae": VAEConfig, "gan": GANConfig, "explore": ExploreConfig, "classifier": ClassifierConfig}
 

@@ -81,7 +81,7 @@ def check_papermill(argv: list[str]) -> None:
     """papermill NOTEBOOK OUT -k python3 -p NAME VALUE ...: the notebook exists, its config accepts every -p."""
     from papermill.cli import _resolve_type
 
-    from helpers.params import CONFIGS
+    from helpers.config import CONFIGS
 
     if "--help-notebook" in argv:
         assert (ROOT / argv[-1]).exists(), argv[-1]

@@ -17,12 +17,12 @@ from PIL import Image
 
 from conftest import CHROMIUM, CHROMIUM_ARGS, canvas_pixels, press
 from helpers import runs
-from helpers.reference import WRITEUP_VAE_LOSS
+from helpers.common.files import FIGURES, METRICS, RECORD
+from helpers.common.reference import WRITEUP_VAE_LOSS
 from helpers.report import cli, document, export, readme
 from helpers.report import results as reproduction
 from helpers.report.document import Document, DocumentError
 from helpers.report.runview import RunView, read_json
-from helpers.runfiles import FIGURES, METRICS, RECORD
 
 TINY = {"epochs": 1, "train_size": 1000, "channels": 4, "nll_samples": 20, "nll_images": 200,
         "score_samples": 200}  # applied to every run whose notebook declares the name
@@ -233,7 +233,7 @@ def test_the_gan_section_gives_digit_coverage_and_weighs_the_writeups_claim(tmp_
     page = rendered(write_scored_build(tmp_path))
     section = page[page.index("4.2 Generative"):page.index("4.3 Results")]
     assert "The plain GAN covers 4 digits at its last monitored epoch (20)" in section
-    assert "The auxiliary GAN covers 10 digits at its last monitored epoch (20), having covered as few as 8" in section
+    assert "The AC-GAN covers 10 digits at its last monitored epoch (20), having covered as few as 8" in section
     assert "appear similar to the original network" in section and "the two are not similar" in section
     assert "87.3% of them are the digit the generator was asked for" in section
     assert "only under the same classifier" in section and "⟦" not in page
@@ -251,7 +251,7 @@ def test_the_reproduction_record_holds_the_tables_numbers_and_provenance(tmp_pat
     path = reproduction.write_results(data, tmp_path / "results")
     saved = json.loads(path.read_text())
     assert path.name == "full.json" and [m["model"] for m in saved["models"]] == [
-        "VAE, latent 2", "VAE, latent 20", "GAN", "auxiliary GAN"]
+        "VAE, latent 2", "VAE, latent 20", "GAN", "AC-GAN"]
     assert saved["models"][1]["nll"] == 95.5 and saved["models"][3]["conditional_accuracy"] == 0.873
     assert saved["reference"][1]["frechet_distance"] == 0.42 and saved["published"][2]["nll"] == 86.76
     p = saved["provenance"]
@@ -474,7 +474,7 @@ def test_an_unavailable_device_is_refused_before_any_run_is_touched(tmp_path, ca
 
 def collapse_view(build: Path, gan_runs: list[Path]) -> RunView:
     """A finished collapse run comparing these GAN run folders at their common epoch."""
-    from helpers import collapse
+    from helpers.evaluation import collapse
 
     runs_read = collapse.read_runs(",".join(map(str, gan_runs)))
     epoch = collapse.common_epoch(runs_read)

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from helpers import runfiles
+from helpers.common import files as runfiles
 
 
 def test_a_write_replaces_the_file_and_leaves_no_temporary(tmp_path):

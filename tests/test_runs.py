@@ -7,6 +7,7 @@ import json
 import nbformat
 import pytest
 
+from conftest import execute_runs
 from helpers import runs
 
 
@@ -109,25 +110,25 @@ def test_executor_caches_finished_runs_and_keeps_going_after_a_failure(tmp_path,
     build = tmp_path / "build"
     first = [runs.Run("bad", notebook, {"value": -1}), runs.Run("good", notebook, {"value": 2}),
              runs.Run("after_bad", notebook, {"source": "{runs.bad}"})]
-    results = {r.name: r for r in runs.execute_all(first, build, timeout=120)}
+    results = {r.name: r for r in execute_runs(first, build, timeout=120)}
     assert results["bad"].failed and "value must be >= 0, got -1" in results["bad"].error
     assert results["good"].status == "ok"
     assert json.loads((build / "good" / "metrics.json").read_text()) == {"value": 2, "seed": 0}
     assert "value is 2" in (build / "good" / "log.txt").read_text()  # the notebook's output, to follow a run
     assert results["after_bad"].failed and "needs run bad" in results["after_bad"].error
-    assert runs.read_record(build / "bad")["status"] == "failed"
+    assert runs.RunFolder(build / "bad", "bad").record()["status"] == "failed"
     assert "bad" in runs.summary_table(list(results.values()))
 
-    again = runs.execute_all([runs.Run("good", notebook, {"value": 2})], build, timeout=120)
+    again = execute_runs([runs.Run("good", notebook, {"value": 2})], build, timeout=120)
     assert [r.status for r in again] == ["cached"]
-    changed = runs.execute_all([runs.Run("good", notebook, {"value": 5})], build, timeout=120)
+    changed = execute_runs([runs.Run("good", notebook, {"value": 5})], build, timeout=120)
     assert changed[0].status == "ok"
     assert json.loads((build / "good" / "metrics.json").read_text()) == {"value": 5, "seed": 0}
     assert "[1/1] good: ok" in capsys.readouterr().out
 
 
 def test_optional_run_without_its_notebook_is_skipped_not_failed(tmp_path):
-    results = runs.execute_all([runs.Run("later", str(tmp_path / "absent.ipynb"), optional=True),
+    results = execute_runs([runs.Run("later", str(tmp_path / "absent.ipynb"), optional=True),
                                 runs.Run("needed", str(tmp_path / "absent.ipynb"))], tmp_path)
     assert [r.status for r in results] == ["skipped", "failed"]
     assert "does not exist" in results[1].error

@@ -13,8 +13,9 @@ import pytest
 import yaml
 from test_runs import toy_notebook
 
-from conftest import assert_non_blank
-from helpers import runner, runs
+from conftest import assert_non_blank, execute_runs
+from helpers import runs
+from helpers.runs import runner
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -91,15 +92,15 @@ def test_four_points_on_two_workers_match_one_worker_and_run_once(tmp_path, caps
     notebook = toy_notebook(tmp_path / "toy.ipynb")
     profile = runs.load_profile(write_profile(tmp_path, {"value": [1, 2], "seed": [0, 1]}, notebook))
     selected = runs.select(profile, None)
-    parallel = runs.execute_all(selected, tmp_path / "two", timeout=120, workers=2)
+    parallel = execute_runs(selected, tmp_path / "two", timeout=120, workers=2)
     assert sorted(p.name for p in (tmp_path / "two").iterdir()) == profile.sweeps["toy"]
     assert [r.status for r in parallel] == ["ok"] * 4
     out = capsys.readouterr().out
     assert "2 workers" in out and all(f"{s}" in out for s in (": queued", ": running on", ": ok in"))
-    sequential = runs.execute_all(selected, tmp_path / "one", timeout=120, workers=1)
+    sequential = execute_runs(selected, tmp_path / "one", timeout=120, workers=1)
     assert outputs(tmp_path / "one", sequential) == outputs(tmp_path / "two", parallel) == {
         f"toy_value-{value}_seed-{seed}": ("ok", {"value": value, "seed": seed}) for value in (1, 2) for seed in (0, 1)}
-    again = runs.execute_all(selected, tmp_path / "two", timeout=120, workers=2)
+    again = execute_runs(selected, tmp_path / "two", timeout=120, workers=2)
     assert [r.status for r in again] == ["cached"] * 4
 
 
@@ -107,11 +108,11 @@ def test_four_points_on_two_workers_match_one_worker_and_run_once(tmp_path, caps
 def test_a_failing_point_is_reported_and_the_others_finish(tmp_path, capsys):
     notebook = toy_notebook(tmp_path / "toy.ipynb")
     profile = runs.load_profile(write_profile(tmp_path, {"value": [-1, 1, 2]}, notebook))
-    results = {r.name: r for r in runs.execute_all(runs.select(profile, None), tmp_path / "b", 120, workers=2)}
+    results = {r.name: r for r in execute_runs(runs.select(profile, None), tmp_path / "b", 120, workers=2)}
     assert results["toy_value--1"].failed and "value must be >= 0, got -1" in results["toy_value--1"].error
     assert results["toy_value-1"].status == results["toy_value-2"].status == "ok"
     assert "toy_value--1: failed" in capsys.readouterr().out
-    rerun = runs.execute_all(runs.select(profile, None), tmp_path / "b", 120, workers=2)
+    rerun = execute_runs(runs.select(profile, None), tmp_path / "b", 120, workers=2)
     assert [r.status for r in rerun] == ["failed", "cached", "cached"]  # only the failed point ran again
 
 
@@ -149,10 +150,10 @@ def test_the_same_sweep_through_a_loopback_scheduler_gives_the_same_results(tmp_
     notebook = toy_notebook(tmp_path / "toy.ipynb")
     selected = runs.select(runs.load_profile(write_profile(tmp_path, {"value": [1, 2], "seed": [0, 1]}, notebook)),
                            None)
-    remote = runs.execute_all(selected, tmp_path / "remote", timeout=120, scheduler=loopback_cluster)
+    remote = execute_runs(selected, tmp_path / "remote", timeout=120, scheduler=loopback_cluster)
     assert outputs(tmp_path / "remote", remote) == {  # what the LocalCluster gives (the test above)
         f"toy_value-{value}_seed-{seed}": ("ok", {"value": value, "seed": seed}) for value in (1, 2) for seed in (0, 1)}
-    again = runs.execute_all(selected, tmp_path / "remote", timeout=120, scheduler=loopback_cluster)
+    again = execute_runs(selected, tmp_path / "remote", timeout=120, scheduler=loopback_cluster)
     assert [r.status for r in again] == ["cached"] * 4
 
 
@@ -173,9 +174,9 @@ def test_the_study_notebook_summarises_a_tiny_sweep(tmp_path):
     import papermill
     import torch
 
+    from helpers.config import VAEConfig
+    from helpers.models.vae import VAE
     from helpers.outputs import RunOutputs
-    from helpers.params import VAEConfig
-    from helpers.vae import VAE
 
     torch.manual_seed(0)
     for latent_dim in (2, 5):
@@ -244,7 +245,7 @@ def test_the_full_profile_changes_one_gan_setting_per_point_and_the_collapse_run
 
 
 def test_a_run_is_submitted_once_the_runs_it_needs_ended_and_a_worker_is_free():
-    from helpers.executor import Executor
+    from helpers.runs.executor import Executor
 
     class Client:  # records what the executor hands to Dask; two workers of one thread
         def __init__(self) -> None:

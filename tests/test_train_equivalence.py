@@ -18,8 +18,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from helpers import gan, train, vae
 from helpers.data import binarize
+from helpers.models import gan, vae
+from helpers.training import train
 
 STEPS_PER_EPOCH, EPOCHS, BATCH = 60, 5, 20  # 300 steps on a small subset
 GAN_VALUES = ["d_loss", "g_loss", "d_real", "d_fake", "class_loss"]  # what a GAN epoch reports, in this order

@@ -7,9 +7,10 @@ import math
 import pytest
 import torch
 
-from helpers import precision, train, vae
+from helpers.config import VAEConfig
 from helpers.data import Split, Splits
-from helpers.params import VAEConfig
+from helpers.models import precision, vae
+from helpers.training import train
 
 
 def test_kl_matches_monte_carlo_estimate():

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from conftest import NOTEBOOKS, assert_run_wrote
-from helpers.vae import VAE
+from helpers.models.vae import VAE
 
 VAE_FILES = {"metrics.json", "figures.json", "weights.pt", "checkpoint.pt", "loss_curves.png", "prior_samples.png",
              "interpolation.png", "kl_per_dimension.png", "reconstructions.png"}

@@ -10,10 +10,11 @@ import torch
 from PIL import Image
 
 from conftest import NOTEBOOKS
-from helpers import gan, widgets
+from helpers.config import ExploreConfig
 from helpers.data import Split, Splits
-from helpers.params import ExploreConfig
-from helpers.vae import VAE, latent_means, load_vae
+from helpers.explorers import widgets
+from helpers.models import gan
+from helpers.models.vae import VAE, latent_means, load_vae
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,6 @@
 - ``readme``: README's results table generated from results/full.json (``python -m helpers.report.readme``)
 """
 
-from .cli import main
+from helpers.report.cli import main
 
 __all__ = ["main"]

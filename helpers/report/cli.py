@@ -19,15 +19,15 @@ from pathlib import Path
 
 import nbformat
 
-from .. import previous, runs
-from ..buildlock import BuildLockedError, build_lock
-from ..executor import ClusterError, Executor
-from ..params import ParameterError, check_device
-from ..runfiles import DiskFullError, atomic_path, write_text
-from ..runs import display_path
-from . import document, export
-from . import results as reproduction
-from .runview import RunView, devices
+from helpers import runs
+from helpers.common.files import DiskFullError, atomic_path, write_text
+from helpers.config import ParameterError, check_device
+from helpers.report import document, export
+from helpers.report import results as reproduction
+from helpers.report.runview import RunView, devices
+from helpers.runs import display_path
+from helpers.runs.executor import ClusterError, Executor
+from helpers.runs.lock import BuildLockedError, build_lock
 
 BUILD = runs.ROOT / "report" / "build"
 SECTION_RUNS = ("vae_z2", "vae_z20", "gan", "aux_gan")  # the runs the writeup's sections are made of
@@ -130,7 +130,9 @@ def write_reproduction_record(profile: runs.Profile, build: Path, folder: Path, 
     data = reproduction.record(views, profile.name, reproduction.provenance(views, argv, git_commit(), threads))
     path = reproduction.write_results(data, folder)
     print(f"report: wrote {display_path(path)} (the results and their provenance)")
-    from . import readme  # here, not at the top: `python -m helpers.report.readme` imports this package first
+    from helpers.report import (
+        readme,  # here, not at the top: `python -m helpers.report.readme` imports this package first
+    )
 
     if path == readme.FULL_RESULTS:
         write_text(readme.README, readme.rewrite(readme.README.read_text(), data))
@@ -142,7 +144,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """The command line."""
     parser = Parser(prog="python -m helpers.report", description="The report: run a profile's "
                     "notebooks, then stitch their outputs into one HTML and one PDF.")
-    parser.add_argument("--profile", default="quick", help="profile name in report/profiles/ or a YAML path "
+    parser.add_argument("--profile", default="quick", help="profile name in helpers/runs/profiles/ or a YAML path "
                         "(default: quick)")
     parser.add_argument("--only", nargs="+", metavar="RUN", help="execute only these runs (and those they need); "
                         "the report still shows every run of the profile")
@@ -213,6 +215,10 @@ def main(argv: list[str] | None = None) -> int:
     """Check everything, run the profile, build the report, print a summary; 1 when a run failed, 2 on bad input."""
     args = parse_args(argv)
     args.argv = sys.argv[1:] if argv is None else argv
+    if not (document.SECTIONS.is_dir() and document.TEMPLATES.is_dir()):
+        print(f"error: the report is built from a checkout of the repository (its report/ and notebooks/ folders), "
+              f"and there is none at {document.ROOT}: run python -m helpers.report from a clone", file=sys.stderr)
+        return 2
     try:
         profile, selected = checked_runs(args)
     except (runs.ProfileError, ParameterError) as exc:
@@ -241,7 +247,7 @@ def execute_and_build(args: argparse.Namespace, profile: runs.Profile, selected:
     results = [] if executor is None else executor.execute(selected, build, args.timeout, args.force)
     for name in profile.names():  # a build killed while a run executed: put its finished outputs back
         if (build / name).is_dir():
-            previous.recover(build / name, name)
+            runs.RunFolder(build / name, name).recover()
     build_report(profile, build, args.output, pdf=not args.no_pdf)
     record_folder = args.results or (reproduction.RESULTS if args.output == BUILD else args.output / "results")
     write_reproduction_record(profile, build, record_folder, args.argv, args.threads or None)

@@ -13,18 +13,17 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import jinja2
 import nbformat
 from markupsafe import Markup
 
-from ..reference import WRITEUP_GAN_CLAIM, WRITEUP_GAN_EPOCHS, WRITEUP_VAE_EPOCHS, WRITEUP_VAE_LOSS
-from . import findings
-from .runview import RunView, devices
+from helpers.common.paths import ROOT
+from helpers.common.reference import WRITEUP_GAN_CLAIM, WRITEUP_GAN_EPOCHS, WRITEUP_VAE_EPOCHS, WRITEUP_VAE_LOSS
+from helpers.report import findings
+from helpers.report.runview import RunView, devices
 
-ROOT = Path(__file__).resolve().parents[2]
 SECTIONS = ROOT / "report" / "sections"
 TEMPLATES = ROOT / "report" / "templates"
 MAIN = "report.md.j2"
@@ -179,7 +178,8 @@ def context(doc: Document, views: dict[str, RunView], profile: str, meta: list[t
         "panel": lambda run, name, label="": Panel(run, name, label), "devices": lambda *v: devices(list(v)),
         "writeup": {"vae_loss": WRITEUP_VAE_LOSS, "vae_epochs": WRITEUP_VAE_EPOCHS, "gan_epochs": WRITEUP_GAN_EPOCHS,
                     "gan_claim": WRITEUP_GAN_CLAIM},
-        "f": findings, "fmt": findings.fmt, "place_header": lambda: doc.place(
+        "f": findings, "fmt": findings.fmt, "aux_label": findings.gan_label(views["aux_gan"]) if "aux_gan" in views
+        else "AC-GAN", "place_header": lambda: doc.place(
             doc.env.get_template("blocks/header.html.j2").render(title=TITLE, meta=meta), "header"),
     }
 

@@ -15,9 +15,10 @@ from pathlib import Path
 
 import nbformat
 
-from ..runfiles import atomic_path
+from helpers.common.files import atomic_path
+from helpers.common.paths import ROOT
 
-TEMPLATES = Path(__file__).resolve().parents[2] / "report" / "templates"
+TEMPLATES = ROOT / "report" / "templates"
 TEMPLATE = "report"
 CHROMIUM = ("chromium", "chromium-browser", "google-chrome")
 

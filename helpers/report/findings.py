@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .. import tables
-from ..reference import PUBLISHED_NLL, WRITEUP_VAE_EPOCHS, WRITEUP_VAE_LOSS
-from .runview import RunView
+from helpers.common import tables
+from helpers.common.reference import PUBLISHED_NLL, WRITEUP_VAE_EPOCHS, WRITEUP_VAE_LOSS
+from helpers.config.experiments import variant_name
+from helpers.report.runview import RunView
 
 STUDY_HEADERS = tables.STUDY_HEADERS
 EQUILIBRIUM_MARGIN = 0.1  # D(real) and D(fake) within this of 1/2 count as "close to the equilibrium"
@@ -81,16 +82,21 @@ def epochs_text(*runs: RunView) -> str:
     return " and ".join(str(e) for e in found) + (" epoch" if found == [1] else " epochs")
 
 
+def gan_label(run: RunView) -> str:
+    """What a GAN run is, by its parameters (the profiles' aux_gan, before it ran, is the AC-GAN)."""
+    return variant_name(run.params or {"auxiliary": True, "conditional": True})
+
+
 def gan_rows(gan: RunView, aux: RunView) -> list[list]:
     """The rows of the GAN table: the last epoch's losses, D's outputs and the auxiliary accuracy."""
     return [[label, run.epochs_run, run.final("d_loss"), run.final("g_loss"), run.final("d_real"),
-             run.final("d_fake"), run.final("val_accuracy")] for label, run in (("GAN", gan), ("auxiliary GAN", aux))]
+             run.final("d_fake"), run.final("val_accuracy")] for label, run in (("GAN", gan), (gan_label(aux), aux))]
 
 
 def discriminator_ends(gan: RunView, aux: RunView) -> list[tuple[str, float, float]]:
     """(label, D(real), D(fake)) of each GAN that finished."""
     return [(label, run.final("d_real"), run.final("d_fake")) for label, run in
-            (("plain GAN", gan), ("auxiliary GAN", aux)) if run.final("d_real") is not None
+            (("plain GAN", gan), (gan_label(aux), aux)) if run.final("d_real") is not None
             and run.final("d_fake") is not None]
 
 
@@ -122,8 +128,7 @@ def best_latent_size(study: RunView) -> dict | None:
 
 # ---- the results table over all models (also written to results/<profile>.json) ----------------------------------
 
-RESULT_MODELS = (("vae_z2", "VAE, latent 2"), ("vae_z20", "VAE, latent 20"), ("gan", "GAN"),
-                 ("aux_gan", "auxiliary GAN"))
+RESULT_MODELS = (("vae_z2", "VAE, latent 2"), ("vae_z20", "VAE, latent 20"), ("gan", "GAN"), ("aux_gan", None))
 RESULT_COLUMNS = ["model", "negative ELBO", "IS-NLL", "active units", "IS", "FD", "conditional accuracy", "epochs",
                   "training minutes", "device", "notes"]
 REFERENCE_POINTS = (("real_test", "real test images (IS ceiling)"),
@@ -152,7 +157,8 @@ def training_minutes(run: RunView) -> float | None:
 
 def model_results(views: dict[str, RunView]) -> list[dict]:
     """The four models' results, in the table's order."""
-    return [model_result(views[name], label) for name, label in RESULT_MODELS if name in views]
+    return [model_result(views[name], label or gan_label(views[name])) for name, label in RESULT_MODELS
+            if name in views]
 
 
 def reference_results(classifier: RunView | None) -> list[dict]:
@@ -256,7 +262,7 @@ def discriminator_drives(base: dict, role: dict[str, dict | None]) -> bool:
 
 def collapse_roles(changed: list[dict]) -> dict[str, dict]:
     """The changed runs by what they test: stronger_d, weaker_d, faster, slower, digit_head, ac_gan (None: absent)."""
-    from ..params import GANConfig
+    from helpers.config import GANConfig
 
     rate = GANConfig().learning_rate  # the writeup's, for both networks
     tests = {"stronger_d": lambda c: c.get("d_steps", 1) > 1,

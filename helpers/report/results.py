@@ -12,11 +12,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..reference import PUBLISHED_NLL, WRITEUP_VAE_EPOCHS, WRITEUP_VAE_LOSS
-from ..runfiles import write_json
-from ..runs import ROOT
-from . import findings
-from .runview import RunView, devices
+from helpers.common.files import write_json
+from helpers.common.reference import PUBLISHED_NLL, WRITEUP_VAE_EPOCHS, WRITEUP_VAE_LOSS
+from helpers.report import findings
+from helpers.report.runview import RunView, devices
+from helpers.runs import ROOT
 
 RESULTS = ROOT / "results"
 

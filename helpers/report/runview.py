@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..runfiles import EXPLORERS, FIGURES, METRICS, RECORD
-from ..runs import display_path
+from helpers.common.files import EXPLORERS, FIGURES, METRICS
+from helpers.config import CONFIGS, Role
+from helpers.runs import RunFolder, Status, display_path
 
-HIDDEN_PARAMS = ("output_dir", "data_dir")  # paths, not settings: left out of the parameter tables
+HIDDEN_PARAMS = {name for config in CONFIGS.values() for name in config.with_role(Role.PATH)}  # not settings
 
 
 def read_json(path: Path, default: Any) -> Any:
@@ -37,17 +38,17 @@ class RunView:
         """Read a run's folder (empty parts when the run never ran or stopped early)."""
         folder = build / name
         figures = {f["name"]: f for f in read_json(folder / FIGURES, [])}
-        return cls(name, folder, read_json(folder / RECORD, {}), read_json(folder / METRICS, {}), figures)
+        return cls(name, folder, RunFolder(folder, name).record(), read_json(folder / METRICS, {}), figures)
 
     @property
-    def status(self) -> str:
-        """ok, cached, failed, skipped, or 'not run'."""
-        return self.record.get("status", "not run")
+    def status(self) -> Status:
+        """How the run ended (NOT_RUN when it has no record)."""
+        return Status(self.record.get("status", Status.NOT_RUN))
 
     @property
     def ok(self) -> bool:
         """Whether the run finished and wrote its metrics."""
-        return self.status in ("ok", "cached") and bool(self.metrics)
+        return self.status.finished and bool(self.metrics)
 
     @property
     def params(self) -> dict[str, Any]:
@@ -94,14 +95,14 @@ class RunView:
         missing."""
         if self.record.get("error"):
             return self.record["error"] + self.kept_note()
-        if self.status == "not run":
+        if self.status is Status.NOT_RUN:
             return "the run has not been executed in this build folder yet"
         return "the run wrote no metrics.json"
 
     def kept_note(self) -> str:
         """When a failed attempt kept the outputs of the run that finished before it: what and where they are."""
         kept = self.record.get("kept") or {}
-        if not kept or kept.get("status") not in ("ok", "cached"):
+        if not kept or not RunFolder.is_finished(kept):
             return ""
         return (f"\n(The outputs of the previous run, which finished on {kept.get('finished', 'an earlier date')}, "
                 f"are kept in {display_path(self.folder)}; they are not shown here because this build's attempt "

@@ -1,0 +1,149 @@
+"""What drives the plain GAN's collapse: GAN runs read back, each named by what it changes, compared and plotted.
+
+Every run is a GAN run (notebooks/gan.ipynb) watched by the classifier while it trained: every score_every
+epochs its history holds the digits a fixed batch of samples covers and their Frechet distance to the test
+set (monitor_*), and every epoch the discriminator's mean outputs D(x) and D(G(z)). A run is named by the
+settings it changes from the writeup's (the notebook's defaults); runs of the writeup's settings with other
+seeds tell a property of the setting from bad luck. Runs are compared at one epoch that all of them reached.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+import seaborn as sns
+from matplotlib.figure import Figure
+
+from helpers.common.files import RunHistory
+from helpers.config import CollapseConfig, GANConfig, Role  # noqa: F401 (the notebook imports CollapseConfig from here)
+from helpers.config.folders import split_folders
+
+SETTINGS = GANConfig.with_role(Role.SETTING)  # what a run changes, as the study names it (not seeds or numerics)
+LABELS = {"learning_rate": "learning rate {:g}", "disc_learning_rate": "D learning rate {:g}",
+          "d_steps": "{} D steps per G step", "adam_beta1": "Adam β₁ {:g}", "noise_dim": "noise size {}",
+          "hidden_dim": "hidden units {}", "batch_size": "batch size {}"}
+WRITEUP = "the writeup's settings"
+
+
+class GANRun(RunHistory):
+    """One finished GAN run: its folder, parameters and per-epoch history."""
+
+    @property
+    def changes(self) -> dict[str, Any]:
+        """The settings this run trains with that differ from the writeup's (the notebook's defaults)."""
+        defaults = gan_defaults()
+        return {k: v for k, v in self.params.items() if k in SETTINGS and k in defaults and v != defaults[k]}
+
+    @property
+    def seed(self) -> int:
+        """The run's seed."""
+        return int(self.params.get("seed", 0))
+
+    @property
+    def label(self) -> str:
+        """What the run changes, in words ('the writeup's settings' when nothing)."""
+        changes = dict(self.changes)
+        words = ["AC-GAN"] if changes.pop("conditional", False) and changes.pop("auxiliary", False) else []
+        words += [change_label(key, value) for key, value in changes.items()]
+        return ", ".join(words) or WRITEUP
+
+    def monitored(self, until: int | None = None) -> list[dict[str, Any]]:
+        """The history rows with classifier scores, up to epoch until (None: all)."""
+        return [row for row in self.history
+                if "monitor_frechet_distance" in row and (until is None or row["epoch"] <= until)]
+
+
+@functools.cache
+def gan_defaults() -> dict[str, Any]:
+    """The gan notebook's defaults, the writeup's settings (validated once)."""
+    return GANConfig().to_dict()
+
+
+def change_label(key: str, value: Any) -> str:
+    """One changed setting in words: 'learning rate 0.0002', '2 D steps per G step', 'D also names the digit'."""
+    if key == "auxiliary":
+        return "D also names the digit" if value else "no digit head"
+    return LABELS[key].format(value) if key in LABELS else f"{key} {value}"
+
+
+def read_runs(run_dirs: str) -> list[GANRun]:
+    """The runs named by run_dirs (comma-separated folders or a glob): the writeup's settings first, by seed."""
+    runs = [GANRun.read(folder) for folder in split_folders(run_dirs)]
+    return sorted(runs, key=lambda run: (bool(run.changes), run.label, run.seed))
+
+
+def common_epoch(runs: list[GANRun], at_epoch: int = 0) -> int:
+    """The epoch to compare runs at: at_epoch, or (0) the last monitored epoch that every run reached."""
+    if at_epoch:
+        return at_epoch
+    return min(max(row["epoch"] for row in run.monitored()) for run in runs)
+
+
+def summary(runs: list[GANRun], at_epoch: int) -> list[dict[str, Any]]:
+    """Per run, at epoch at_epoch: digits covered, FD and its rise over the best so far, D(x), D(G(z)); the end."""
+    return [run_summary(run, at_epoch) for run in runs]
+
+
+def run_summary(run: GANRun, at_epoch: int) -> dict[str, Any]:
+    """One run's row of the summary (at_epoch must be a monitored epoch of the run)."""
+    scored = run.monitored(at_epoch)
+    at = scored[-1]
+    best = min(scored, key=lambda row: row["monitor_frechet_distance"])
+    end = run.monitored()[-1]
+    return {"label": run.label, "seed": run.seed, "changes": run.changes, "folder": str(run.folder),
+            "epochs": len(run.history), "at_epoch": at["epoch"],
+            "digits": int(at["monitor_digits_covered"]), "frechet_distance": at["monitor_frechet_distance"],
+            "best_frechet_distance": best["monitor_frechet_distance"], "best_epoch": best["epoch"],
+            "frechet_rise": at["monitor_frechet_distance"] / best["monitor_frechet_distance"],
+            "d_real": run.history[at["epoch"] - 1]["d_real"], "d_fake": run.history[at["epoch"] - 1]["d_fake"],
+            "most_digits": int(max(row["monitor_digits_covered"] for row in run.monitored())),
+            "final_epoch": end["epoch"], "final_digits": int(end["monitor_digits_covered"]),
+            "final_frechet_distance": end["monitor_frechet_distance"]}
+
+
+def run_colors(runs: list[GANRun]) -> list[Any]:
+    """Greys for the writeup's settings (one per seed), a colour for each change."""
+    changed = [run for run in runs if run.changes]
+    palette = iter(color for i, color in enumerate(sns.color_palette("tab10", 10) * 2) if i % 10 != 7)  # no grey
+    greys = iter(np.linspace(0.0, 0.55, max(1, len(runs) - len(changed))))
+    return [next(palette) if run.changes else str(next(greys)) for run in runs]
+
+
+def line_style(run: GANRun) -> str:
+    """Dashed for the writeup's settings, dash-dot for the AC-GAN (a reference: two changes), solid otherwise."""
+    return "--" if not run.changes else "-." if run.changes.get("conditional") else "-"
+
+
+def figure(runs: list[GANRun], at_epoch: int) -> Figure:
+    """Digits covered, Frechet distance and D(x) against epochs, one line per run; the common epoch dotted."""
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4.8), layout="constrained")
+    for run, color in zip(runs, run_colors(runs)):
+        scored = run.monitored()
+        epochs = [row["epoch"] for row in scored]
+        style = {"color": color, "lw": 1.6 if run.changes else 1.2, "ls": line_style(run),
+                 "label": f"{run.label} (seed {run.seed})"}
+        axes[0].plot(epochs, [row["monitor_digits_covered"] for row in scored], **style)
+        axes[1].plot(epochs, [row["monitor_frechet_distance"] for row in scored], **style)
+        axes[2].plot([row["epoch"] for row in run.history], smooth([row["d_real"] for row in run.history]), **style)
+    titles = ("Digits the samples cover", "Classifier Fréchet distance (lower is better)",
+              "D(x): the discriminator on real images")
+    for ax, title, ylabel in zip(axes, titles, ("digits", "Fréchet distance to test", "mean D(x), 5-epoch mean")):
+        ax.axvline(at_epoch, color="0.6", ls=":", lw=1)
+        ax.set(title=title, xlabel="epoch", ylabel=ylabel)
+    axes[0].set_ylim(0, 10.5)
+    axes[1].set_yscale("log")
+    axes[2].axhline(0.5, color="0.6", lw=0.8)
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncol=min(4, len(runs)),
+               fontsize="small", frameon=False)
+    return fig
+
+
+def smooth(values: list[float], width: int = 5) -> np.ndarray:
+    """A running mean over width epochs (shorter at the start), so that the trend shows through the noise."""
+    sums = np.cumsum(np.insert(np.asarray(values, dtype=float), 0, 0.0))
+    ends = np.arange(1, len(values) + 1)
+    starts = np.maximum(0, ends - width)
+    return (sums[ends] - sums[starts]) / (ends - starts)

@@ -1,0 +1,233 @@
+"""Measures of trained models: a VAE's likelihood by importance sampling, its latent usage, and sample scores.
+
+Likelihood (Burda et al., 2015): log p(x) ~= logsumexp_k [log p(x|z_k) + log p(z_k) - log q(z_k|x)] - log K with
+z_k ~ q(z|x), the encoder as proposal; batched over images and over the K samples to bound memory.
+
+Sample scores use a trained MNIST classifier (helpers.models.classifier): its softmax gives the Inception Score and the
+predicted-digit distribution, its penultimate layer the features of the Frechet distance. These numbers compare
+models only under the same classifier.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+from collections.abc import Callable
+from typing import Protocol
+
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm as text_tqdm
+from tqdm.auto import tqdm
+
+from helpers.common.files import PROGRESS_ENV
+from helpers.config import ACTIVE_UNIT_VARIANCE, SCORE_SAMPLES  # noqa: F401 (names metrics re-exports)
+
+BURDA_SAMPLES = 5000  # K of Burda et al. (2015)
+MAX_ROWS = 50_000  # decoder rows (images x samples) per forward pass: ~160 MB per 784-wide float32 tensor
+COVERED_FRACTION = 0.02  # a digit is covered when at least 2% of samples (a fifth of its uniform share) show it
+LOG_2PI = math.log(2 * math.pi)
+
+
+class LatentVariableModel(Protocol):
+    """A VAE-like model: encode(x) -> (mean, log_var) of a diagonal Gaussian q(z|x); decode(z) -> p(x|z)'s logits."""
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]: ...
+    def decode(self, z: torch.Tensor) -> torch.Tensor: ...
+
+
+LogLikelihood = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+# --- likelihood by importance sampling ---------------------------------------------------------------------------
+
+def bernoulli_log_likelihood(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """log p(x|z) summed over the last dimension for independent Bernoulli pixels given their logits (broadcast)."""
+    logits, x = torch.broadcast_tensors(logits, x)
+    return -F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(-1)
+
+
+def log_normal(z: torch.Tensor, mean: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
+    """log N(z; mean, diag(exp(log_var))) summed over the last dimension."""
+    return -0.5 * (LOG_2PI + log_var + (z - mean).pow(2) / log_var.exp()).sum(-1)
+
+
+def log_importance_weights(model: LatentVariableModel, x: torch.Tensor, samples: int,
+                           generator: torch.Generator | None = None,
+                           log_likelihood: LogLikelihood = bernoulli_log_likelihood) -> torch.Tensor:
+    """log p(x|z) + log p(z) - log q(z|x) for `samples` draws z ~ q(z|x) per image: shape (samples, N)."""
+    mean, log_var = model.encode(x)
+    eps = torch.randn((samples, *mean.shape), generator=generator, device=mean.device, dtype=mean.dtype)
+    z = mean + (0.5 * log_var).exp() * eps
+    prior = log_normal(z, torch.zeros_like(z), torch.zeros_like(z))
+    proposal = log_normal(z, mean, log_var)
+    decoded = model.decode(z.reshape(-1, z.shape[-1])).reshape(samples, len(x), -1)
+    return log_likelihood(decoded, x) + prior - proposal
+
+
+@torch.no_grad()
+def log_marginal_likelihood(model: LatentVariableModel, x: torch.Tensor, samples: int = BURDA_SAMPLES,
+                            max_rows: int = MAX_ROWS, generator: torch.Generator | None = None,
+                            log_likelihood: LogLikelihood = bernoulli_log_likelihood,
+                            progress: bool = False) -> torch.Tensor:
+    """The importance-sampled estimate of log p(x) for each image (N,), at most max_rows decoded rows at a time."""
+    chunk = min(samples, max_rows)
+    image_batch = max(1, max_rows // chunk)
+    estimates = []
+    for start in progress_bar(range(0, len(x), image_batch), progress, "IS-NLL"):
+        batch = x[start:start + image_batch]
+        total = torch.full((len(batch),), -math.inf, device=batch.device, dtype=torch.float64)
+        for done in range(0, samples, chunk):
+            weights = log_importance_weights(model, batch, min(chunk, samples - done), generator, log_likelihood)
+            total = torch.logaddexp(total, weights.logsumexp(0))
+        estimates.append(total - math.log(samples))
+    return torch.cat(estimates)
+
+
+def importance_sampled_nll(model: LatentVariableModel, x: torch.Tensor, samples: int = BURDA_SAMPLES,
+                           max_rows: int = MAX_ROWS, generator: torch.Generator | None = None,
+                           progress: bool = False) -> dict[str, float]:
+    """Mean negative log-likelihood over images x (nats), its standard error over images, K and the image count."""
+    is_module = isinstance(model, torch.nn.Module)
+    was_training = is_module and model.training
+    if is_module:
+        model.eval()
+        x = x.to(next(model.parameters(), x).device)
+    log_px = log_marginal_likelihood(model, x, samples, max_rows, generator, progress=progress)
+    if was_training:
+        model.train()
+    return mean_with_stderr(-log_px, "nll") | {"samples": samples, "images": len(x)}
+
+
+def mean_with_stderr(values: torch.Tensor, name: str) -> dict[str, float]:
+    """{name: mean, name_stderr: standard error of the mean} of a 1-D tensor."""
+    values = values.double()
+    stderr = values.std().item() / math.sqrt(len(values)) if len(values) > 1 else math.nan
+    return {name: values.mean().item(), f"{name}_stderr": stderr}
+
+
+def progress_bar(items: range, show: bool, desc: str) -> range | tqdm:
+    """A progress bar over items when show is set: text on stderr in headless runs, else a widget."""
+    if not show:
+        return items
+    if os.environ.get(PROGRESS_ENV) == "text":
+        return text_tqdm(items, desc=desc, file=sys.stderr, mininterval=10.0)
+    return tqdm(items, desc=desc, mininterval=2.0)
+
+
+# --- latent usage --------------------------------------------------------------------------------------------------
+
+@torch.no_grad()
+def posterior_parameters(model: LatentVariableModel, x: torch.Tensor, batch_size: int = 1000
+                         ) -> tuple[torch.Tensor, torch.Tensor]:
+    """The posterior mean and log-variance of every image: two (N, latent_dim) tensors."""
+    parts = [model.encode(x[i:i + batch_size]) for i in range(0, len(x), batch_size)]
+    return torch.cat([m for m, _ in parts]), torch.cat([v for _, v in parts])
+
+
+def unit_activity(means: torch.Tensor) -> torch.Tensor:
+    """The variance across images of each latent unit's posterior mean (Burda et al.'s activity): (latent_dim,)."""
+    return means.double().var(dim=0)
+
+
+def active_units(means: torch.Tensor, threshold: float = ACTIVE_UNIT_VARIANCE) -> int:
+    """How many latent units have an activity (variance of the posterior mean across images) above threshold."""
+    return int((unit_activity(means) > threshold).sum().item())
+
+
+def kl_per_dimension(mean: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
+    """KL(q(z_d|x) || N(0, 1)) of each latent dimension d, averaged over images (nats): (latent_dim,)."""
+    return 0.5 * (mean.pow(2) + log_var.exp() - 1.0 - log_var).double().mean(dim=0)
+
+
+def latent_usage(model: LatentVariableModel, x: torch.Tensor, threshold: float = ACTIVE_UNIT_VARIANCE
+                 ) -> dict[str, int | float | list[float]]:
+    """Active units (and the threshold), each unit's activity and each dimension's mean KL, for images x."""
+    mean, log_var = posterior_parameters(model, x)
+    return {"active_units": active_units(mean, threshold), "active_unit_threshold": threshold,
+            "unit_activity": unit_activity(mean).tolist(), "kl_per_dimension": kl_per_dimension(mean, log_var).tolist()}
+
+
+# --- classifier-based sample scores --------------------------------------------------------------------------------
+
+def inception_score(probabilities: torch.Tensor) -> float:
+    """exp(mean over images of KL(p(y|x) || p(y))), p(y) the mean prediction: 1 (one class) to the class count."""
+    p = probabilities.double()
+    marginal = p.mean(dim=0, keepdim=True)
+    kl = (torch.xlogy(p, p) - torch.xlogy(p, marginal.expand_as(p))).sum(dim=1)
+    return math.exp(kl.mean().item())
+
+
+def gaussian_statistics(features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The mean and covariance (float64) of features (N, D), for the Frechet distance."""
+    features = features.double()
+    return features.mean(dim=0), torch.cov(features.T)
+
+
+def psd_sqrt(matrix: torch.Tensor) -> torch.Tensor:
+    """The symmetric square root of a positive semi-definite matrix (eigenvalues clamped at 0)."""
+    values, vectors = torch.linalg.eigh(matrix)
+    return (vectors * values.clamp(min=0).sqrt()) @ vectors.T
+
+
+def frechet_distance(a: tuple[torch.Tensor, torch.Tensor], b: tuple[torch.Tensor, torch.Tensor]) -> float:
+    """|m_a - m_b|^2 + tr(C_a + C_b - 2 (C_a C_b)^(1/2)) between two Gaussians given as (mean, covariance)."""
+    (mean_a, cov_a), (mean_b, cov_b) = a, b
+    root_a = psd_sqrt(cov_a)
+    cross = torch.linalg.eigvalsh(root_a @ cov_b @ root_a).clamp(min=0).sqrt().sum()
+    return ((mean_a - mean_b).pow(2).sum() + cov_a.trace() + cov_b.trace() - 2 * cross).clamp(min=0).item()
+
+
+def digit_distribution(probabilities: torch.Tensor) -> torch.Tensor:
+    """The fraction of images whose most likely class is each class: (classes,), summing to 1."""
+    predicted = probabilities.argmax(dim=1)
+    return torch.bincount(predicted, minlength=probabilities.shape[1]).double() / len(predicted)
+
+
+def entropy(distribution: torch.Tensor) -> float:
+    """The entropy of a discrete distribution in nats (log 10 = 2.30 for ten equally frequent digits)."""
+    d = distribution.double()
+    return -torch.xlogy(d, d).sum().item()
+
+
+def digits_covered(distribution: torch.Tensor, min_fraction: float = COVERED_FRACTION) -> int:
+    """How many classes hold at least min_fraction of the samples."""
+    return int((distribution >= min_fraction).sum().item())
+
+
+def conditional_accuracy(probabilities: torch.Tensor, asked: torch.Tensor) -> float:
+    """The fraction of samples that the classifier calls the digit they were asked for."""
+    return (probabilities.argmax(dim=1) == asked.to(probabilities.device)).double().mean().item()
+
+
+def sample_scores(probabilities: torch.Tensor, features: torch.Tensor,
+                  reference: tuple[torch.Tensor, torch.Tensor], asked: torch.Tensor | None = None
+                  ) -> dict[str, float | int | list[float] | None]:
+    """IS, FD to reference, predicted-digit distribution, its entropy, digits covered, conditional accuracy."""
+    distribution = digit_distribution(probabilities)
+    return {
+        "inception_score": inception_score(probabilities),
+        "frechet_distance": frechet_distance(gaussian_statistics(features), reference),
+        "digit_distribution": distribution.tolist(),
+        "digit_entropy": entropy(distribution),
+        "digits_covered": digits_covered(distribution),
+        "conditional_accuracy": conditional_accuracy(probabilities, asked) if asked is not None else None,
+        "samples": len(probabilities),
+    }
+
+
+def independent_pixel_samples(images: torch.Tensor, n: int, generator: torch.Generator | None = None
+                              ) -> torch.Tensor:
+    """The floor: n images whose pixels are independent coin flips with the real images' mean intensity per pixel."""
+    mean = images.mean(dim=0, keepdim=True).expand(n, -1)
+    return torch.bernoulli(mean, generator=generator)
+
+
+__all__ = [
+    "BURDA_SAMPLES", "ACTIVE_UNIT_VARIANCE", "COVERED_FRACTION", "SCORE_SAMPLES", "LatentVariableModel",
+    "bernoulli_log_likelihood", "log_marginal_likelihood", "importance_sampled_nll", "posterior_parameters",
+    "unit_activity", "active_units", "kl_per_dimension", "latent_usage", "inception_score", "gaussian_statistics",
+    "frechet_distance", "digit_distribution", "entropy", "digits_covered", "conditional_accuracy", "sample_scores",
+    "independent_pixel_samples",
+]

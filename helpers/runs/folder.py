@@ -1,0 +1,189 @@
+"""One owner of a run folder: its record (run.json) with the run's status, whether it can be reused, the progress
+the run reports, and the set-aside and restore of a finished run's outputs while the folder's run executes again.
+
+A finished run is only replaced by a run that finished. Before a run starts, the outputs of the run its folder
+holds (metrics, figures, weights, payloads, the executed notebook, run.json, log.txt) move into
+``<run>/.previous/`` when that run had finished; the checkpoint stays, for resume, and a GAN's best.pt (resume
+state too) is copied aside. When the new run finishes, the set-aside outputs are dropped. When it fails, or the
+build was killed while it ran (found at the next build), what the attempt left is removed, the finished outputs
+move back, the attempt's notebook is kept as ``<run>.failed.ipynb`` and its log as ``log.txt``, and ``run.json``
+records the failure with the finished run's record under ``kept``: the report shows the failure and says where
+the finished outputs are, and a build with that run's settings reuses them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from helpers.common.files import (
+    BEST_WEIGHTS,
+    EXPLORERS,
+    FIGURES,
+    LOG,
+    METRICS,
+    PREVIOUS,
+    PROGRESS,
+    RECORD,
+    WEIGHTS,
+    read_json,
+    write_json,
+)
+
+OUTPUTS = (METRICS, FIGURES, WEIGHTS, EXPLORERS, PROGRESS, "*.png")  # what a run makes, besides its notebook
+COPIED = (BEST_WEIGHTS,)  # part of the finished outputs, and of the resume state beside the checkpoint: copied aside
+
+
+class Status(enum.StrEnum):
+    """How a run ended in a build; OK and CACHED are finished (their outputs are whole)."""
+
+    OK = "ok"
+    CACHED = "cached"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    NOT_RUN = "not run"
+
+    @property
+    def finished(self) -> bool:
+        """Whether the folder holds this run's complete outputs."""
+        return self in (Status.OK, Status.CACHED)
+
+
+@dataclass
+class Result:
+    """What happened to one run in a build, with its minutes, the error's message and its cache key."""
+
+    name: str
+    status: Status
+    minutes: float = 0.0
+    error: str = ""
+    key: str = ""
+
+    def __post_init__(self) -> None:
+        self.status = Status(self.status)
+
+    @property
+    def failed(self) -> bool:
+        """Whether this run counts as a failure of the build."""
+        return self.status is Status.FAILED
+
+
+@dataclass(frozen=True)
+class RunFolder:
+    """The folder of run `name`: every read and write of its record and outputs by the run and report layers."""
+
+    path: Path
+    name: str
+
+    @property
+    def log(self) -> Path:
+        """The run's printed output."""
+        return self.path / LOG
+
+    def record(self) -> dict[str, Any]:
+        """run.json, or {} when the run never ended."""
+        return read_json(self.path / RECORD, {}) or {}
+
+    def status(self) -> Status:
+        """The recorded status (NOT_RUN when there is no record)."""
+        return Status(self.record().get("status", Status.NOT_RUN))
+
+    def progress(self) -> dict[str, Any] | None:
+        """The last epoch the running run reported (epoch, epochs, its losses), or None."""
+        return read_json(self.path / PROGRESS, None)
+
+    def write_record(self, notebook: str, params: dict[str, Any], result: Result) -> None:
+        """Write run.json: what ran, with which parameters, how it ended (a failure keeps the finished run's record)."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        old = self.record()
+        kept = None if result.status is Status.OK else old if self.is_finished(old) else old.get("kept")
+        write_json(self.path / RECORD, {"name": self.name, "notebook": notebook, "params": params,
+                                        **dataclasses.asdict(result), "finished": time.strftime("%Y-%m-%d %H:%M:%S")}
+                   | ({"kept": kept} if kept else {}))
+
+    @staticmethod
+    def is_finished(record: dict[str, Any]) -> bool:
+        """Whether a record is of a finished run."""
+        return Status(record.get("status", Status.NOT_RUN)).finished
+
+    def is_cached(self, key: str) -> bool:
+        """Whether the folder holds a finished, successful run with this key and its outputs."""
+        record = self.record()
+        return (record.get("status") == Status.OK and record.get("key") == key
+                and (self.path / f"{self.name}.ipynb").exists() and (self.path / METRICS).exists())
+
+    def outputs(self) -> list[Path]:
+        """The files a run wrote into its folder: its outputs and its executed notebook."""
+        found = [file for pattern in OUTPUTS for file in self.path.glob(pattern)]
+        return found + [file for file in [self.path / f"{self.name}.ipynb"] if file.exists()]
+
+    def finished_record(self) -> dict[str, Any] | None:
+        """The record of the finished run whose outputs the folder holds, or None."""
+        record = self.record()
+        return record if self.is_finished(record) else record.get("kept") or None
+
+    def set_aside(self) -> bool:
+        """Before a run: move a finished run's outputs into .previous/, else remove what an unfinished one left."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        self.recover()
+        kept = self.finished_record()
+        (self.path / f"{self.name}.failed.ipynb").unlink(missing_ok=True)  # an older attempt's: this one replaces it
+        files = self.outputs() + [f for f in (self.path / RECORD, self.log) if f.exists()]
+        if kept is None:
+            for file in files:
+                file.unlink()
+            return False
+        aside = self.path / PREVIOUS
+        aside.mkdir()
+        for file in files:
+            os.replace(file, aside / file.name)
+        for name in COPIED:
+            if (self.path / name).exists():
+                shutil.copy2(self.path / name, aside / name)
+        write_json(aside / RECORD, kept)
+        return True
+
+    def restore(self, finished: bool) -> bool:
+        """After a run: drop the set-aside outputs when it finished, else put them back; True when they were kept."""
+        aside = self.path / PREVIOUS
+        if not aside.exists():
+            return False
+        if finished:
+            shutil.rmtree(aside)
+            return False
+        failure = self.record() or {"name": self.name, "status": Status.FAILED,
+                                    "error": "the run was interrupted before it finished"}
+        attempt = self.path / f"{self.name}.ipynb"
+        if attempt.exists():
+            os.replace(attempt, self.path / f"{self.name}.failed.ipynb")
+        for file in self.outputs():
+            file.unlink()
+        for file in aside.iterdir():
+            if file.name not in (RECORD, LOG):
+                os.replace(file, self.path / file.name)
+        write_json(self.path / RECORD, {**failure, "kept": read_json(aside / RECORD, {})})
+        shutil.rmtree(aside)
+        return True
+
+    def recover(self) -> None:
+        """Put back the finished outputs an interrupted build left in .previous/ (nothing when there are none)."""
+        if (self.path / PREVIOUS).exists():
+            if self.is_finished(self.record()):  # the run finished, the build died before dropping .previous
+                shutil.rmtree(self.path / PREVIOUS)
+            else:
+                self.restore(finished=False)
+
+    def reuse_kept(self, key: str) -> bool:
+        """Make the kept finished run current again when its key is the one asked for (a failed attempt undone)."""
+        record = self.record()
+        kept = record.get("kept") or {}
+        if self.is_finished(record) or kept.get("key") != key or not self.is_finished(kept):
+            return False
+        write_json(self.path / RECORD, kept)
+        return True

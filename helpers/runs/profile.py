@@ -1,0 +1,307 @@
+"""Runs: one notebook executed by papermill with one set of parameters into one folder.
+
+A profile (``helpers/runs/profiles/<name>.yaml``) lists runs by name, each with its notebook and parameters.
+A parameter may name another run's folder as ``"{runs.<name>}"``; that run then goes first. Every run
+writes ``run.json`` (status, minutes, error, cache key) and ``log.txt`` (the notebook's printed output)
+beside its executed notebook; a run whose key (notebook, parameters, helpers' source, data, upstream
+keys) matches a finished run is skipped.
+A failing run never stops the others: its error is recorded and the next run starts.
+A profile may also declare sweeps (helpers.runs.sweeps): grids of runs over one notebook. Runs execute on Dask
+(helpers.runs.executor), each in its own process (helpers.runs.runner).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import graphlib
+import hashlib
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from helpers import NOT_HASHED
+from helpers.common.names import did_you_mean
+from helpers.common.paths import ROOT, display_path
+from helpers.runs import sweeps as sweeping
+from helpers.runs.folder import Result
+from helpers.runs.profilefile import read_profile_file
+
+PROFILES = Path(__file__).resolve().parent / "profiles"  # the run layer's own: what each profile runs
+PLACEHOLDER = re.compile(r"\{runs\.([A-Za-z0-9_.-]+)\}")
+
+
+class ProfileError(ValueError):
+    """A profile or a --set/--only option names something that does not exist."""
+
+
+@dataclass
+class Run:
+    """One notebook with one set of parameters; `optional` runs are skipped when their notebook is missing."""
+
+    name: str
+    notebook: str
+    params: dict[str, Any] = field(default_factory=dict)
+    optional: bool = False
+
+    @property
+    def notebook_path(self) -> Path:
+        """The notebook file, relative paths taken from the repository root."""
+        path = Path(self.notebook)
+        return path if path.is_absolute() else ROOT / path
+
+    def needs(self) -> list[str]:
+        """The runs whose folders this run's parameters refer to, in the order they appear."""
+        found = [m for v in self.params.values() if isinstance(v, str) for m in PLACEHOLDER.findall(v)]
+        return list(dict.fromkeys(found))
+
+
+@dataclass
+class Profile:
+    """A named list of runs, in the order a report presents them."""
+
+    name: str
+    description: str
+    runs: list[Run]
+    sweeps: dict[str, list[str]] = field(default_factory=dict)  # sweep name -> its points' run names
+
+    def run(self, name: str) -> Run:
+        """The run called name."""
+        for run in self.runs:
+            if run.name == name:
+                return run
+        raise ProfileError(f"no run {name!r} in profile {self.name!r}{did_you_mean(name, self.names())}; "
+                           f"its runs: {', '.join(self.names())}")
+
+    def names(self) -> list[str]:
+        """The run names, in profile order."""
+        return [run.name for run in self.runs]
+
+
+def load_profile(name_or_path: str | Path) -> Profile:
+    """Read a profile by name (helpers/runs/profiles/<name>.yaml) or by path; sweeps checked, expanded into runs."""
+    path = Path(name_or_path)
+    if path.suffix not in (".yaml", ".yml"):
+        path = PROFILES / f"{name_or_path}.yaml"
+    if not path.exists():
+        known = sorted(p.stem for p in PROFILES.glob("*.yaml"))
+        raise ProfileError(f"no profile {str(name_or_path)!r}; known profiles: {', '.join(known)}")
+    try:
+        spec = read_profile_file(path)
+    except ValueError as exc:
+        raise ProfileError(str(exc)) from None
+    try:
+        grids = {name: sweeping.parse_sweep(name, entry, declared_parameters(entry))
+                 for name, entry in (spec.get("sweeps") or {}).items()}
+        runs = [Run(name, str(entry["notebook"]),
+                    {k: sweeping.fill_sweep_placeholders(v, grids) for k, v in (entry.get("params") or {}).items()},
+                    bool(entry.get("optional", False)))
+                for name, entry in (spec.get("runs") or {}).items()]
+    except ValueError as exc:
+        raise ProfileError(f"profile {path.name}: {exc}") from None
+    points = {name: [Run(sweep.run_name(p), sweep.notebook, {**sweep.params, **p}) for p in sweep.points]
+              for name, sweep in grids.items()}
+    profile = Profile(spec.get("name", path.stem), spec.get("description", ""),
+                      runs + [run for group in points.values() for run in group],
+                      {name: [run.name for run in group] for name, group in points.items()})
+    if len(set(profile.names())) < len(profile.runs):
+        raise ProfileError(f"profile {path.name}: two runs share a name; rename a run or a sweep")
+    for run in profile.runs:
+        for needed in run.needs():
+            profile.run(needed)  # raises on an unknown name
+    return profile
+
+
+def declared_parameters(entry: Any) -> dict[str, dict[str, Any]] | None:
+    """The parameters a sweep's notebook declares (papermill's inspection), None when it cannot be read."""
+    notebook = Path(str(entry.get("notebook", ""))) if isinstance(entry, dict) else None
+    if notebook is None:
+        return None
+    notebook = notebook if notebook.is_absolute() else ROOT / notebook
+    if not notebook.exists():
+        raise ValueError(f"sweep notebook {display_path(notebook)} does not exist")
+    return notebook_parameters(notebook)
+
+
+def select(profile: Profile, only: list[str] | None) -> list[Run]:
+    """The runs named in only (all when empty) plus the runs they need, in dependency order."""
+    wanted = {point for name in only or profile.names() for point in profile.sweeps.get(name, [name])}
+    for name in list(wanted):
+        profile.run(name)
+    pending = list(wanted)
+    while pending:  # add what the selected runs need
+        for needed in profile.run(pending.pop()).needs():
+            if needed not in wanted:
+                wanted.add(needed)
+                pending.append(needed)
+    return in_order(profile, wanted)
+
+
+def in_order(profile: Profile, wanted: set[str]) -> list[Run]:
+    """The wanted runs in profile order, each after the runs it needs (graphlib); ProfileError on a cycle."""
+    sorter = graphlib.TopologicalSorter({name: profile.run(name).needs() for name in wanted})
+    try:
+        sorter.prepare()
+    except graphlib.CycleError as exc:
+        raise ProfileError(f"runs refer to each other in a cycle through {exc.args[1][0]!r}") from None
+    position = {name: i for i, name in enumerate(profile.names())}
+    ordered: list[Run] = []
+    ready: set[str] = set()
+    while sorter.is_active():
+        ready |= set(sorter.get_ready())
+        first = min(ready, key=position.__getitem__)
+        ready.discard(first)
+        ordered.append(profile.run(first))
+        sorter.done(first)
+    return ordered
+
+
+def parse_assignment(text: str) -> tuple[str | None, str, Any]:
+    """Split a --set option 'target.name=value' (or 'name=value' for every run) into its parts."""
+    if "=" not in text:
+        raise ProfileError(f"--set needs name=value or run.name=value, got {text!r}")
+    lhs, value = text.split("=", 1)
+    target, _, name = lhs.strip().rpartition(".")
+    if PLACEHOLDER.search(value) or sweeping.SWEEP_PLACEHOLDER.search(value):  # text, not a YAML flow mapping
+        return target or None, name, value.strip()
+    try:
+        return target or None, name, yaml.safe_load(value) if value.strip() else ""
+    except yaml.YAMLError:
+        return target or None, name, value
+
+
+def apply_overrides(runs: list[Run], assignments: list[str], device: str | None = None) -> list[Run]:
+    """Copies of runs with --set overrides applied; a target is a run name or a notebook's stem ('vae')."""
+    runs = [dataclasses.replace(run, params=dict(run.params)) for run in runs]
+    if device:
+        assignments = [f"device={device}", *assignments]
+    for text in assignments:
+        target, name, value = parse_assignment(text)
+        chosen = [run for run in runs if target in (None, run.name, run.notebook_path.stem)]
+        if target and not chosen:
+            names = [run.name for run in runs] + sorted({run.notebook_path.stem for run in runs})
+            raise ProfileError(f"--set {text}: no run or notebook {target!r}{did_you_mean(target, names)}")
+        if target is None:  # a bare name goes to every run that declares it
+            chosen = [run for run in chosen if name in declared(run)]
+            if not chosen:
+                raise ProfileError(f"--set {text}: no selected notebook declares a parameter {name!r}")
+        for run in chosen:
+            allowed = declared(run)
+            if allowed and name not in allowed:
+                raise ProfileError(f"--set {text}: {run.notebook} has no parameter {name!r}"
+                                   f"{did_you_mean(name, allowed)}")
+            run.params[name] = value
+    return runs
+
+
+def declared(run: Run) -> list[str]:
+    """The parameter names a run's notebook declares in its parameters cell ([] when it is missing)."""
+    if not run.notebook_path.exists():
+        return []
+    return list(notebook_parameters(run.notebook_path))
+
+
+def notebook_parameters(notebook: Path) -> dict[str, dict[str, Any]]:
+    """The parameters a notebook declares (papermill's inspection), read once per version of the file."""
+    return inspected(str(notebook.resolve()), notebook.stat().st_mtime_ns)
+
+
+@functools.cache
+def inspected(notebook: str, version: int) -> dict[str, dict[str, Any]]:
+    """papermill's inspection of one version of a notebook (version: its modification time)."""
+    import papermill
+
+    return papermill.inspect_notebook(notebook)
+
+
+def check_parameters(selected: list[Run], build: Path) -> None:
+    """Coerce and check every run's parameters as its notebook will, before any run folder is touched.
+
+    The notebook's config class (helpers.config.CONFIGS, by the notebook's name) gives the same one-line
+    messages as the notebook; a folder that a run of this build has still to make is judged by that run's
+    checked parameters. A notebook without a config class (a test's own) is checked when it runs.
+    """
+    from helpers.config import CONFIGS, ParameterError
+
+    checked: dict[str, dict[str, Any] | None] = {}
+    for run in selected:
+        config = CONFIGS.get(run.notebook_path.stem)
+        if config is None:
+            checked[run.name] = None
+            continue
+        values = {**run.params, "output_dir": display_path(run_folder(build, run.name))}
+        upstream = {f"{{runs.{name}}}": checked.get(name) for name in run.needs()}
+        try:
+            checked[run.name] = config.check(values, upstream).to_dict()
+        except ParameterError as exc:
+            raise ProfileError(f"run {run.name}: {exc}") from None
+
+
+def run_folder(build: Path, name: str) -> Path:
+    """The folder one run writes to."""
+    return build / name
+
+
+def resolved_params(run: Run, build: Path) -> dict[str, Any]:
+    """The parameters papermill injects: placeholders filled, output_dir set to the run's folder."""
+    def fill(value: Any) -> Any:
+        if isinstance(value, str):
+            return PLACEHOLDER.sub(lambda m: display_path(run_folder(build, m.group(1))), value)
+        return value
+
+    params = {k: fill(v) for k, v in run.params.items()}
+    params["output_dir"] = display_path(run_folder(build, run.name))
+    return params
+
+
+
+def source_digest() -> str:
+    """A hash of the helpers' source files that notebooks import: every wing but the run and report layers."""
+    digest = hashlib.sha256()
+    helpers = ROOT / "helpers"
+    for file in sorted(helpers.rglob("*.py")):
+        relative = file.relative_to(helpers)
+        if relative.parts[0] not in NOT_HASHED:
+            digest.update(str(relative).encode() + file.read_bytes())
+    return digest.hexdigest()
+
+
+def data_digest(dataset: str = "mnist", data_dir: str = "") -> str:
+    """A hash of the dataset's files (names, sizes and contents); 'absent' before they are prepared."""
+    root = Path(data_dir or os.environ.get("VAE_GAN_DATA") or ROOT / "data").expanduser().resolve()
+    folder = root / ("FashionMNIST" if dataset == "fashion-mnist" else "MNIST") / "raw"  # as helpers.data (torch)
+    if not folder.exists():
+        return "absent"
+    digest = hashlib.sha256()
+    for file in sorted(folder.iterdir()):
+        digest.update(file.name.encode() + file.read_bytes())
+    return digest.hexdigest()
+
+
+def cache_key(run: Run, params: dict[str, Any], upstream: list[str], sources: str, data: str) -> str:
+    """The hash that says whether a finished run can be reused."""
+    digest = hashlib.sha256()
+    digest.update(run.notebook_path.read_bytes())
+    for part in (json.dumps(params, sort_keys=True, default=str), sources, data, *upstream):
+        digest.update(part.encode())
+    return digest.hexdigest()[:16]
+
+
+
+def summary_table(results: list[Result]) -> str:
+    """A plain-text table: run, status, minutes."""
+    width = max([len(r.name) for r in results] + [3])
+    lines = [f"{'run':<{width}}  {'status':<8}  minutes", f"{'-' * width}  {'-' * 8}  -------"]
+    lines += [f"{r.name:<{width}}  {r.status:<8}  {r.minutes:7.1f}" for r in results]
+    lines += [f"{'-' * width}  {'-' * 8}  -------", f"{'sum':<{width}}  {'':<8}  {run_minutes(results):7.1f}"]
+    return "\n".join(lines)
+
+
+def run_minutes(results: list[Result]) -> float:
+    """The minutes the runs took together (more than the wall time when they ran side by side)."""
+    return sum(r.minutes for r in results)

@@ -1,0 +1,1 @@
+"""Training: the epoch loops and `fit`, checkpoints and resume, the GAN's monitor, and matrix-product precision."""
