@@ -1,14 +1,14 @@
 """The library the notebooks import, in wings: one folder each, imports pointing down the floors only.
 
     report/      the report layer: the command line, findings, the document, HTML and PDF       torch-free
-    runs/        the run layer: profiles, sweeps, cache, records, executor, runner, lock      torch-free
+    runs/        the run layer: profiles, sweeps, the cache key, executor, runner, lock         torch-free
     explorers/   ipywidgets sliders and the report explorers' payloads
     training/    the epoch loops and fit, checkpoints, the GAN's monitor, the classifier's training
     evaluation/  likelihood, latent usage, classifier scores, the studies' summaries
     models/      the networks and their losses, matrix-product precision
     data.py, plots.py, outputs.py, captions.py   the splits; one function per figure; what a run writes; its words
     config/      every notebook's parameters (pydantic)                                         torch-free
-    common/      run files and safe writes, paths, tables, reference numbers                    torch-free
+    common/      the run folder's owner, run files and safe writes, paths, tables, references    torch-free
 
 A module imports only from its own floor or lower ones (tests/test_layers.py draws the graph and checks it).
 """

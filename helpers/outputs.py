@@ -7,7 +7,6 @@ before it): a figure's caption goes into figures.json the moment the PNG is save
 from __future__ import annotations
 
 import json
-import os
 import platform
 import sys
 from dataclasses import dataclass
@@ -106,10 +105,3 @@ def version(package: str) -> str | None:
         return metadata.version(package)
     except metadata.PackageNotFoundError:
         return None
-
-
-def read_metrics(run_dir: str | os.PathLike) -> dict[str, Any]:
-    """A run's metrics.json as a dict."""
-    return json.loads((Path(run_dir) / METRICS).read_text())
-
-

@@ -17,12 +17,12 @@ from PIL import Image
 
 from conftest import CHROMIUM, CHROMIUM_ARGS, canvas_pixels, press
 from helpers import runs
-from helpers.common.files import FIGURES, METRICS, RECORD
+from helpers.common.files import FIGURES, METRICS, RECORD, read_json
 from helpers.common.reference import WRITEUP_VAE_LOSS
 from helpers.report import cli, document, export, readme
 from helpers.report import results as reproduction
 from helpers.report.document import Document, DocumentError
-from helpers.report.runview import RunView, read_json
+from helpers.report.runview import RunView
 
 TINY = {"epochs": 1, "train_size": 1000, "channels": 4, "nll_samples": 20, "nll_images": 200,
         "score_samples": 200}  # applied to every run whose notebook declares the name

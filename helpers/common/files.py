@@ -13,9 +13,8 @@ import json
 import os
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Self
+from typing import Any
 
 FIGURES = "figures.json"  # each saved figure: name, PNG file, caption
 METRICS = "metrics.json"  # parameters, per-epoch history, final numbers, environment
@@ -104,27 +103,3 @@ def read_json(path: str | os.PathLike, default: Any = None) -> Any:
     """A JSON file's content, or default when it is missing."""
     path = Path(path)
     return json.loads(path.read_text()) if path.exists() else default
-
-
-def finished_run(run_dir: str | os.PathLike, kind: str) -> tuple[dict[str, Any], Path]:
-    """A finished run folder's parameters and weights file; FileNotFoundError naming what is missing."""
-    run_dir = Path(run_dir)
-    missing = [name for name in (METRICS, WEIGHTS) if not (run_dir / name).exists()]
-    if missing:
-        raise FileNotFoundError(f"{run_dir} is not a finished {kind} run: {', '.join(missing)} missing")
-    return read_json(run_dir / METRICS)["parameters"], run_dir / WEIGHTS
-
-
-@dataclass
-class RunHistory:
-    """A finished run read back: its folder, parameters and per-epoch history (from metrics.json)."""
-
-    folder: Path
-    params: dict[str, Any]
-    history: list[dict[str, Any]]
-
-    @classmethod
-    def read(cls, folder: Path) -> Self:
-        """Read a run folder's metrics.json."""
-        metrics = read_json(folder / METRICS)
-        return cls(folder, metrics["parameters"], metrics["history"])

@@ -8,7 +8,6 @@ placeholder ('{runs.NAME}'), judged by the parameters that run will have (UPSTRE
 from __future__ import annotations
 
 import glob
-import json
 import os
 import tempfile
 from contextvars import ContextVar
@@ -18,6 +17,7 @@ from typing import Any
 from pydantic import ValidationInfo
 
 from helpers.common.files import METRICS, WEIGHTS
+from helpers.common.folder import RunFolder
 
 SEPARATOR = ","  # between the run folders of one parameter (what a {sweep.NAME} placeholder stands for)
 PLACEHOLDER_MARK = "{runs."  # a run-layer placeholder: the folder of a run that may not have run yet
@@ -108,10 +108,8 @@ def fewest_epochs(text: str) -> int | None:
 
 def folder_parameters(folder: str) -> dict[str, Any] | None:
     """A finished run folder's parameters from its metrics.json ({} when it has none), or None when unreadable."""
-    try:
-        return json.loads((Path(folder) / METRICS).read_text()).get("parameters") or {}
-    except (OSError, ValueError, AttributeError):
-        return None
+    metrics = RunFolder(Path(folder)).read(METRICS, None)
+    return (metrics.get("parameters") or {}) if isinstance(metrics, dict) else None
 
 
 def writable_folder(folder: str, info: ValidationInfo) -> str:

@@ -17,7 +17,7 @@ import numpy as np
 import seaborn as sns
 from matplotlib.figure import Figure
 
-from helpers.common.files import RunHistory
+from helpers.common.folder import RunHistory
 from helpers.config import CollapseConfig, GANConfig, Role  # noqa: F401 (the notebook imports CollapseConfig from here)
 from helpers.config.folders import split_folders
 

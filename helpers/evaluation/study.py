@@ -19,7 +19,7 @@ import torch
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from helpers.common.files import RunHistory
+from helpers.common.folder import RunHistory
 from helpers.config import StudyConfig  # noqa: F401 (the notebook imports it from here)
 from helpers.config.folders import split_folders
 from helpers.data import TRAIN_SIZE

@@ -17,6 +17,7 @@ import torch
 from PIL import Image, ImageDraw
 
 from helpers.common.files import EXPLORERS, write_json
+from helpers.common.folder import RunFolder
 from helpers.data import Split
 from helpers.models.vae import VAE, latent_means
 
@@ -173,6 +174,5 @@ def write_explorers(folder: Path, models: dict[str, torch.nn.Module], validation
 
 def grid_limit(vae_run_dir: str) -> float:
     """The half-width of the square a latent-2 run's decoded grid covers (its map marks it); 2 when trained here."""
-    from helpers.outputs import read_metrics
 
-    return float(read_metrics(vae_run_dir)["parameters"].get("grid_limit", 2.0)) if vae_run_dir else 2.0
+    return float(RunFolder(Path(vae_run_dir)).metrics()["parameters"].get("grid_limit", 2.0)) if vae_run_dir else 2.0

@@ -7,11 +7,12 @@ the Frechet distance, the softmax of the logits the Inception Score and the pred
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import torch
 from torch import nn
 
-from helpers.common.files import finished_run
+from helpers.common.folder import RunFolder
 
 NUM_CLASSES = 10
 PIXEL_MEAN, PIXEL_STD = 0.1307, 0.3081  # MNIST's training-set pixel statistics, to centre the input
@@ -44,7 +45,7 @@ class Classifier(nn.Module):
 
 def load_classifier(run_dir: str | os.PathLike, device: torch.device | str = "cpu") -> Classifier:
     """The trained classifier of a run folder (metrics.json parameters + weights.pt), in eval mode on device."""
-    parameters, weights = finished_run(run_dir, "classifier")
+    parameters, weights = RunFolder(Path(run_dir)).trained("classifier")
     model = Classifier(parameters["hidden_dim"], parameters["channels"])
     state = torch.load(weights, map_location="cpu", weights_only=True)["model"]
     model.load_state_dict(state)

@@ -10,12 +10,13 @@ digit label through an embedding joined to the noise, as in AC-GAN.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from helpers.common.files import finished_run
+from helpers.common.folder import RunFolder
 from helpers.models.latent import interpolate
 from helpers.models.precision import widened
 
@@ -173,7 +174,7 @@ def models_from_parameters(parameters: dict) -> tuple[Generator, Discriminator]:
 
 def load_generator(run_dir: str | os.PathLike, device: torch.device | str = "cpu") -> Generator:
     """The trained generator of a GAN run folder (metrics.json + weights.pt), in eval mode on device."""
-    parameters, weights = finished_run(run_dir, "GAN")
+    parameters, weights = RunFolder(Path(run_dir)).trained("GAN")
     model, _ = models_from_parameters(parameters)
     model.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True)["generator"])
     return model.to(device).eval()

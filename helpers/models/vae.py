@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from helpers.common.files import finished_run
+from helpers.common.folder import RunFolder
 from helpers.models.latent import interpolate  # noqa: F401 (vae.interpolate, as before)
 from helpers.models.precision import widened
 
@@ -139,7 +140,7 @@ def prior_interpolations(model: VAE, pairs: int, alphas: torch.Tensor, generator
 
 def load_vae(run_dir: str | os.PathLike, device: torch.device | str = "cpu") -> VAE:
     """Rebuild a trained VAE from a run folder: its metrics.json parameters and weights.pt, in eval mode."""
-    parameters, weights = finished_run(run_dir, "VAE")
+    parameters, weights = RunFolder(Path(run_dir)).trained("VAE")
     model = VAE(parameters["latent_dim"], parameters["hidden_dim"], parameters.get("activation", "relu"))
     state = torch.load(weights, map_location=device, weights_only=True)["model"]
     model.load_state_dict(state)

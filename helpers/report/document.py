@@ -61,11 +61,19 @@ def environment() -> jinja2.Environment:
 class Document:
     """The report under construction: numbered blocks by label, then markdown and HTML cells."""
 
-    def __init__(self, env: jinja2.Environment | None = None):
+    def __init__(self, env: jinja2.Environment | None = None, placed: frozenset[tuple[str, str]] | None = None):
         self.env = env or environment()
         self.blocks: list[tuple[str, str]] = []  # (note, HTML)
         self.numbers: dict[str, str] = {}  # label -> "Figure 3" / "Table 1"
         self.counts = {"Figure": 0, "Table": 0}
+        self.placed = placed  # (run, figure) pairs the sections place by name (None: this pass finds them)
+        self.shown: set[tuple[str, str]] = set()  # what this pass placed
+
+    def unplaced(self, run: RunView) -> list[str]:
+        """The run's figures no section places by name (none while the first pass is still finding those)."""
+        if self.placed is None:
+            return []
+        return [name for name in run.figures if (run.name, name) not in self.placed]
 
     def place(self, html: str, note: str) -> Markup:
         """Keep an HTML block; return the marker the rendered text carries in its place."""
@@ -88,6 +96,7 @@ class Document:
         """Place a numbered figure of run figures; the caption is the argument or the call block's text."""
         number = self.number(label, "Figure")
         text = Markup(" ".join(caller().split())) if caller else caption
+        self.shown.update((p.run.name, p.name) for p in panels)
         views = [{"label": p.label, "name": p.name, "run": p.run.name, "src": p.run.image_uri(p.name),
                   "why": p.run.record.get("error") or f"run {p.run.name} has not produced it ({p.run.status})"}
                  for p in panels]
@@ -167,19 +176,30 @@ def number_sections(text: str) -> str:
     return HEADING.sub(number, text)
 
 
-def context(doc: Document, views: dict[str, RunView], profile: str, meta: list[tuple[str, str]]) -> dict[str, Any]:
+def found_once(views: dict[str, RunView]) -> dict[str, Any]:
+    """The findings several sections share, computed once per build."""
+    return {"collapse": findings.collapse_study(views["collapse"]) if "collapse" in views else None,
+            "ends": findings.discriminator_ends(views["gan"], views["aux_gan"])
+            if "gan" in views and "aux_gan" in views else [],
+            "comparisons": findings.vae_comparisons(views["vae_z2"], views["vae_z20"])
+            if "vae_z2" in views and "vae_z20" in views else []}
+
+
+def context(doc: Document, views: dict[str, RunView], profile: str, meta: list[tuple[str, str]],
+            found: dict[str, Any]) -> dict[str, Any]:
     """Everything a section template can name."""
     explore = views.get("explore")
     payloads = explore.explorers() if explore else {}
     return {
         "runs": views, "profile": profile, "meta": meta, "title": TITLE, **{n: views[n] for n in views},
-        "fig": doc.fig, "table": doc.table, "ref": doc.ref, "run_blocks": doc.runs,
+        "fig": doc.fig, "table": doc.table, "ref": doc.ref, "run_blocks": doc.runs, "unplaced": doc.unplaced,
         "explorer": lambda name, title="": doc.explorer(payloads.get(name), title), "explorers": payloads,
         "panel": lambda run, name, label="": Panel(run, name, label), "devices": lambda *v: devices(list(v)),
         "writeup": {"vae_loss": WRITEUP_VAE_LOSS, "vae_epochs": WRITEUP_VAE_EPOCHS, "gan_epochs": WRITEUP_GAN_EPOCHS,
                     "gan_claim": WRITEUP_GAN_CLAIM},
-        "f": findings, "fmt": findings.fmt, "aux_label": findings.gan_label(views["aux_gan"]) if "aux_gan" in views
-        else "AC-GAN", "place_header": lambda: doc.place(
+        "f": findings, "found": found, "fmt": findings.fmt,
+        "aux_label": findings.gan_label(views["aux_gan"]) if "aux_gan" in views else "AC-GAN",
+        "place_header": lambda: doc.place(
             doc.env.get_template("blocks/header.html.j2").render(title=TITLE, meta=meta), "header"),
     }
 
@@ -187,8 +207,11 @@ def context(doc: Document, views: dict[str, RunView], profile: str, meta: list[t
 def render(views: dict[str, RunView], profile: str, meta: list[tuple[str, str]],
            env: jinja2.Environment | None = None) -> nbformat.NotebookNode:
     """The report notebook: the section templates filled with these runs."""
-    doc = Document(env)
-    text = doc.env.get_template(MAIN).render(context(doc, views, profile, meta))
+    found = found_once(views)
+    first = Document(env)  # the first pass finds the figures the sections place by name
+    first.env.get_template(MAIN).render(context(first, views, profile, meta, found))
+    doc = Document(first.env, frozenset(first.shown))
+    text = doc.env.get_template(MAIN).render(context(doc, views, profile, meta, found))
     nb = nbformat.v4.new_notebook(cells=doc.cells(text))
     nb.metadata.update(title=TITLE, kernelspec={"name": "python3", "display_name": "Python 3", "language": "python"})
     return nb

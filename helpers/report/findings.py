@@ -251,13 +251,26 @@ def collapse_study(collapse: RunView) -> dict | None:
             "full_length": full_length,
             "all_lose_digits": all(row["final_digits"] < row["most_digits"] for row in full_length),
             "rho": rank_correlation([row["d_real"] for row in rows], [row["frechet_rise"] for row in rows]),
+            "stronger_d_drifts_further": drifts(role["stronger_d"], writeup[0], further=True),
+            "weaker_d_drifts_less": drifts(role["weaker_d"], writeup[0], further=False),
             "discriminator_drives": discriminator_drives(writeup[0], role)}
+
+
+def drifts(run: dict | None, base: dict, further: bool) -> bool:
+    """Whether a changed run's FD rose further (or less) over its best than the writeup's settings' did."""
+    if run is None:
+        return False
+    return run["frechet_rise"] > base["frechet_rise"] if further else run["frechet_rise"] < base["frechet_rise"]
+
+
+def larger_code_is_better(z2_loss: float, z20_loss: float) -> bool:
+    """Whether latent size 20 ended below latent size 2, the writeup's ordering."""
+    return z20_loss < z2_loss
 
 
 def discriminator_drives(base: dict, role: dict[str, dict | None]) -> bool:
     """Whether a stronger discriminator drifted further from its best than the writeup's settings, a weaker less."""
-    stronger, weaker = role["stronger_d"], role["weaker_d"]
-    return bool(stronger and weaker and stronger["frechet_rise"] > base["frechet_rise"] > weaker["frechet_rise"])
+    return drifts(role["stronger_d"], base, further=True) and drifts(role["weaker_d"], base, further=False)
 
 
 def collapse_roles(changed: list[dict]) -> dict[str, dict]:

@@ -3,24 +3,14 @@
 from __future__ import annotations
 
 import base64
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from helpers.common.files import EXPLORERS, FIGURES, METRICS
 from helpers.config import CONFIGS, Role
 from helpers.runs import RunFolder, Status, display_path
 
 HIDDEN_PARAMS = {name for config in CONFIGS.values() for name in config.with_role(Role.PATH)}  # not settings
-
-
-def read_json(path: Path, default: Any) -> Any:
-    """A JSON file's content, or default when it is missing or unreadable."""
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return default
 
 
 @dataclass
@@ -37,8 +27,8 @@ class RunView:
     def read(cls, build: Path, name: str) -> RunView:
         """Read a run's folder (empty parts when the run never ran or stopped early)."""
         folder = build / name
-        figures = {f["name"]: f for f in read_json(folder / FIGURES, [])}
-        return cls(name, folder, RunFolder(folder, name).record(), read_json(folder / METRICS, {}), figures)
+        owner = RunFolder(folder, name)
+        return cls(name, folder, owner.record(), owner.metrics(), {f["name"]: f for f in owner.figures()})
 
     @property
     def status(self) -> Status:
@@ -116,7 +106,7 @@ class RunView:
 
     def explorers(self) -> dict[str, Any]:
         """The explorer payloads the run wrote (only a finished exploration run's count)."""
-        return read_json(self.folder / EXPLORERS, {}) if self.ok else {}
+        return RunFolder(self.folder, self.name).explorers() if self.ok else {}
 
 
 def devices(views: list[RunView]) -> str:

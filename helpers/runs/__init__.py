@@ -5,8 +5,8 @@ A run is one notebook executed by papermill with one set of parameters into one 
 the cache, resume and sweeps are ways of choosing, skipping or scheduling runs.
 """
 
+from helpers.common.folder import Result, RunFolder, Status
 from helpers.common.paths import ROOT, display_path
-from helpers.runs.folder import Result, RunFolder, Status
 from helpers.runs.profile import (
     PLACEHOLDER,
     PROFILES,

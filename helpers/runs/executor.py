@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from helpers.common.files import LOG, PROGRESS_ENV
+from helpers.common.folder import Result, RunFolder, Status
 from helpers.common.paths import ROOT, display_path
-from helpers.runs.folder import Result, RunFolder, Status
 from helpers.runs.profile import Run, cache_key, data_digest, resolved_params, run_folder, source_digest
 from helpers.runs.runner import RunSpec
 

@@ -26,10 +26,10 @@ from typing import Any
 import yaml
 
 from helpers import NOT_HASHED
+from helpers.common.folder import Result
 from helpers.common.names import did_you_mean
 from helpers.common.paths import ROOT, display_path
 from helpers.runs import sweeps as sweeping
-from helpers.runs.folder import Result
 from helpers.runs.profilefile import read_profile_file
 
 PROFILES = Path(__file__).resolve().parent / "profiles"  # the run layer's own: what each profile runs
@@ -96,17 +96,17 @@ def load_profile(name_or_path: str | Path) -> Profile:
     except ValueError as exc:
         raise ProfileError(str(exc)) from None
     try:
-        grids = {name: sweeping.parse_sweep(name, entry, declared_parameters(entry))
-                 for name, entry in (spec.get("sweeps") or {}).items()}
-        runs = [Run(name, str(entry["notebook"]),
-                    {k: sweeping.fill_sweep_placeholders(v, grids) for k, v in (entry.get("params") or {}).items()},
-                    bool(entry.get("optional", False)))
-                for name, entry in (spec.get("runs") or {}).items()]
+        grids = {name: sweeping.parse_sweep(name, entry, declared_parameters(entry.notebook))
+                 for name, entry in (spec.sweeps or {}).items()}
+        runs = [Run(name, entry.notebook,
+                    {k: sweeping.fill_sweep_placeholders(v, grids) for k, v in (entry.params or {}).items()},
+                    entry.optional)
+                for name, entry in (spec.runs or {}).items()]
     except ValueError as exc:
         raise ProfileError(f"profile {path.name}: {exc}") from None
     points = {name: [Run(sweep.run_name(p), sweep.notebook, {**sweep.params, **p}) for p in sweep.points]
               for name, sweep in grids.items()}
-    profile = Profile(spec.get("name", path.stem), spec.get("description", ""),
+    profile = Profile(spec.name or path.stem, spec.description,
                       runs + [run for group in points.values() for run in group],
                       {name: [run.name for run in group] for name, group in points.items()})
     if len(set(profile.names())) < len(profile.runs):
@@ -117,11 +117,9 @@ def load_profile(name_or_path: str | Path) -> Profile:
     return profile
 
 
-def declared_parameters(entry: Any) -> dict[str, dict[str, Any]] | None:
-    """The parameters a sweep's notebook declares (papermill's inspection), None when it cannot be read."""
-    notebook = Path(str(entry.get("notebook", ""))) if isinstance(entry, dict) else None
-    if notebook is None:
-        return None
+def declared_parameters(notebook_name: str) -> dict[str, dict[str, Any]]:
+    """The parameters a sweep's notebook declares (papermill's inspection); ValueError when it does not exist."""
+    notebook = Path(notebook_name)
     notebook = notebook if notebook.is_absolute() else ROOT / notebook
     if not notebook.exists():
         raise ValueError(f"sweep notebook {display_path(notebook)} does not exist")

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from helpers.common.names import did_you_mean
 
@@ -43,8 +43,42 @@ class SweepEntry(Strict):
 
     notebook: str
     params: dict[str, Any] | None = None
-    grid: dict[str, Any] | None = None  # helpers.runs.sweeps checks that exactly one of grid and points is given
+    grid: dict[str, Any] | None = None
     points: list[Any] | None = None
+
+    @model_validator(mode="after")
+    def _grid_or_points(self) -> SweepEntry:
+        """Exactly one of a grid and listed points, each well formed (the problem worded after "sweep 'NAME'")."""
+        if (self.grid is None) == (self.points is None):
+            raise ValueError(" needs a notebook and either a grid of parameter: [values] or a list of points")
+        problem = grid_problem(self.grid) if self.grid is not None else points_problem(self.points)
+        if problem:
+            raise ValueError(problem)
+        return self
+
+
+def grid_problem(grid: dict[str, Any]) -> str:
+    """What is wrong with a grid, worded after "sweep 'NAME'" ('' when nothing is)."""
+    if not grid:
+        return ": the grid is empty"
+    for key, values in grid.items():
+        if not isinstance(values, list) or not values:
+            return f": grid parameter {key!r} needs a non-empty list of values, got {values!r}"
+        if len(set(map(repr, values))) < len(values):
+            return f": grid parameter {key!r} repeats a value: {values!r}"
+    return ""
+
+
+def points_problem(points: list[Any]) -> str:
+    """What is wrong with listed points, worded after "sweep 'NAME'" ('' when nothing is)."""
+    if not points:
+        return f": points needs a non-empty list of {{parameter: value}} mappings, got {points!r}"
+    for point in points:
+        if not isinstance(point, dict) or not point:
+            return f": each point is a non-empty {{parameter: value}} mapping, got {point!r}"
+    if len({repr(sorted(point.items())) for point in points}) < len(points):
+        return f": two points are the same: {points!r}"
+    return ""
 
 
 class ProfileFile(Strict):
@@ -56,7 +90,7 @@ class ProfileFile(Strict):
     sweeps: dict[str, SweepEntry] | None = Field(default=None)
 
 
-def read_profile_file(path: Path) -> dict[str, Any]:
+def read_profile_file(path: Path) -> ProfileFile:
     """The profile's content, checked; ValueError with one line naming the file and what is wrong."""
     try:
         spec = yaml.safe_load(path.read_text())
@@ -76,13 +110,15 @@ def read_profile_file(path: Path) -> dict[str, Any]:
         raise ValueError(f"profile {path.name}: {first_problem(exc)}") from None
     if not checked.runs and not checked.sweeps:
         raise ValueError(f"profile {path.name} has no runs: add runs: {{NAME: {{notebook: notebooks/vae.ipynb}}}}")
-    return spec
+    return checked
 
 
 def first_problem(error: ValidationError) -> str:
     """The first problem pydantic found, as 'runs.vae_z2: unknown key 'parmas' (did you mean 'params'?)'."""
     problem = sorted(error.errors(), key=lambda p: p["type"] != "extra_forbidden")[0]  # a typo explains the rest
     loc = [str(part) for part in problem["loc"]]
+    if problem["type"] == "value_error" and loc[:1] == ["sweeps"]:  # a sweep's own check, worded after its name
+        return f"sweep {loc[1]!r}{problem['ctx']['error']}"
     where, key = ".".join(loc[:-1]), loc[-1] if loc else ""
     model = model_at(loc[:-1])
     allowed = sorted(model.model_fields) if model else []

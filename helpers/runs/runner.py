@@ -19,8 +19,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from helpers.common.folder import Result, RunFolder, Status
 from helpers.common.paths import ROOT
-from helpers.runs.folder import Result, RunFolder, Status
 
 
 class RunSpec(BaseModel):

@@ -23,10 +23,13 @@ from __future__ import annotations
 import itertools
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from helpers.common.names import did_you_mean
 from helpers.config.folders import SEPARATOR
+
+if TYPE_CHECKING:
+    from helpers.runs.profilefile import SweepEntry
 
 SWEEP_PLACEHOLDER = re.compile(r"\{sweep\.([A-Za-z0-9_]+)\}")
 TYPES: dict[str, tuple[type, ...]] = {"int": (int,), "float": (int, float), "str": (str,), "bool": (bool,)}
@@ -47,54 +50,18 @@ class Sweep:
         return "_".join([self.name, *parts])
 
 
-def parse_sweep(name: str, entry: Any, declared: dict[str, dict[str, Any]] | None) -> Sweep:
-    """A sweep from its profile entry, checked against the notebook's declared parameters (None: unchecked)."""
-    if not isinstance(entry, dict) or "notebook" not in entry or ("grid" in entry) == ("points" in entry):
-        raise ValueError(f"sweep {name!r} needs a notebook and either a grid of parameter: [values] "
-                         "or a list of points")
-    unknown_keys = sorted(set(entry) - {"notebook", "params", "grid", "points"})
-    if unknown_keys:
-        raise ValueError(f"sweep {name!r}: unknown key {unknown_keys[0]!r}; "
-                         "a sweep has notebook, params, grid or points")
-    if "grid" in entry:
-        points = grid_points(checked_grid(name, entry["grid"]))
-    else:
-        points = checked_points(name, entry["points"])
-    sweep = Sweep(name, str(entry["notebook"]), dict(entry.get("params") or {}), points)
+def parse_sweep(name: str, entry: SweepEntry, declared: dict[str, dict[str, Any]] | None) -> Sweep:
+    """A sweep from its checked profile entry, checked against the notebook's declared parameters (None: unchecked)."""
+    points = grid_points(entry.grid) if entry.grid is not None else [dict(point) for point in entry.points or []]
+    sweep = Sweep(name, entry.notebook, dict(entry.params or {}), points)
     if declared is not None:
         check_against(sweep, declared)
     return sweep
 
 
-def checked_grid(name: str, grid: Any) -> dict[str, list[Any]]:
-    """A sweep's grid, or ValueError when it is empty, has an empty list or repeats a value."""
-    if not isinstance(grid, dict) or not grid:
-        raise ValueError(f"sweep {name!r}: the grid is empty" if isinstance(grid, dict)
-                         else f"sweep {name!r} needs a grid of parameter: [values], got {grid!r}")
-    for key, values in grid.items():
-        if not isinstance(values, list) or not values:
-            raise ValueError(f"sweep {name!r}: grid parameter {key!r} needs a non-empty list of values, got {values!r}")
-        if len(set(map(repr, values))) < len(values):
-            raise ValueError(f"sweep {name!r}: grid parameter {key!r} repeats a value: {values!r}")
-    return dict(grid)
-
-
 def grid_points(grid: dict[str, list[Any]]) -> list[dict[str, Any]]:
     """Every combination of the grid's values, the first parameter varying slowest."""
     return [dict(zip(grid, values)) for values in itertools.product(*grid.values())]
-
-
-def checked_points(name: str, points: Any) -> list[dict[str, Any]]:
-    """A sweep's listed points, or ValueError when the list is empty, a point is not a mapping, or one repeats."""
-    if not isinstance(points, list) or not points:
-        raise ValueError(f"sweep {name!r}: points needs a non-empty list of {{parameter: value}} mappings, "
-                         f"got {points!r}")
-    for point in points:
-        if not isinstance(point, dict) or not point:
-            raise ValueError(f"sweep {name!r}: each point is a non-empty {{parameter: value}} mapping, got {point!r}")
-    if len({repr(sorted(point.items())) for point in points}) < len(points):
-        raise ValueError(f"sweep {name!r}: two points are the same: {points!r}")
-    return [dict(point) for point in points]
 
 
 def check_against(sweep: Sweep, declared: dict[str, dict[str, Any]]) -> None:

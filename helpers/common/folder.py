@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import json
 import os
 import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from helpers.common.files import (
     BEST_WEIGHTS,
@@ -32,7 +33,6 @@ from helpers.common.files import (
     PROGRESS,
     RECORD,
     WEIGHTS,
-    read_json,
     write_json,
 )
 
@@ -76,19 +76,45 @@ class Result:
 
 @dataclass(frozen=True)
 class RunFolder:
-    """The folder of run `name`: every read and write of its record and outputs by the run and report layers."""
+    """The folder of run `name` (unnamed when only read): every read and write of its record and outputs."""
 
     path: Path
-    name: str
+    name: str = ""
+
+    def trained(self, kind: str) -> tuple[dict[str, Any], Path]:
+        """A finished run's parameters and weights file; FileNotFoundError naming what is missing."""
+        missing = [name for name in (METRICS, WEIGHTS) if not (self.path / name).exists()]
+        if missing:
+            raise FileNotFoundError(f"{self.path} is not a finished {kind} run: {', '.join(missing)} missing")
+        return self.metrics()["parameters"], self.path / WEIGHTS
 
     @property
     def log(self) -> Path:
         """The run's printed output."""
         return self.path / LOG
 
+    def read(self, name: str, default: Any) -> Any:
+        """One of the run's JSON files, or default when it is missing or cannot be read (half-written, say)."""
+        try:
+            return json.loads((self.path / name).read_text())
+        except (OSError, ValueError):
+            return default
+
     def record(self) -> dict[str, Any]:
         """run.json, or {} when the run never ended."""
-        return read_json(self.path / RECORD, {}) or {}
+        return self.read(RECORD, {}) or {}
+
+    def metrics(self) -> dict[str, Any]:
+        """metrics.json: parameters, per-epoch history, final numbers ({} when there is none)."""
+        return self.read(METRICS, {}) or {}
+
+    def figures(self) -> list[dict[str, str]]:
+        """figures.json: each saved figure's name, file and caption."""
+        return self.read(FIGURES, []) or []
+
+    def explorers(self) -> dict[str, Any]:
+        """explorers.json: the exploration run's payloads for the report's kernel-free explorers."""
+        return self.read(EXPLORERS, {}) or {}
 
     def status(self) -> Status:
         """The recorded status (NOT_RUN when there is no record)."""
@@ -96,7 +122,7 @@ class RunFolder:
 
     def progress(self) -> dict[str, Any] | None:
         """The last epoch the running run reported (epoch, epochs, its losses), or None."""
-        return read_json(self.path / PROGRESS, None)
+        return self.read(PROGRESS, None)
 
     def write_record(self, notebook: str, params: dict[str, Any], result: Result) -> None:
         """Write run.json: what ran, with which parameters, how it ended (a failure keeps the finished run's record)."""
@@ -167,7 +193,7 @@ class RunFolder:
         for file in aside.iterdir():
             if file.name not in (RECORD, LOG):
                 os.replace(file, self.path / file.name)
-        write_json(self.path / RECORD, {**failure, "kept": read_json(aside / RECORD, {})})
+        write_json(self.path / RECORD, {**failure, "kept": RunFolder(aside, self.name).record()})
         shutil.rmtree(aside)
         return True
 
@@ -187,3 +213,18 @@ class RunFolder:
             return False
         write_json(self.path / RECORD, kept)
         return True
+
+
+@dataclass
+class RunHistory:
+    """A finished run read back: its folder, parameters and per-epoch history (from metrics.json)."""
+
+    folder: Path
+    params: dict[str, Any]
+    history: list[dict[str, Any]]
+
+    @classmethod
+    def read(cls, folder: Path) -> Self:
+        """Read a run folder's metrics.json."""
+        metrics = RunFolder(folder).metrics()
+        return cls(folder, metrics["parameters"], metrics["history"])
