@@ -4,6 +4,7 @@ and every module imports from the installed copy; what it reads from a checkout 
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -21,8 +22,11 @@ def installed(tmp_path_factory) -> tuple[Path, zipfile.ZipFile]:
     """The wheel built from this checkout, installed (without dependencies) into a folder of its own."""
     folder = tmp_path_factory.mktemp("wheel")
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
+    leftover = not (ROOT / "build").exists()  # setuptools builds in the checkout's build/: removed again below
     subprocess.run([*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", str(folder), str(ROOT)], check=True,
                    capture_output=True)
+    if leftover:
+        shutil.rmtree(ROOT / "build", ignore_errors=True)
     wheel = next(folder.glob("*.whl"))
     subprocess.run([*pip, "install", "--no-deps", "--target", str(folder / "site"), str(wheel)], check=True,
                    capture_output=True)
