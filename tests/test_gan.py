@@ -156,11 +156,11 @@ def test_training_records_what_the_figures_need(tmp_path, conditional):
 
 def test_d_steps_discriminator_updates_per_generator_update():
     gen, disc = gan.Generator(4, 8), gan.Discriminator(8)
-    gen_opt, disc_opt = torch.optim.Adam(gen.parameters()), torch.optim.Adam(disc.parameters())
+    steps = train.gan_trainer(gen, disc, 1e-3, 1e-3, (0.9, 0.999), "fp32")
     images, labels = torch.rand(100, 784) * 2 - 1, torch.zeros(100, dtype=torch.long)
-    train.gan_epoch(gen, disc, gen_opt, disc_opt, images, labels, 25, 3, torch.Generator().manual_seed(0))
-    steps = lambda opt: int(opt.state[opt.param_groups[0]["params"][0]]["step"])
-    assert (steps(disc_opt), steps(gen_opt)) == (12, 4)
+    train.gan_epoch(steps, images, labels, 25, 3, torch.Generator().manual_seed(0))
+    count = lambda opt: int(opt.state[opt.param_groups[0]["params"][0]]["step"])
+    assert (count(steps.disc_optimizer), count(steps.gen_optimizer)) == (12, 4)
 
 
 def test_resumed_training_matches_uninterrupted_training(tmp_path):

@@ -85,8 +85,8 @@ def tiny_vae(splits):
     """A VAE (latent 2) after one epoch on 2,000 training images, and 300 fixed-binarized test images."""
     torch.manual_seed(0)
     model = vae.VAE(latent_dim=2, hidden_dim=100)
-    optimizer = torch.optim.Adagrad(model.parameters(), lr=0.01)
-    train.vae_epoch(model, optimizer, splits.train.images[:2000], 100, torch.Generator().manual_seed(0))
+    step, _ = train.vae_trainer(model, 0.01, "fp32")
+    train.vae_epoch(step, splits.train.images[:2000], 100, torch.Generator().manual_seed(0))
     return model.eval(), splits.test.binarized(1)[:300]
 
 

@@ -235,13 +235,16 @@ def test_malformed_points_are_refused_in_one_line_before_any_run(tmp_path, point
     assert "\n" not in str(caught.value)
 
 
-def test_the_full_profile_changes_one_gan_setting_per_point_and_the_collapse_run_reads_them_all():
-    profile = runs.load_profile("full")
-    balance, seeds = profile.sweeps["gan_balance"], profile.sweeps["gan_seeds"]
-    assert seeds == ["gan_seeds_seed-1", "gan_seeds_seed-2"] and len(balance) == 5
-    changed = [set(profile.run(p).params) - {"epochs", "classifier_dir"} for p in balance]
-    assert all(len(keys) == 1 for keys in changed)
-    assert set(profile.run("collapse").needs()) == {"gan", "aux_gan", *seeds, *balance}
+def test_the_full_profile_is_the_writeups_four_models_and_the_collapse_study_a_profile_of_its_own():
+    full = runs.load_profile("full")
+    assert [run.name for run in full.runs] == ["classifier", "vae_z2", "vae_z20", "gan", "aux_gan", "explore"]
+    assert not full.sweeps and all(run.params.get("nll_images", 0) == 0 for run in full.runs)  # all test images
+    collapse = runs.load_profile("collapse")
+    settings = {name: [collapse.run(point) for point in points] for name, points in collapse.sweeps.items()}
+    assert all(sorted(run.params["seed"] for run in points) == [0, 1, 2] for name, points in settings.items()
+               if name != "rates")  # three seeds per setting, at the notebook's 300 epochs
+    assert all("epochs" not in run.params for points in settings.values() for run in points)
+    assert set(collapse.run("collapse").needs()) == {run.name for points in settings.values() for run in points}
 
 
 def test_a_run_is_submitted_once_the_runs_it_needs_ended_and_a_worker_is_free():

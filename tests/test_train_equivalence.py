@@ -1,5 +1,8 @@
 """The optimized training loops compute what a plain loop computes: same seed, same losses and weights.
 
+The optimized loops step with the backward written out over flat buffers (helpers/training/explicit.py); the
+plain loops with autograd on the modules, so these tests also hold the written-out gradients to autograd's.
+
 The plain loops below take one batch at a time, call the networks once per batch of images (real and generated
 apart), let gradients flow into every weight and read every loss at once; they draw their random numbers in
 the same order as helpers/train.py (binarization for train.BATCHES_PER_DRAW batches at a time). Both loops
@@ -20,7 +23,7 @@ import torch
 
 from helpers.data import binarize
 from helpers.models import gan, vae
-from helpers.training import train
+from helpers.training import explicit, train
 
 STEPS_PER_EPOCH, EPOCHS, BATCH = 60, 5, 20  # 300 steps on a small subset
 GAN_VALUES = ["d_loss", "g_loss", "d_real", "d_fake", "class_loss"]  # what a GAN epoch reports, in this order
@@ -77,11 +80,12 @@ def train_vae_both_ways() -> dict[str, Trained]:
     for name in ("optimized", "plain"):
         torch.manual_seed(0)
         model, generator = vae.VAE(latent_dim=2, hidden_dim=64), torch.Generator().manual_seed(0)
-        optimizer = train.make_optimizer(torch.optim.Adagrad, model.parameters(), torch.device("cpu"), lr=0.01)
         if name == "optimized":
-            losses = [list(train.vae_epoch(model, optimizer, x_all, BATCH, generator).values())
-                      for _ in range(EPOCHS)]
+            step, _ = train.vae_trainer(model, 0.01, "fp32")
+            assert isinstance(step, explicit.VAEStep)  # the written-out backward is what trains
+            losses = [list(train.vae_epoch(step, x_all, BATCH, generator).values()) for _ in range(EPOCHS)]
         else:
+            optimizer = train.make_optimizer(torch.optim.Adagrad, model.parameters(), torch.device("cpu"), lr=0.01)
             losses = [plain_vae_epoch(model, optimizer, x_all, generator) for _ in range(EPOCHS)]
         results[name] = (torch.tensor(losses), model.state_dict())
     return results
@@ -152,12 +156,13 @@ def train_gan_both_ways(aux: bool) -> dict[str, Trained]:
         gen, disc = gan.models_from_parameters({"noise_dim": 8, "hidden_dim": 32, "auxiliary": aux,
                                                 "conditional": aux})
         generator = torch.Generator().manual_seed(0)
-        gen_opt, disc_opt = (train.make_optimizer(torch.optim.Adam, m.parameters(), torch.device("cpu"),
-                                                  lr=5e-4, betas=(0.5, 0.999)) for m in (gen, disc))
         if name == "optimized":
-            rows = [train.gan_epoch(gen, disc, gen_opt, disc_opt, real_all, labels, BATCH, 1, generator)
-                    for _ in range(EPOCHS)]
+            steps = train.gan_trainer(gen, disc, 5e-4, 5e-4, (0.5, 0.999), "fp32")
+            assert isinstance(steps, explicit.GANSteps)  # the written-out backward is what trains
+            rows = [train.gan_epoch(steps, real_all, labels, BATCH, 1, generator) for _ in range(EPOCHS)]
         else:
+            gen_opt, disc_opt = (train.make_optimizer(torch.optim.Adam, m.parameters(), torch.device("cpu"),
+                                                      lr=5e-4, betas=(0.5, 0.999)) for m in (gen, disc))
             rows = [plain_gan_epoch(gen, disc, gen_opt, disc_opt, real_all, labels, generator)
                     for _ in range(EPOCHS)]
         losses = torch.tensor([[row[k] for k in keys] for row in rows])

@@ -13,12 +13,15 @@ the finished outputs are, and a build with that run's settings reuses them.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import enum
+import fcntl
 import json
 import os
 import shutil
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self
@@ -37,6 +40,7 @@ from helpers.common.files import (
 )
 
 OUTPUTS = (METRICS, FIGURES, WEIGHTS, EXPLORERS, PROGRESS, "*.png")  # what a run makes, besides its notebook
+RUNNING = ".running"  # locked (flock) by the build's task while the run executes; readers of the run wait on it
 COPIED = (BEST_WEIGHTS,)  # part of the finished outputs, and of the resume state beside the checkpoint: copied aside
 
 
@@ -81,8 +85,37 @@ class RunFolder:
     path: Path
     name: str = ""
 
+    @contextlib.contextmanager
+    def executing(self) -> Iterator[None]:
+        """Hold the folder's running lock for the block (the operating system drops it if the process dies)."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        with open(self.path / RUNNING, "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            yield
+
+    def executing_elsewhere(self) -> bool:
+        """Whether another process holds the running lock: the run executes now."""
+        try:
+            with open(self.path / RUNNING) as handle:
+                fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        except OSError:
+            return False
+        return False
+
+    def wait_until_ended(self, say: Callable[[str], None] = print) -> None:
+        """Return once the run is not executing (at once when it is not; no polling: blocks on its lock)."""
+        if not self.executing_elsewhere():
+            return
+        say(f"waiting for run {self.name} to finish ({self.path})")
+        with open(self.path / RUNNING) as handle:
+            fcntl.flock(handle, fcntl.LOCK_SH)
+
     def trained(self, kind: str) -> tuple[dict[str, Any], Path]:
-        """A finished run's parameters and weights file; FileNotFoundError naming what is missing."""
+        """A finished run's parameters and weights file (after waiting for a run that executes now to end);
+        FileNotFoundError naming what is missing."""
+        self.wait_until_ended()
         missing = [name for name in (METRICS, WEIGHTS) if not (self.path / name).exists()]
         if missing:
             raise FileNotFoundError(f"{self.path} is not a finished {kind} run: {', '.join(missing)} missing")

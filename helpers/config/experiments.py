@@ -31,11 +31,15 @@ class VAEConfig(RunConfig):
     grid_limit: Annotated[Finite, Role.EVALUATION] = 2.0
     nll_samples: Annotated[Positive, Role.EVALUATION] = 5000  # K of the test-set IS-NLL (Burda et al.'s 5000)
     nll_images: Annotated[Count, Role.EVALUATION] = 0  # test images for the IS-NLL (0: all 10,000)
+    # the IS-NLL decoder's matrix products ('auto': bf16 where native; it agrees with fp32 within 0.05 nats per
+    # image on the same draws, bench/results.json "likelihood"); densities and sums stay float32
+    nll_precision: Annotated[Literal["fp32", "bf16", "auto"], Role.EVALUATION] = "auto"
     # a finished classifier run: scores 10,000 prior samples (empty: no scores)
     classifier_dir: Annotated[str, Role.EVALUATION] = ""
     output_dir: Annotated[str, Role.PATH] = "outputs/vae"
 
     size_fields: ClassVar[tuple[str, ...]] = ("batch_size", "hidden_dim", "latent_dim")
+    read_after_training: ClassVar[tuple[str, ...]] = ("classifier_dir",)  # scores prior samples at the end
 
     def weight_count(self) -> int:
         """Encoder 784-h-h-2z and decoder z-h-h-784."""

@@ -5,6 +5,9 @@ chooses how many; `scheduler` ('tcp://host:port') uses an existing cluster inste
 repository, its environment and the data at the same paths (or the build folder on a shared mount). A
 run's task starts ``python -m helpers.runs.runner`` (papermill) and waits for it. A run is submitted once every
 run it needs ('{runs.NAME}') has ended, with their results as arguments, and only while a worker thread is free,
+except that a run needing another only after its training (a VAE's classifier, which scores its samples at the
+end) is submitted once that run started: the task holds a lock on its run folder while it executes, on which
+the notebook waits where it reads the folder.
 so Dask starts it at once on that worker. (Dask would assign every submitted task to a worker straight away,
 without knowing that a run takes minutes: runs could wait behind one worker while another idles.) Runs start in
 the order they are given; one worker runs them one after another.
@@ -58,12 +61,9 @@ def run_task(spec: RunSpec, *upstream: Result) -> Result:
         result = Result(spec.name, Status.FAILED, error=f"needs run {', '.join(unfinished)}, which did not finish")
         folder.write_record(spec.notebook, spec.params, result)
         return result
-    announce(spec.name)
-    folder.set_aside()  # a finished run's outputs wait in .previous/ until this run finished
-    start = time.perf_counter()
-    with open(folder.log, "w") as log:
-        done = subprocess.run([sys.executable, "-m", "helpers.runs.runner", spec.model_dump_json()], cwd=ROOT,
-                              env=run_process_env(spec.env), stdout=log, stderr=subprocess.STDOUT)
+    with folder.executing():  # runs that read this one after their training wait on this lock
+        announce(spec.name)
+        done, start = execute(spec, folder)
     record = folder.record()
     if record.get("key") != spec.key:  # the process died before it could write run.json
         result = Result(spec.name, Status.FAILED, (time.perf_counter() - start) / 60,
@@ -75,6 +75,16 @@ def run_task(spec: RunSpec, *upstream: Result) -> Result:
     if folder.restore(finished=result.status is Status.OK):
         result.error += f"; the previous finished outputs are kept in {display_path(folder.path)}"
     return result
+
+
+def execute(spec: RunSpec, folder: RunFolder) -> tuple[subprocess.CompletedProcess, float]:
+    """Run the notebook in a child process (helpers.runs.runner), its output into the run's log; it and its start."""
+    folder.set_aside()  # a finished run's outputs wait in .previous/ until this run finished
+    start = time.perf_counter()
+    with open(folder.log, "w") as log:
+        done = subprocess.run([sys.executable, "-m", "helpers.runs.runner", spec.model_dump_json()], cwd=ROOT,
+                              env=run_process_env(spec.env), stdout=log, stderr=subprocess.STDOUT)
+    return done, start
 
 
 def run_process_env(extra: dict[str, str]) -> dict[str, str]:
@@ -123,6 +133,8 @@ class Executor:
         self.cluster: Any = None
         self.client: Any = None
         self.events: queue.Queue[dict[str, str]] = queue.Queue()
+        self.started: set[str] = set()  # runs whose process started
+        self.after_training: dict[str, list[str]] = {}  # run -> the needed runs it reads only after its training
 
     def __enter__(self) -> Executor:
         self.connect()
@@ -194,18 +206,22 @@ class Executor:
             spec = RunSpec(name=run.name, notebook=run.notebook, params=params, folder=str(folder.path), key=key,
                            timeout=timeout, env=run_env(self.threads))
             pending[run.name] = (spec, [n for n in run.needs() if n in pending or n in results])
+            self.after_training[run.name] = run.needs_after_training()
             progress.queued(run.name)
         self.wait(pending, results, progress)
         return [results[run.name] for run in runs]
 
     def submit_ready(self, pending: dict[str, tuple[RunSpec, list[str]]], futures: dict[str, Any],
                      results: dict[str, Result]) -> None:
-        """Submit, in the given order, pending runs whose needed runs have all ended, while a worker thread is free."""
+        """Submit, in the given order, pending runs whose needed runs have all ended (or, those read only after
+        training, started), while a worker thread is free."""
         free = sum(self.client.nthreads().values()) - sum(name not in results for name in futures)
         for name, (spec, needs) in list(pending.items()):
-            if free > 0 and all(n in results for n in needs):
+            late = self.after_training.get(name, [])
+            if free > 0 and all(n in results or (n in late and n in self.started) for n in needs):
                 free -= 1
-                futures[name] = self.client.submit(run_task, spec, *(results[n] for n in needs), pure=False,
+                ended = [results[n] for n in needs if n in results]
+                futures[name] = self.client.submit(run_task, spec, *ended, pure=False,
                                                    key=f"{name}-{uuid.uuid4().hex[:8]}")
                 del pending[name]
 
@@ -233,6 +249,7 @@ class Executor:
                 while not self.events.empty():
                     event = self.events.get()
                     started[event["name"]] = event.get("worker", "")
+                    self.started.add(event["name"])
                 for name, future in futures.items():
                     if name not in results and future.done():
                         if name in started:  # started and ended since the last look: both lines, in order

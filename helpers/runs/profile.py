@@ -60,6 +60,15 @@ class Run:
         found = [m for v in self.params.values() if isinstance(v, str) for m in PLACEHOLDER.findall(v)]
         return list(dict.fromkeys(found))
 
+    def needs_after_training(self) -> list[str]:
+        """The needed runs that the notebook reads only after its training (its config's read_after_training)."""
+        from helpers.config import CONFIGS
+
+        late = set(getattr(CONFIGS.get(self.notebook_path.stem), "read_after_training", ()))
+        early = {m for key, value in self.params.items() if key not in late and isinstance(value, str)
+                 for m in PLACEHOLDER.findall(value)}
+        return [name for name in self.needs() if name not in early]
+
 
 @dataclass
 class Profile:

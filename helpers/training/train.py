@@ -14,8 +14,9 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import torch
 from tqdm import tqdm as text_tqdm
@@ -27,11 +28,13 @@ from helpers.data import Splits, binarize
 from helpers.models import gan
 from helpers.models.precision import matmul_precision, resolve_precision
 from helpers.models.vae import VAE, evaluate, neg_elbo
+from helpers.training import explicit
 from helpers.training.checkpoints import Stateful, resume, save_checkpoint, training_fingerprint
 from helpers.training.monitor import COLLAPSE_SPREAD, Monitor, Scorer, Snapshots
 
 BATCHES_PER_DRAW = 10  # shuffled images are gathered (and binarized) for this many batches at once
 FUSED_DEVICES = {torch.optim.Adagrad: ("cpu",), torch.optim.Adam: ("cpu", "cuda", "mps")}  # one-kernel steps
+VAEStep = Callable[[torch.Tensor, torch.Generator], torch.Tensor]  # (binary batch, generator) -> (loss, rec, kl)
 
 
 class NonFiniteLossError(RuntimeError):
@@ -93,9 +96,9 @@ def epoch_bar(epochs: range, **options: Any) -> tqdm:
     return tqdm(epochs, unit="epoch", mininterval=2.0, **options)
 
 
-def vae_epoch(model: VAE, optimizer: torch.optim.Optimizer, images: torch.Tensor, batch_size: int,
-              generator: torch.Generator, precision: str = "fp32") -> dict[str, float]:
-    """One pass over images in shuffled batches, each binarized afresh; mean loss and its parts.
+def vae_epoch(step: VAEStep, images: torch.Tensor, batch_size: int, generator: torch.Generator
+              ) -> dict[str, float]:
+    """One pass over images in shuffled batches, each binarized afresh and handed to step; mean loss and its parts.
 
     The shuffled images are gathered and binarized BATCHES_PER_DRAW batches at a time; the losses are summed
     on the device and read once, at the end (no host synchronisation per step).
@@ -105,14 +108,15 @@ def vae_epoch(model: VAE, optimizer: torch.optim.Optimizer, images: torch.Tensor
     draw = batch_size * BATCHES_PER_DRAW
     for start in range(0, len(images), draw):
         for x in binarize(images[order[start:start + draw]], generator).split(batch_size):
-            totals.add_(vae_step(model, optimizer, x, generator, precision), alpha=len(x))
+            totals.add_(step(x, generator), alpha=len(x))
     loss, reconstruction, kl = (totals / len(images)).tolist()
     return {"train_loss": loss, "train_reconstruction": reconstruction, "train_kl": kl}
 
 
 def vae_step(model: VAE, optimizer: torch.optim.Optimizer, x: torch.Tensor, generator: torch.Generator,
              precision: str) -> torch.Tensor:
-    """One optimizer step on the binary batch x; its (loss, reconstruction, kl), detached, on the device."""
+    """One optimizer step on the binary batch x by autograd (the reference of explicit.VAEStep); its (loss,
+    reconstruction, kl), detached, on the device."""
     with matmul_precision(precision, x.device):
         logits, mean, log_var = model(x, generator)
     loss, reconstruction, kl = neg_elbo(logits, x, mean, log_var)
@@ -120,6 +124,21 @@ def vae_step(model: VAE, optimizer: torch.optim.Optimizer, x: torch.Tensor, gene
     loss.backward()
     optimizer.step()
     return torch.stack([loss, reconstruction, kl]).detach()
+
+
+def vae_trainer(model: VAE, learning_rate: float, precision: str) -> tuple[VAEStep, torch.optim.Optimizer]:
+    """The VAE's training step and its Adagrad: written out (explicit.VAEStep) where the layers allow, else autograd."""
+    device = next(model.parameters()).device
+
+    def adagrad(parameters: Iterable[torch.nn.Parameter]) -> torch.optim.Optimizer:
+        return make_optimizer(torch.optim.Adagrad, parameters, device, lr=learning_rate)
+
+    try:
+        step = explicit.VAEStep(model, adagrad, precision)
+        return step, step.optimizer
+    except explicit.UnsupportedModelError:
+        optimizer = adagrad(model.parameters())
+        return (lambda x, generator: vae_step(model, optimizer, x, generator, precision)), optimizer
 
 
 def make_optimizer(kind: type[torch.optim.Optimizer], params: Iterable[torch.nn.Parameter], device: torch.device,
@@ -149,13 +168,13 @@ def fit_vae(model: VAE, splits: Splits, config: VAEConfig, checkpoint: Path | No
     """
     device = next(model.parameters()).device
     precision = resolve_precision(config.precision, device)
-    optimizer = make_optimizer(torch.optim.Adagrad, model.parameters(), device, lr=config.learning_rate)
+    step, optimizer = vae_trainer(model, config.learning_rate, precision)
     generator = make_generator(config.seed, device)
     validation = splits.validation.binarized(config.seed + seeds.EVAL_BINARIZATION)
     eval_generator = torch.Generator(device)
 
     def run_epoch(epoch: int) -> dict[str, Any]:
-        row = vae_epoch(model, optimizer, splits.train.images, config.batch_size, generator, precision)
+        row = vae_epoch(step, splits.train.images, config.batch_size, generator)
         eval_generator.manual_seed(config.seed + epoch)
         scores = evaluate(model, validation, generator=eval_generator)
         return row | {f"validation_{k}": v for k, v in scores.items()} | {"precision": precision}
@@ -167,9 +186,8 @@ def fit_vae(model: VAE, splits: Splits, config: VAEConfig, checkpoint: Path | No
 
 
 
-def gan_epoch(gen: gan.Generator, disc: gan.Discriminator, gen_optimizer: torch.optim.Optimizer,
-              disc_optimizer: torch.optim.Optimizer, images: torch.Tensor, labels: torch.Tensor, batch_size: int,
-              d_steps: int, generator: torch.Generator, precision: str = "fp32") -> dict[str, float]:
+def gan_epoch(steps: GANSteps, images: torch.Tensor, labels: torch.Tensor, batch_size: int, d_steps: int,
+              generator: torch.Generator) -> dict[str, float]:
     """One pass over images in [-1, 1]: per batch, d_steps discriminator steps, then one generator step.
 
     Returns means over steps of the adversarial losses and of D(x) and D(G(z)) as each discriminator step
@@ -185,14 +203,63 @@ def gan_epoch(gen: gan.Generator, disc: gan.Discriminator, gen_optimizer: torch.
         index = order[start:start + draw]
         for real, digits in zip(images[index].split(batch_size), labels[index].split(batch_size), strict=True):
             for _ in range(d_steps):
-                disc_totals += discriminator_step(gen, disc, disc_optimizer, real, digits, generator, precision)
-            gen_total += generator_step(gen, disc, gen_optimizer, len(real), generator, precision)
+                disc_totals += steps.discriminator(real, digits, generator)
+            gen_total += steps.generator(len(real), generator)
     batches = -(-len(images) // batch_size)
     d_loss, d_real, d_fake, classes, correct = (disc_totals / (batches * d_steps)).tolist()
     row = {"d_loss": d_loss, "g_loss": gen_total.item() / batches, "d_real": d_real, "d_fake": d_fake}
-    if disc.classify is not None:
+    if steps.disc.classify is not None:
         row |= {"class_loss": classes, "train_accuracy": correct}
     return row
+
+
+class GANSteps(Protocol):
+    """The two steps of a GAN epoch, and the networks and optimizers they step."""
+
+    gen: gan.Generator
+    disc: gan.Discriminator
+    gen_optimizer: torch.optim.Optimizer
+    disc_optimizer: torch.optim.Optimizer
+
+    def discriminator(self, real: torch.Tensor, digits: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """One D step; (loss, D(x), D(G(z)), class loss, accuracy), detached."""
+
+    def generator(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        """One G step on n generated images; G's loss, detached."""
+
+
+@dataclass
+class AutogradGANSteps:
+    """The GAN's steps by autograd on the modules: the reference of explicit.GANSteps."""
+
+    gen: gan.Generator
+    disc: gan.Discriminator
+    gen_optimizer: torch.optim.Optimizer
+    disc_optimizer: torch.optim.Optimizer
+    precision: str = "fp32"
+
+    def discriminator(self, real: torch.Tensor, digits: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """discriminator_step on these networks."""
+        return discriminator_step(self.gen, self.disc, self.disc_optimizer, real, digits, generator, self.precision)
+
+    def generator(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        """generator_step on these networks."""
+        return generator_step(self.gen, self.disc, self.gen_optimizer, n, generator, self.precision)
+
+
+def gan_trainer(gen: gan.Generator, disc: gan.Discriminator, learning_rate: float, disc_learning_rate: float,
+                betas: tuple[float, float], precision: str) -> GANSteps:
+    """The GAN's steps with their Adam optimizers: written out (explicit.GANSteps) where possible, else autograd."""
+    device = next(gen.parameters()).device
+    rates = {"G": learning_rate, "D": disc_learning_rate}
+
+    def adam(parameters: Iterable[torch.nn.Parameter], network: str) -> torch.optim.Optimizer:
+        return make_optimizer(torch.optim.Adam, parameters, device, lr=rates[network], betas=betas)
+
+    try:
+        return explicit.GANSteps(gen, disc, adam, precision)
+    except explicit.UnsupportedModelError:
+        return AutogradGANSteps(gen, disc, adam(gen.parameters(), "G"), adam(disc.parameters(), "D"), precision)
 
 
 def discriminator_step(gen: gan.Generator, disc: gan.Discriminator, optimizer: torch.optim.Optimizer,
@@ -263,9 +330,8 @@ def fit_gan(gen: gan.Generator, disc: gan.Discriminator, splits: Splits, config:
     device = next(gen.parameters()).device
     betas = (config.adam_beta1, 0.999)
     precision = resolve_precision(config.precision, device)
-    gen_optimizer = make_optimizer(torch.optim.Adam, gen.parameters(), device, lr=config.learning_rate, betas=betas)
-    disc_optimizer = make_optimizer(torch.optim.Adam, disc.parameters(), device,
-                                    lr=config.disc_learning_rate or config.learning_rate, betas=betas)
+    steps = gan_trainer(gen, disc, config.learning_rate, config.disc_learning_rate or config.learning_rate, betas,
+                        precision)
     generator = make_generator(config.seed, device)
     train_images, validation_images = gan.to_signed(splits.train.images), gan.to_signed(splits.validation.images)
     fixed = make_generator(config.seed + seeds.PROGRESS_SAMPLES, device)
@@ -277,8 +343,7 @@ def fit_gan(gen: gan.Generator, disc: gan.Discriminator, splits: Splits, config:
 
     def run_epoch(epoch: int) -> dict[str, Any]:
         nonlocal warned
-        row = gan_epoch(gen, disc, gen_optimizer, disc_optimizer, train_images, splits.train.labels, config.batch_size,
-                        config.d_steps, generator, precision)
+        row = gan_epoch(steps, train_images, splits.train.labels, config.batch_size, config.d_steps, generator)
         with torch.no_grad():
             samples = gen(fixed_noise, fixed_labels)
         row["sample_spread"] = gan.to_unit(samples).std(dim=0).mean().item()
@@ -294,7 +359,7 @@ def fit_gan(gen: gan.Generator, disc: gan.Discriminator, splits: Splits, config:
             snapshots.add(epoch + 1, samples)
         return row | {"precision": precision}
 
-    state = {"G": gen, "D": disc, "gen_optimizer": gen_optimizer, "disc_optimizer": disc_optimizer,
+    state = {"G": gen, "D": disc, "gen_optimizer": steps.gen_optimizer, "disc_optimizer": steps.disc_optimizer,
              "snapshots": snapshots} | ({"monitor": monitor} if monitor else {})
     return fit(run_epoch, config.epochs, state, generator, checkpoint, fingerprint=training_fingerprint(config),
                resume_from_checkpoint=config.resume, desc=config.variant)
