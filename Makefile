@@ -22,7 +22,7 @@ help:
 	@echo "make report PROFILE=full   the writeup's settings (200 VAE epochs, 300 GAN epochs)"
 	@echo "make report ARGS='--only vae_z2 --set vae.epochs=30'   options of python -m helpers.report"
 	@echo "make data DATASET=fashion-mnist   fetch Fashion-MNIST too"
-	@echo "make bench    seconds per epoch of our loops vs an examples-style loop and the matmul ceiling (bench/results.json), explorer redraw times"
+	@echo "make bench    training steps vs their ceilings, IS-NLL per image, a build vs a run by hand (bench/results.json, docs/speed.md), explorer redraw times"
 	@echo "make lint     ruff;   make clean   remove built reports and outputs"
 
 report: setup
@@ -67,6 +67,7 @@ lint: $(VENV)/.installed
 bench: setup
 	$(PY) -m bench.speed
 	$(PY) -m bench.widgets
+	$(PY) -m bench.summary --write
 
 clean:
 	rm -rf report/build outputs .pytest_cache

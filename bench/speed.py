@@ -7,7 +7,7 @@ Prints a table and writes bench/results.json {"machine", "rows", "ceilings", "br
 "quality", "pipeline", "build", and the "precision_comparison" of bench.precision, kept as recorded}. Compare
 only ratios measured in one run (the CPU, its flags and its load are printed with them). An epoch is timed on
 its first --steps batches (best of --rounds, after a warm-up) and scaled to 50,000 images.
-Usage: .venv/bin/python -m bench.speed [--steps 50] [--threads 1 2] [--quality-epochs 20] [--skip-pipeline]
+Usage: .venv/bin/python -m bench.speed [--steps 50] [--threads 1 2] [--quality-epochs 0] [--skip-pipeline]
 """
 
 from __future__ import annotations
@@ -200,7 +200,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--steps", type=int, default=50, help="batches timed per epoch measurement")
     parser.add_argument("--rounds", type=int, default=3, help="timed repetitions (the best counts)")
     parser.add_argument("--threads", type=int, nargs="+", default=[1, os.cpu_count() or 1])
-    parser.add_argument("--quality-epochs", type=int, default=20, help="fp32 vs bf16 VAE epochs (0: skip)")
+    parser.add_argument("--quality-epochs", type=int, default=0,
+                        help="fp32 vs bf16 VAE epochs, one seed (0: skip; bench.precision compares at full length)")
     parser.add_argument("--quality-images", type=int, default=0, help="training images for it (0: all 50,000)")
     parser.add_argument("--skip-pipeline", action="store_true", help="skip the papermill/nbconvert/PDF timing")
     parser.add_argument("--output", type=Path, default=RESULTS)

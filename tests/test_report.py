@@ -352,6 +352,16 @@ def test_html_has_every_section_figure_and_the_results_table(tiny_build):
 
 
 @pytest.mark.slow
+def test_the_html_opens_with_contents_linking_every_section(tiny_build):
+    page = (tiny_build[2] / "report.html").read_text()
+    main = page[page.index('<main class="report">'):]
+    assert main.index('<nav class="toc"') < main.index("<h2")  # before the first section
+    links = re.findall(r'<li class="toc-h[23]"><a href="#([^"]+)">', page)
+    sections = re.findall(r'<h[23][^>]*\bid="([^"]+)"', page)
+    assert links == sections and len(links) >= len(SECTIONS) - 1  # every section and subsection, in order
+
+
+@pytest.mark.slow
 def test_html_needs_no_network(tiny_build):
     _, _, kept = tiny_build
     page = (kept / "report.html").read_text()
@@ -375,6 +385,10 @@ def test_pdf_pages_render_to_non_blank_images(tiny_build, tmp_path):
     pdf = tiny_build[2] / "report.pdf"
     reader = PdfReader(pdf)
     assert 5 <= len(reader.pages) <= 30
+    page = (tiny_build[2] / "report.html").read_text()
+    sections = [re.sub(r"<[^>]+>|¶", "", h).strip() for h in re.findall(r"<h2[^>]*>(.*?)</h2>", page, re.S)]
+    outline = [item.title.replace("¶", "").strip() for item in flatten(reader.outline)]
+    assert sections and all(section in outline for section in sections)  # bookmarks: the same sections
     width, height = (float(v) for v in reader.pages[0].mediabox.upper_right)
     assert (round(width), round(height)) in ((595, 842), (612, 792))  # A4 or Letter, in points
     subprocess.run(["pdftoppm", "-r", "20", "-png", str(pdf), str(tmp_path / "page")], check=True)
@@ -383,6 +397,11 @@ def test_pdf_pages_render_to_non_blank_images(tiny_build, tmp_path):
     for page in pages:
         lo, hi = Image.open(page).convert("L").getextrema()
         assert hi - lo > 100, f"{page.name} is blank"
+
+
+def flatten(outline: list) -> list:
+    """A PDF outline's items, nested lists flattened."""
+    return [leaf for item in outline for leaf in (flatten(item) if isinstance(item, list) else [item])]
 
 
 @pytest.mark.slow

@@ -1,8 +1,9 @@
 """The export: the report notebook to one self-contained HTML (nbconvert, our template, MathML), then a PDF.
 
 nbconvert's own templates load require.js and MathJax from CDNs; ours (report/templates/report/) loads
-nothing: LaTeX in the prose becomes MathML here, images are data: URIs. Debian's headless Chromium
-prints the HTML to PDF.
+nothing: LaTeX in the prose becomes MathML here, images are data: URIs. The page opens with a table of
+contents linking every section and subsection (nbconvert gives each heading its id). Debian's headless
+Chromium prints the HTML to PDF, with the same headings as the PDF's outline (bookmarks).
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from helpers.common.paths import ROOT
 TEMPLATES = ROOT / "report" / "templates"
 TEMPLATE = "report"
 CHROMIUM = ("chromium", "chromium-browser", "google-chrome")
+HEADING = re.compile(r'<h([23])\b[^>]*\bid="([^"]+)"[^>]*>(.*?)<a class="anchor-link"', re.S)
+MAIN = '<main class="report">'
 
 
 def latex_to_mathml(text: str) -> str:
@@ -48,9 +51,22 @@ def export_html(nb: nbformat.NotebookNode, path: Path) -> Path:
     exporter = HTMLExporter(template_name=TEMPLATE, extra_template_basedirs=[str(TEMPLATES)], exclude_input=True,
                             exclude_input_prompt=True, exclude_output_prompt=True)
     body, _ = exporter.from_notebook_node(with_mathml(nb))
+    body = with_contents(body)
     with atomic_path(path) as partial:  # a reader, or a build stopped now, never sees half a report
         partial.write_text(body, encoding="utf-8")
     return path
+
+
+def with_contents(page: str) -> str:
+    """The page with a table of contents at the top of its main part: a link to every h2 and h3 heading."""
+    entries = [(level, anchor, re.sub(r"<[^>]+>", "", text).strip()) for level, anchor, text in HEADING.findall(page)]
+    if not entries:
+        return page
+    items = "\n".join(f'<li class="toc-h{level}"><a href="#{anchor}">{text}</a></li>'
+                      for level, anchor, text in entries)
+    contents = (f'<nav class="toc" aria-label="Contents">\n<p class="toc-title">Contents</p>\n'
+                f"<ul>\n{items}\n</ul>\n</nav>")
+    return page.replace(MAIN, f"{MAIN}\n{contents}", 1)
 
 
 def find_chromium() -> str | None:
@@ -78,6 +94,7 @@ def chromium_print(chromium: str, html_path: Path, pdf_path: Path, timeout: floa
         command = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
                    f"--user-data-dir={profile_dir}", "--no-pdf-header-footer", "--virtual-time-budget=3000",
+                   "--generate-pdf-document-outline",
                    f"--print-to-pdf={partial}", html_path.resolve().as_uri()]
         try:
             done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)

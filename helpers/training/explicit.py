@@ -26,6 +26,7 @@ from helpers.models import gan
 from helpers.models.vae import VAE
 
 COMPUTE_DTYPES = {"bf16": torch.bfloat16}  # other precisions compute in the parameters' own dtype
+DEVICES = ("cpu",)  # measured here; a GPU keeps autograd's step (its launches, not its operators, dominate)
 
 
 class UnsupportedModelError(TypeError):
@@ -56,6 +57,18 @@ def activation_of(module: nn.Module) -> Activation:
     if isinstance(module, nn.Softplus) and module.beta == 1.0 and module.threshold == 20.0:
         return Activation(F.softplus, lambda grad, out: grad * -torch.expm1(-out))
     raise UnsupportedModelError(f"no written-out backward for {type(module).__name__}")
+
+
+def supported(*sequences: nn.Sequential) -> bool:
+    """Whether every module of the sequences is a linear layer or an activation with a written-out backward."""
+    try:
+        for sequence in sequences:
+            for module in sequence:
+                if not isinstance(module, nn.Linear):
+                    activation_of(module)
+    except UnsupportedModelError:
+        return False
+    return True
 
 
 class FlatParameters:

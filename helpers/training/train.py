@@ -127,18 +127,18 @@ def vae_step(model: VAE, optimizer: torch.optim.Optimizer, x: torch.Tensor, gene
 
 
 def vae_trainer(model: VAE, learning_rate: float, precision: str) -> tuple[VAEStep, torch.optim.Optimizer]:
-    """The VAE's training step and its Adagrad: written out (explicit.VAEStep) where the layers allow, else autograd."""
+    """The VAE's training step and its Adagrad: written out (explicit.VAEStep) on a CPU where the layers allow,
+    else autograd's."""
     device = next(model.parameters()).device
 
     def adagrad(parameters: Iterable[torch.nn.Parameter]) -> torch.optim.Optimizer:
         return make_optimizer(torch.optim.Adagrad, parameters, device, lr=learning_rate)
 
-    try:
+    if device.type in explicit.DEVICES and explicit.supported(model.encoder, model.decoder):
         step = explicit.VAEStep(model, adagrad, precision)
         return step, step.optimizer
-    except explicit.UnsupportedModelError:
-        optimizer = adagrad(model.parameters())
-        return (lambda x, generator: vae_step(model, optimizer, x, generator, precision)), optimizer
+    optimizer = adagrad(model.parameters())
+    return (lambda x, generator: vae_step(model, optimizer, x, generator, precision)), optimizer
 
 
 def make_optimizer(kind: type[torch.optim.Optimizer], params: Iterable[torch.nn.Parameter], device: torch.device,
@@ -249,17 +249,17 @@ class AutogradGANSteps:
 
 def gan_trainer(gen: gan.Generator, disc: gan.Discriminator, learning_rate: float, disc_learning_rate: float,
                 betas: tuple[float, float], precision: str) -> GANSteps:
-    """The GAN's steps with their Adam optimizers: written out (explicit.GANSteps) where possible, else autograd."""
+    """The GAN's steps with their Adam optimizers: written out (explicit.GANSteps) on a CPU where the layers allow,
+    else autograd's."""
     device = next(gen.parameters()).device
     rates = {"G": learning_rate, "D": disc_learning_rate}
 
     def adam(parameters: Iterable[torch.nn.Parameter], network: str) -> torch.optim.Optimizer:
         return make_optimizer(torch.optim.Adam, parameters, device, lr=rates[network], betas=betas)
 
-    try:
+    if device.type in explicit.DEVICES and explicit.supported(gen.hidden, gen.out, disc.hidden):
         return explicit.GANSteps(gen, disc, adam, precision)
-    except explicit.UnsupportedModelError:
-        return AutogradGANSteps(gen, disc, adam(gen.parameters(), "G"), adam(disc.parameters(), "D"), precision)
+    return AutogradGANSteps(gen, disc, adam(gen.parameters(), "G"), adam(disc.parameters(), "D"), precision)
 
 
 def discriminator_step(gen: gan.Generator, disc: gan.Discriminator, optimizer: torch.optim.Optimizer,
