@@ -126,5 +126,5 @@ def test_notebook_writes_weights_metrics_and_reference_scores(tmp_path):
     reference = metrics["reference"]
     assert reference["real_test"]["frechet_distance"] == pytest.approx(0, abs=1e-6)
     assert reference["real_test"]["inception_score"] > reference["independent_pixels"]["inception_score"]
-    assert reference["real_train"]["frechet_distance"] < reference["independent_pixels"]["frechet_distance"]
+    assert reference["real_validation"]["frechet_distance"] < reference["independent_pixels"]["frechet_distance"]
     assert classifier.load_classifier(tmp_path).channels == 8

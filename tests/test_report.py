@@ -210,7 +210,7 @@ def write_scored_build(build: Path, classifier: bool = True) -> dict[str, RunVie
         folder = write_run(build, "classifier")
         add_metrics(folder, test_accuracy=0.9927, reference={
             "real_test": scores(9.8, 10) | {"frechet_distance": 0.0},
-            "real_train": scores(9.79, 10) | {"frechet_distance": 0.42},
+            "real_validation": scores(9.79, 10) | {"frechet_distance": 0.42},
             "independent_pixels": scores(1.6, 3) | {"frechet_distance": 321.5}})
         views["classifier"] = RunView.read(build, "classifier")
     return views

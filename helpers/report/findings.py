@@ -131,8 +131,8 @@ def best_latent_size(study: RunView) -> dict | None:
 RESULT_MODELS = (("vae_z2", "VAE, latent 2"), ("vae_z20", "VAE, latent 20"), ("gan", "GAN"), ("aux_gan", None))
 RESULT_COLUMNS = ["model", "negative ELBO", "IS-NLL", "active units", "IS", "FD", "conditional accuracy", "epochs",
                   "training minutes", "device", "notes"]
-REFERENCE_POINTS = (("real_test", "real test images (IS ceiling)"),
-                    ("real_train", "real training vs test images (FD)"),
+REFERENCE_POINTS = (("real_test", "real test images (IS; its maximum is 10)"),
+                    ("real_validation", "real validation vs test images (FD)"),
                     ("independent_pixels", "independent pixels (floor)"))
 
 
