@@ -322,7 +322,7 @@ def test_build_succeeds_and_writes_both_paths(tiny_build):
     record = json.loads((root / "build" / "results" / "tiny.json").read_text())  # the build's reproduction record
     assert [m["run"] for m in record["models"]] == ["vae_z2", "vae_z20", "gan", "aux_gan"]
     assert all(m["inception_score"] for m in record["models"]) and record["models"][1]["nll"] > 0
-    assert record["models"][3]["conditional_accuracy"] is not None and len(record["reference"]) == 3
+    assert record["models"][3]["conditional_accuracy"] is not None and len(record["reference"]) == 4
     assert record["provenance"]["command"].startswith("python -m helpers.report --profile")
 
 

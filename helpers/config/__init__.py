@@ -5,6 +5,7 @@ The notebooks, the run layer (which checks a profile before anything runs) and t
 
 from helpers.config.base import (
     ACTIVE_UNIT_VARIANCE,
+    MONITOR_SAMPLES,
     SCORE_SAMPLES,
     TEST_SIZE,
     TRAIN_SIZE,
@@ -25,6 +26,7 @@ from helpers.config.experiments import (
     VAEConfig,
 )
 
-__all__ = ["ACTIVE_UNIT_VARIANCE", "CONFIGS", "SCORE_SAMPLES", "TEST_SIZE", "TRAIN_SIZE", "ClassifierConfig",
+__all__ = ["ACTIVE_UNIT_VARIANCE", "CONFIGS", "MONITOR_SAMPLES", "SCORE_SAMPLES", "TEST_SIZE", "TRAIN_SIZE",
+           "ClassifierConfig",
            "CollapseConfig", "Config", "ExploreConfig", "GANConfig", "ParameterError", "Role", "RunConfig",
            "StudyConfig", "VAEConfig", "check_device", "resolve_device"]

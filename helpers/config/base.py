@@ -26,6 +26,7 @@ IPYTHON_NAMES = {"In", "Out", "get_ipython", "exit", "quit", "open"}
 TRAIN_SIZE = 50_000  # MNIST's and Fashion-MNIST's training split (the other 10,000 are the validation split)
 TEST_SIZE = 10_000  # MNIST's and Fashion-MNIST's test split
 SCORE_SAMPLES = 10_000  # samples per generator for IS and FD, as many as the real test set
+MONITOR_SAMPLES = 1_000  # samples the GAN's monitor scores every few epochs (its FD is biased up by the smaller n)
 MAX_LEARNING_RATE = 10.0  # above this no optimizer here trains: a typo, not a setting
 ACTIVE_UNIT_VARIANCE = 0.01  # a latent unit is active when its posterior mean varies more than this across images
 Positive = Annotated[int, Field(gt=0)]

@@ -10,6 +10,7 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 from helpers.config.base import (
     ACTIVE_UNIT_VARIANCE,
     MAX_LEARNING_RATE,
+    MONITOR_SAMPLES,
     TEST_SIZE,
     Config,
     Count,
@@ -81,7 +82,7 @@ class GANConfig(RunConfig):
     classifier_dir: Annotated[str, Role.EVALUATION] = ""
     # with a classifier: score the fixed sample batch every this many epochs
     score_every: Annotated[Positive, Role.EVALUATION] = 5
-    score_samples: Annotated[Positive, Role.EVALUATION] = 1000  # with a classifier: images in that fixed batch
+    score_samples: Annotated[Positive, Role.EVALUATION] = MONITOR_SAMPLES  # with a classifier: images in that batch
     auxiliary: bool = False  # the discriminator also names the digit (a second, 10-way output)
     conditional: bool = False  # the generator is told which digit to draw (needs auxiliary)
     output_dir: Annotated[str, Role.PATH] = "outputs/gan"

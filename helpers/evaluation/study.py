@@ -55,10 +55,12 @@ def by_latent_size(runs: list[SweepRun]) -> dict[int, list[SweepRun]]:
 
 
 def curve(runs: list[SweepRun], key: str = "validation_loss") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Epochs 1..E (E: the shortest run), and the mean and standard deviation of key over the runs."""
+    """Epochs 1..E (E: the shortest run), and the mean and the sample standard deviation (n - 1; 0 for one run)
+    of key over the runs."""
     epochs = min(len(run.history) for run in runs)
     values = np.array([[row[key] for row in run.history[:epochs]] for run in runs])
-    return np.arange(1, epochs + 1), values.mean(axis=0), values.std(axis=0)
+    spread = values.std(axis=0, ddof=1) if len(runs) > 1 else np.zeros(epochs)
+    return np.arange(1, epochs + 1), values.mean(axis=0), spread
 
 
 def active_units_of(run: SweepRun, images: torch.Tensor, threshold: float = ACTIVE_UNIT_VARIANCE) -> int:

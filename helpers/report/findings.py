@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from helpers.common import tables
 from helpers.common.reference import PUBLISHED_NLL, WRITEUP_VAE_EPOCHS, WRITEUP_VAE_LOSS
+from helpers.config import MONITOR_SAMPLES
 from helpers.config.experiments import variant_name
 from helpers.report.runview import RunView
 
@@ -133,6 +134,8 @@ RESULT_COLUMNS = ["model", "negative ELBO", "IS-NLL", "active units", "IS", "FD"
                   "training minutes", "device", "notes"]
 REFERENCE_POINTS = (("real_test", "real test images (IS; its maximum is 10)"),
                     ("real_validation", "real validation vs test images (FD)"),
+                    ("real_validation_monitored", f"{MONITOR_SAMPLES:,} real validation vs test images (FD at the "
+                     "GAN monitor's sample size)"),
                     ("independent_pixels", "independent pixels (floor)"))
 
 
