@@ -146,6 +146,7 @@ def model_result(run: RunView, label: str) -> dict:
             "neg_elbo": test.get("loss"), "nll_elbo": test.get("nll_elbo"), "nll": test.get("nll"),
             "nll_stderr": test.get("nll_stderr"),
             "nll_samples": test.get("nll_samples"), "nll_images": test.get("nll_images"),
+            **{key: test.get(key) for key in ("nll_published_k", "nll_published_k_stderr", "nll_published_k_samples")},
             "active_units": test.get("active_units"), "inception_score": samples.get("inception_score"),
             "frechet_distance": samples.get("frechet_distance"), "digits_covered": samples.get("digits_covered"),
             "conditional_accuracy": samples.get("conditional_accuracy"), "scored_samples": samples.get("samples"),
@@ -205,9 +206,21 @@ def results_rows(views: dict[str, RunView]) -> list[list]:
     for latent in (2, 20):
         rows.append([f"VAE, latent {latent} (writeup)", WRITEUP_VAE_LOSS[latent][1], None, None, None, None, None,
                      WRITEUP_VAE_EPOCHS, None, None, "validation set"])
-    for source, model, _, nll, differs in PUBLISHED_NLL:
-        rows.append([f"{model} ({source})", None, f"{nll:.2f}", None, None, None, None, None, None, None, differs])
+    ours = {r["latent_dim"]: r for r in model_results(views) if r["latent_dim"] is not None}
+    for source, model, latent, nll, samples, differs in PUBLISHED_NLL:
+        rows.append([f"{model} ({source})", None, f"{nll:.2f}", None, None, None, None, None, None, None,
+                     published_note(nll, samples, differs, ours.get(latent))])
     return rows
+
+
+def published_note(nll: float, samples: int, differs: str, ours: dict | None) -> str:
+    """A published row's notes: its K; ours at the same K and how far above or below theirs; what differs."""
+    note = f"K = {samples:,}"
+    if ours and ours.get("nll_published_k_samples") == samples:
+        gap = ours["nll_published_k"] - nll
+        note += (f"; ours at this K on {ours['nll_images']:,} test images: {ours['nll_published_k']:.2f} ± "
+                 f"{ours['nll_published_k_stderr']:.2f} ({gap:+.2f} nats)")
+    return f"{note}; differs: {differs}"
 
 
 # ---- the GANs' digit coverage ------------------------------------------------------------------------------------

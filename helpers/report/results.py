@@ -48,8 +48,8 @@ def record(views: dict[str, RunView], profile: str, provenance: dict[str, Any]) 
             "writeup": [{"model": f"VAE, latent {latent}", "validation_neg_elbo": WRITEUP_VAE_LOSS[latent][1],
                          "train_neg_elbo": WRITEUP_VAE_LOSS[latent][0], "epochs": WRITEUP_VAE_EPOCHS}
                         for latent in sorted(WRITEUP_VAE_LOSS)],
-            "published": [{"source": source, "model": model, "latent_dim": latent, "nll": nll, "differs": differs}
-                          for source, model, latent, nll, differs in PUBLISHED_NLL],
+            "published": [{"source": source, "model": model, "latent_dim": latent, "nll": nll, "nll_samples": samples,
+                           "differs": differs} for source, model, latent, nll, samples, differs in PUBLISHED_NLL],
             **collapse_record(views.get("collapse")), "provenance": provenance}
 
 
