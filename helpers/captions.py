@@ -65,10 +65,12 @@ def training_table(config: GANConfig, final: dict[str, Any], epochs: int) -> tup
 
 
 def scores_table(config: GANConfig, scores: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
-    """The scored samples' IS, FD, coverage and entropy (and, conditional, the asked digit drawn): headers, a row."""
+    """The scored samples' IS, FD, density and coverage, digits and entropy (and, conditional, the asked digit
+    drawn): headers, a row."""
     told = config.conditional
-    columns = ["samples", "Inception Score", "Fréchet distance to test", "digits covered", "digit entropy (nats)"]
-    row = [scores["samples"], scores["inception_score"], scores["frechet_distance"], scores["digits_covered"],
-           scores["digit_entropy"]]
+    columns = ["samples", "Inception Score", "Fréchet distance to test", "density", "coverage", "digits covered",
+               "digit entropy (nats)"]
+    row = [scores["samples"], scores["inception_score"], scores["frechet_distance"], scores.get("density"),
+           scores.get("coverage"), scores["digits_covered"], scores["digit_entropy"]]
     return (columns + (["asked digit drawn"] if told else []),
             [row + ([f"{scores['conditional_accuracy']:.2%}"] if told else [])])

@@ -204,3 +204,20 @@ def test_independent_pixel_floor_keeps_the_mean_image():
     assert samples.shape == (4000, 784) and set(samples.unique().tolist()) <= {0.0, 1.0}
     # 4,000 draws per pixel: standard error <= 0.008, and 0.04 is 5 s.e. over the 784 pixels (exact 0/1 arithmetic)
     assert (samples.mean(0) - images.mean(0)).abs().max() < 0.04
+
+
+def test_density_and_coverage_count_the_real_neighbourhoods_a_sample_falls_in():
+    real = metrics.real_neighbours(torch.arange(10.0).unsqueeze(1), k=1)  # points 0..9: every ball has radius 1
+    assert real.radii.tolist() == [1.0] * 10
+    assert metrics.density_coverage(real, torch.tensor([[0.5]])) == {"density": 2.0, "coverage": 0.2}
+
+
+def test_a_sample_of_the_real_distribution_scores_density_one_and_a_collapsed_one_low_coverage():
+    generator = torch.Generator().manual_seed(0)
+    real = metrics.real_neighbours(torch.randn(2000, 4, generator=generator))
+    like = metrics.density_coverage(real, torch.randn(2000, 4, generator=generator))
+    # Naeem et al. (2020): E[density] = 1 and E[coverage] = 1 - 1/2^k = 0.969 for as many samples as real points;
+    # over seeds 0-4 these measured 0.985-1.000 and 0.962-0.975 (sd about 0.005).
+    assert like["density"] == pytest.approx(1.0, abs=0.05) and like["coverage"] == pytest.approx(0.969, abs=0.025)
+    collapsed = metrics.density_coverage(real, 0.05 * torch.randn(2000, 4, generator=generator))
+    assert collapsed["coverage"] < 0.1

@@ -14,6 +14,7 @@ import math
 import os
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Protocol
 
 import torch
@@ -27,6 +28,7 @@ from helpers.models.precision import matmul_precision
 BURDA_SAMPLES = 5000  # K of Burda et al. (2015)
 MAX_ROWS = 5_000  # decoder rows (images x samples) per pass: 16 MB per 784-wide float32 tensor (bench.likelihood:
 # 1.5x faster on a CPU than 50,000 rows, whose tensors overflow the caches)
+NEAREST = 5  # k of the density and coverage's nearest-neighbour balls (Naeem et al., 2020)
 COVERED_FRACTION = 0.02  # a digit is covered when at least 2% of samples (a fifth of its uniform share) show it
 LOG_2PI = math.log(2 * math.pi)
 
@@ -215,12 +217,46 @@ def conditional_accuracy(probabilities: torch.Tensor, asked: torch.Tensor) -> fl
     return (probabilities.argmax(dim=1) == asked.to(probabilities.device)).double().mean().item()
 
 
+@dataclass(frozen=True)
+class Neighbours:
+    """Real images' features and each one's distance to its k-th nearest other real image (Naeem et al., 2020)."""
+
+    features: torch.Tensor
+    radii: torch.Tensor
+    k: int
+
+
+def real_neighbours(features: torch.Tensor, k: int = NEAREST, chunk: int = 2000) -> Neighbours:
+    """The k-nearest-neighbour balls of real features (N, D): each radius excludes the point itself."""
+    features = features.float()
+    radii = torch.cat([torch.cdist(features[i:i + chunk], features).topk(k + 1, largest=False).values[:, k]
+                       for i in range(0, len(features), chunk)])
+    return Neighbours(features, radii, k)
+
+
+def density_coverage(real: Neighbours, fake: torch.Tensor, chunk: int = 2000) -> dict[str, float]:
+    """Density and coverage of fake features (M, D) against real ones (Naeem et al., 2020).
+
+    Density: the mean number of real balls a fake sample falls in, divided by k (about 1 for samples like the
+    real ones, above 1 where they crowd the dense regions). Coverage: the fraction of real balls that hold at
+    least one fake sample (at most 1; it falls when the samples miss parts of the real data, as a collapsed
+    generator does).
+    """
+    inside_total, covered = 0.0, torch.zeros(len(real.features), dtype=torch.bool, device=real.features.device)
+    for i in range(0, len(fake), chunk):
+        inside = torch.cdist(fake[i:i + chunk].float(), real.features) <= real.radii
+        inside_total += inside.sum().item()
+        covered |= inside.any(dim=0)
+    return {"density": inside_total / (real.k * len(fake)), "coverage": covered.double().mean().item()}
+
+
 def sample_scores(probabilities: torch.Tensor, features: torch.Tensor,
-                  reference: tuple[torch.Tensor, torch.Tensor], asked: torch.Tensor | None = None
-                  ) -> dict[str, float | int | list[float] | None]:
-    """IS, FD to reference, predicted-digit distribution, its entropy, digits covered, conditional accuracy."""
+                  reference: tuple[torch.Tensor, torch.Tensor], asked: torch.Tensor | None = None,
+                  neighbours: Neighbours | None = None) -> dict[str, float | int | list[float] | None]:
+    """IS, FD to reference, predicted-digit distribution, its entropy, digits covered, conditional accuracy; with
+    the real images' neighbours, also density and coverage."""
     distribution = digit_distribution(probabilities)
-    return {
+    return (density_coverage(neighbours, features) if neighbours else {}) | {
         "inception_score": inception_score(probabilities),
         "frechet_distance": frechet_distance(gaussian_statistics(features), reference),
         "digit_distribution": distribution.tolist(),
@@ -243,5 +279,5 @@ __all__ = [
     "bernoulli_log_likelihood", "log_marginal_likelihood", "importance_sampled_nll", "posterior_parameters",
     "unit_activity", "active_units", "kl_per_dimension", "latent_usage", "inception_score", "gaussian_statistics",
     "frechet_distance", "digit_distribution", "entropy", "digits_covered", "conditional_accuracy", "sample_scores",
-    "independent_pixel_samples",
+    "independent_pixel_samples", "NEAREST", "Neighbours", "real_neighbours", "density_coverage",
 ]

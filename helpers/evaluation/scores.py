@@ -1,5 +1,6 @@
 """Scores under the package's MNIST classifier: its features and probabilities of images, the reference
-statistics of real digits, and the sample scores (IS, FD, digits covered) of generated ones."""
+statistics and neighbours of real digits, and the sample scores (IS, FD, digits covered, density and coverage)
+of generated ones."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 
 import torch
 
-from helpers.evaluation.metrics import gaussian_statistics, sample_scores
+from helpers.evaluation.metrics import Neighbours, gaussian_statistics, real_neighbours, sample_scores
 from helpers.models.classifier import NUM_CLASSES, Classifier
 
 
@@ -35,11 +36,17 @@ def reference_statistics(model: Classifier, images: torch.Tensor) -> tuple[torch
     return gaussian_statistics(predict(model, images)[0])
 
 
+def reference_neighbours(model: Classifier, images: torch.Tensor) -> Neighbours:
+    """The nearest-neighbour balls of real images' classifier features (for density and coverage)."""
+    return real_neighbours(predict(model, images)[0])
+
+
 def score(model: Classifier, images: torch.Tensor, reference: tuple[torch.Tensor, torch.Tensor],
-          asked: torch.Tensor | None = None) -> dict[str, float | int | list[float] | None]:
+          asked: torch.Tensor | None = None, neighbours: Neighbours | None = None
+          ) -> dict[str, float | int | list[float] | None]:
     """helpers.evaluation.metrics.sample_scores of images in [0, 1] (N, 784) under this classifier."""
     features, probabilities = predict(model, images)
-    return sample_scores(probabilities, features, reference, asked)
+    return sample_scores(probabilities, features, reference, asked, neighbours)
 
 
 def make_scorer(model: Classifier, reference: tuple[torch.Tensor, torch.Tensor]

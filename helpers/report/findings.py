@@ -130,8 +130,8 @@ def best_latent_size(study: RunView) -> dict | None:
 # ---- the results table over all models (also written to results/<profile>.json) ----------------------------------
 
 RESULT_MODELS = (("vae_z2", "VAE, latent 2"), ("vae_z20", "VAE, latent 20"), ("gan", "GAN"), ("aux_gan", None))
-RESULT_COLUMNS = ["model", "negative ELBO", "IS-NLL", "active units", "IS", "FD", "conditional accuracy", "epochs",
-                  "training minutes", "device", "notes"]
+RESULT_COLUMNS = ["model", "negative ELBO", "IS-NLL", "active units", "IS", "FD", "density", "coverage",
+                  "conditional accuracy", "epochs", "training minutes", "device", "notes"]
 REFERENCE_POINTS = (("real_test", "real test images (IS; its maximum is 10)"),
                     ("real_validation", "real validation vs test images (FD)"),
                     ("real_validation_monitored", f"{MONITOR_SAMPLES:,} real validation vs test images (FD at the "
@@ -148,7 +148,8 @@ def model_result(run: RunView, label: str) -> dict:
             "nll_samples": test.get("nll_samples"), "nll_images": test.get("nll_images"),
             **{key: test.get(key) for key in ("nll_published_k", "nll_published_k_stderr", "nll_published_k_samples")},
             "active_units": test.get("active_units"), "inception_score": samples.get("inception_score"),
-            "frechet_distance": samples.get("frechet_distance"), "digits_covered": samples.get("digits_covered"),
+            "frechet_distance": samples.get("frechet_distance"), "density": samples.get("density"),
+            "coverage": samples.get("coverage"), "digits_covered": samples.get("digits_covered"),
             "conditional_accuracy": samples.get("conditional_accuracy"), "scored_samples": samples.get("samples"),
             "epochs": run.epochs_run, "minutes": training_minutes(run), "device": run.device() or None}
 
@@ -169,8 +170,9 @@ def reference_results(classifier: RunView | None) -> list[dict]:
     """IS and FD of real data and of the floor, from the classifier run (empty without one)."""
     points = (classifier.metrics.get("reference") or {}) if classifier else {}
     return [{"reference": key, "model": label, "inception_score": points[key].get("inception_score"),
-             "frechet_distance": points[key].get("frechet_distance")} for key, label in REFERENCE_POINTS
-            if key in points]
+             "frechet_distance": points[key].get("frechet_distance"), "density": points[key].get("density"),
+             "coverage": points[key].get("coverage"), "samples": points[key].get("samples")}
+            for key, label in REFERENCE_POINTS if key in points]
 
 
 def percent(value: float | None) -> str | None:
@@ -198,17 +200,17 @@ def results_rows(views: dict[str, RunView]) -> list[list]:
     for r in model_results(views):
         units = f"{r['active_units']} of {r['latent_dim']}" if r["active_units"] is not None else None
         rows.append([f"{r['model']} (ours)", r["neg_elbo"], nll_text(r), units, r["inception_score"],
-                     r["frechet_distance"], percent(r["conditional_accuracy"]), r["epochs"], r["minutes"],
-                     (r["device"] or "").split(" (")[0] or None, nll_note(r)])
+                     r["frechet_distance"], r["density"], r["coverage"], percent(r["conditional_accuracy"]),
+                     r["epochs"], r["minutes"], (r["device"] or "").split(" (")[0] or None, nll_note(r)])
     for r in reference_results(views.get("classifier")):
-        rows.append([r["model"], None, None, None, r["inception_score"], r["frechet_distance"], None, None, None,
-                     None, ""])
+        rows.append([r["model"], None, None, None, r["inception_score"], r["frechet_distance"], r["density"],
+                     r["coverage"], None, None, None, None, f"{r['samples']:,} images" if r["samples"] else ""])
     for latent in (2, 20):
         rows.append([f"VAE, latent {latent} (writeup)", WRITEUP_VAE_LOSS[latent][1], None, None, None, None, None,
-                     WRITEUP_VAE_EPOCHS, None, None, "validation set"])
+                     None, None, WRITEUP_VAE_EPOCHS, None, None, "validation set"])
     ours = {r["latent_dim"]: r for r in model_results(views) if r["latent_dim"] is not None}
     for source, model, latent, nll, samples, differs in PUBLISHED_NLL:
-        rows.append([f"{model} ({source})", None, f"{nll:.2f}", None, None, None, None, None, None, None,
+        rows.append([f"{model} ({source})", None, f"{nll:.2f}", None, None, None, None, None, None, None, None, None,
                      published_note(nll, samples, differs, ours.get(latent))])
     return rows
 
