@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from helpers.common import tables
 from helpers.common.reference import PUBLISHED_NLL, WRITEUP_VAE_EPOCHS, WRITEUP_VAE_LOSS
-from helpers.config import MONITOR_SAMPLES
+from helpers.config import MONITOR_SAMPLES, SCORE_SAMPLES
 from helpers.config.experiments import variant_name
 from helpers.report.runview import RunView
 
@@ -130,7 +130,8 @@ def best_latent_size(study: RunView) -> dict | None:
 # ---- the results table over all models (also written to results/<profile>.json) ----------------------------------
 
 RESULT_MODELS = (("vae_z2", "VAE, latent 2"), ("vae_z20", "VAE, latent 20"), ("gan", "GAN"), ("aux_gan", None))
-RESULT_COLUMNS = ["model", "negative ELBO", "IS-NLL", "active units", "IS", "FD", "density", "coverage",
+RESULT_COLUMNS = ["model", "negative ELBO", "IS-NLL", "active units", "IS", f"FD ({SCORE_SAMPLES:,} samples)",
+                  "density", "coverage",
                   "conditional accuracy", "epochs", "training minutes", "device", "notes"]
 REFERENCE_POINTS = (("real_test", "real test images (IS; its maximum is 10)"),
                     ("real_validation", "real validation vs test images (FD)"),
