@@ -14,9 +14,12 @@ from helpers import runs
 def test_profiles_list_every_experiment_of_the_writeup():
     for name in ("quick", "full"):
         profile = runs.load_profile(name)
-        assert profile.names()[:6] == ["classifier", "vae_z2", "vae_z20", "gan", "aux_gan", "explore"]
+        assert profile.names()[:7] == ["classifier", "vae_z2", "vae_z20", "gan", "aux_gan", "digit_head_gan",
+                                       "explore"]
         assert all(profile.run(n).params["classifier_dir"] == "{runs.classifier}"
-                   for n in ("vae_z2", "vae_z20", "gan", "aux_gan"))
+                   for n in ("vae_z2", "vae_z20", "gan", "aux_gan", "digit_head_gan"))
+        head = profile.run("digit_head_gan").params
+        assert head["auxiliary"] and "conditional" not in head  # the generator is not told the digit
         assert profile.run("vae_z2").params["latent_dim"] == 2
         assert profile.run("vae_z20").params["latent_dim"] == 20
 

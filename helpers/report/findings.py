@@ -129,7 +129,8 @@ def best_latent_size(study: RunView) -> dict | None:
 
 # ---- the results table over all models (also written to results/<profile>.json) ----------------------------------
 
-RESULT_MODELS = (("vae_z2", "VAE, latent 2"), ("vae_z20", "VAE, latent 20"), ("gan", "GAN"), ("aux_gan", None))
+RESULT_MODELS = (("vae_z2", "VAE, latent 2"), ("vae_z20", "VAE, latent 20"), ("gan", "GAN"), ("aux_gan", None),
+                 ("digit_head_gan", None))  # the writeup's auxiliary GAN read both ways: AC-GAN, and a digit head only
 RESULT_COLUMNS = ["model", "negative ELBO", "IS-NLL", "active units", "IS", f"FD ({SCORE_SAMPLES:,} samples)",
                   "density", "coverage",
                   "conditional accuracy", "epochs", "training minutes", "device", "notes"]
