@@ -529,3 +529,17 @@ def test_the_collapse_section_says_which_setting_drives_it_from_the_runs(tmp_pat
 
     quick = rendered(views | {"collapse": collapse_view(tmp_path / "quick", gan_runs[:1])})
     assert "This build compares only its two GAN runs" in quick and "A stronger discriminator" not in quick
+
+
+def test_both_readings_of_the_auxiliary_gan_get_their_own_verdict(tmp_path):
+    views = write_scored_build(tmp_path)
+    folder = write_run(tmp_path, "digit_head_gan", params={"auxiliary": True})
+    add_metrics(folder, samples=scores(4.0, 4), history=monitor([9, 8, 5, 4]))  # as narrow as the plain GAN
+    views["digit_head_gan"] = RunView.read(tmp_path, "digit_head_gan")
+    page = rendered(views)
+    section = page[page.index("4.2 Generative"):page.index("4.3 Results")]
+    assert "By these numbers the two are not similar" in section  # the AC-GAN reading
+    assert "under this reading the two appear similar, as the writeup says" in section  # the digit-head reading
+    assert "The verdict on the writeup's claim depends on which reading is taken" in section
+    table = page[page.index('id="results"'):]
+    assert "auxiliary GAN (ours)" in table[:table.index("</table>")]
