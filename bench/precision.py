@@ -142,7 +142,9 @@ def main() -> None:
             print(f"{args.model} {precision} seed {seed}: {row}", flush=True)
     rows = finished_rows(args.model, args.epochs)
     results = read_json(RESULTS) if RESULTS.exists() else {}
-    comparison = results.setdefault("precision_comparison", {})
+    comparison = {model: entry for model, entry in results.get("precision_comparison", {}).items()
+                  if isinstance(entry, dict) and "summary" in entry}  # one entry per model (older records dropped)
+    results["precision_comparison"] = comparison
     comparison[args.model] = {
         "epochs": args.epochs, "nll_images": args.nll_images if scorer is None else None,
         "rule": "agree when |mean(bf16) - mean(fp32)| <= the larger seed range (max - min)",

@@ -237,7 +237,8 @@ def main() -> None:
     recorded = read_json(args.output) if args.output.exists() else {}
     if "precision_comparison" in recorded:  # hours of training (python -m bench.precision): kept, and shown
         results["precision_comparison"] = recorded["precision_comparison"]
-        print(f"precision comparison on record: {recorded['precision_comparison']['summary']}")
+        for model, entry in recorded["precision_comparison"].items():
+            print(f"precision comparison on record, {model} at {entry['epochs']} epochs: {entry['summary']}")
     write_json(args.output, results)
     print(f"wrote {args.output}")
 

@@ -163,9 +163,10 @@ def test_d_steps_discriminator_updates_per_generator_update():
     assert (count(steps.disc_optimizer), count(steps.gen_optimizer)) == (12, 4)
 
 
-def test_resumed_training_matches_uninterrupted_training(tmp_path):
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_resumed_training_matches_uninterrupted_training(tmp_path, precision):
     splits = tiny_splits()
-    changes = dict(hidden_dim=16, noise_dim=4, batch_size=50, sample_every=1)
+    changes = dict(hidden_dim=16, noise_dim=4, batch_size=50, sample_every=1, precision=precision)
     config = GANConfig(epochs=2, output_dir=str(tmp_path / "straight"), **changes)
     gen, disc = tiny_models(config)
     straight = train.fit_gan(gen, disc, splits, config, tmp_path / "straight.pt")

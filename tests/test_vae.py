@@ -106,11 +106,12 @@ def test_history_records_losses_parts_and_seconds(tmp_path):
         assert row["seconds"] > 0
 
 
-def test_a_run_resumes_where_it_stopped(tmp_path):
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_a_run_resumes_where_it_stopped(tmp_path, precision):
     splits = tiny_splits()
-    _, straight = train_tiny(tiny_config(tmp_path / "straight", epochs=3), splits)
-    train_tiny(tiny_config(tmp_path / "resumed", epochs=1), splits)  # "interrupted" after one epoch
-    model, resumed = train_tiny(tiny_config(tmp_path / "resumed", epochs=3), splits)
+    _, straight = train_tiny(tiny_config(tmp_path / "straight", epochs=3, precision=precision), splits)
+    train_tiny(tiny_config(tmp_path / "resumed", epochs=1, precision=precision), splits)  # "interrupted" after one
+    model, resumed = train_tiny(tiny_config(tmp_path / "resumed", epochs=3, precision=precision), splits)
     assert len(resumed) == 3
     for a, b in zip(straight, resumed):
         assert a["train_loss"] == pytest.approx(b["train_loss"], rel=1e-5)
@@ -154,7 +155,7 @@ def test_auto_precision_is_bf16_only_where_the_cpu_has_native_bf16(monkeypatch, 
 
 def test_bf16_training_keeps_losses_and_optimizer_state_in_float32_and_records_it(tmp_path):
     splits = tiny_splits()
-    _, fp32 = train_tiny(tiny_config(tmp_path / "fp32", epochs=1), splits)
+    _, fp32 = train_tiny(tiny_config(tmp_path / "fp32", epochs=1, precision="fp32"), splits)
     model, bf16 = train_tiny(tiny_config(tmp_path / "bf16", epochs=1, precision="bf16"), splits)
     assert fp32[0]["precision"] == "fp32" and bf16[0]["precision"] == "bf16"
     assert bf16[0]["train_loss"] == pytest.approx(fp32[0]["train_loss"], rel=0.02)

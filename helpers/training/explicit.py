@@ -85,6 +85,7 @@ class FlatParameters:
         self.weights = torch.empty_like(master, dtype=dtype) if separate else self.parameter.data
         self.grads = torch.empty_like(master, dtype=dtype) if separate else self.parameter.grad
         self.refresh()
+        module.register_load_state_dict_post_hook(lambda *_: self.refresh())  # a resumed checkpoint's weights
 
     def _rebind(self, parameters: list[nn.Parameter]) -> dict[nn.Parameter, slice]:
         """Point each module parameter at its slice of the master buffer; their slices."""
