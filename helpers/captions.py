@@ -49,7 +49,7 @@ def gan_captions(config: GANConfig, best_epoch: int | None = None, epochs: int =
         "monitor": f"The classifier's view of one fixed batch of {config.score_samples:,} samples every "
                    f"{config.score_every} epochs: left, the digits covered (at least 2% of the samples each) and "
                    "exp(entropy) of the predicted digits (10 when evenly spread); right, the Fréchet distance of the "
-                   "classifier features to the test images'.",
+                   "classifier features to the validation images' (the best epoch is chosen without the test set).",
         "best_and_final": "The same 100 noise vectors" + when(told, " (asking for the digits 0 to 9 along each row)")
                           + f" through the generator of epoch {best_epoch}, whose fixed batch had the lowest "
                           f"classifier Fréchet distance (left), and of the final epoch {epochs} (right).",

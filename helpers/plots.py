@@ -234,7 +234,7 @@ def monitor_curves(history: list[dict[str, float]], title: str = "Sample quality
     for ax in (left, right):
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     right.set_xlabel("epoch")
-    right.set_ylabel("Fréchet distance to test")
+    right.set_ylabel("Fréchet distance to validation")
     right.set_title("Classifier Fréchet distance (lower is better)")
     return fig
 
