@@ -54,12 +54,6 @@ class VAEConfig(RunConfig):
         """Per image: two hidden layers each way (and their activations), the code and the logits."""
         return self.batch_size * (8 * self.hidden_dim + 3 * self.latent_dim + 2 * 784)
 
-    @field_validator("classifier_dir")
-    @classmethod
-    def _finished_classifier(cls, folder: str, info: ValidationInfo) -> str:
-        """Refuse a folder that is not a finished classifier run (empty means: no scores)."""
-        return run_of_kind(folder, info)
-
     @field_validator("nll_images")
     @classmethod
     def _within_the_test_split(cls, nll_images: int) -> int:
@@ -100,12 +94,6 @@ class GANConfig(RunConfig):
     def activation_count(self) -> int:
         """Per step: a real and a generated batch through both networks."""
         return 2 * self.batch_size * (8 * self.hidden_dim + self.noise_dim + 2 * 784)
-
-    @field_validator("classifier_dir")
-    @classmethod
-    def _finished_classifier(cls, folder: str, info: ValidationInfo) -> str:
-        """Refuse a folder that is not a finished classifier run (empty means: no scores)."""
-        return run_of_kind(folder, info)
 
     @model_validator(mode="after")
     def _conditional_needs_auxiliary(self) -> GANConfig:

@@ -36,9 +36,11 @@ def reference_statistics(model: Classifier, images: torch.Tensor) -> tuple[torch
     return gaussian_statistics(predict(model, images)[0])
 
 
-def reference_neighbours(model: Classifier, images: torch.Tensor) -> Neighbours:
-    """The nearest-neighbour balls of real images' classifier features (for density and coverage)."""
-    return real_neighbours(predict(model, images)[0])
+def real_reference(model: Classifier, images: torch.Tensor) -> tuple[tuple[torch.Tensor, torch.Tensor], Neighbours]:
+    """Real images' feature statistics (for the FD) and nearest-neighbour balls (for density and coverage), from
+    one pass of the classifier."""
+    features = predict(model, images)[0]
+    return gaussian_statistics(features), real_neighbours(features)
 
 
 def score(model: Classifier, images: torch.Tensor, reference: tuple[torch.Tensor, torch.Tensor],

@@ -198,8 +198,8 @@ def nll_note(result: dict) -> str:
 
 def results_rows(views: dict[str, RunView]) -> list[list]:
     """The results table: our four models, real data and the floor, the writeup's and published figures."""
-    rows = []
-    for r in model_results(views):
+    rows, ours = [], model_results(views)
+    for r in ours:
         units = f"{r['active_units']} of {r['latent_dim']}" if r["active_units"] is not None else None
         rows.append([f"{r['model']} (ours)", r["neg_elbo"], nll_text(r), units, r["inception_score"],
                      r["frechet_distance"], r["density"], r["coverage"], percent(r["conditional_accuracy"]),
@@ -210,10 +210,10 @@ def results_rows(views: dict[str, RunView]) -> list[list]:
     for latent in (2, 20):
         rows.append([f"VAE, latent {latent} (writeup)", WRITEUP_VAE_LOSS[latent][1], None, None, None, None, None,
                      None, None, WRITEUP_VAE_EPOCHS, None, None, "validation set"])
-    ours = {r["latent_dim"]: r for r in model_results(views) if r["latent_dim"] is not None}
+    vaes = {r["latent_dim"]: r for r in ours if r["latent_dim"] is not None}
     for source, model, latent, nll, samples, differs in PUBLISHED_NLL:
         rows.append([f"{model} ({source})", None, f"{nll:.2f}", None, None, None, None, None, None, None, None, None,
-                     published_note(nll, samples, differs, ours.get(latent))])
+                     published_note(nll, samples, differs, vaes.get(latent))])
     return rows
 
 
