@@ -74,3 +74,11 @@ def scores_table(config: GANConfig, scores: dict[str, Any]) -> tuple[list[str], 
            scores.get("coverage"), scores["digits_covered"], scores["digit_entropy"]]
     return (columns + (["asked digit drawn"] if told else []),
             [row + ([f"{scores['conditional_accuracy']:.2%}"] if told else [])])
+
+
+def gan_train_test_table(accuracies: dict[str, float]) -> tuple[list[str], list[list[Any]]]:
+    """GAN-train, GAN-test and the real classifier's accuracy, each with what it trains and tests on: headers, rows."""
+    rows = [["GAN-train", "generated digits", "real test images", accuracies["gan_train_accuracy"]],
+            ["GAN-test", "real training images", "generated digits", accuracies["gan_test_accuracy"]],
+            ["the real classifier", "real training images", "real test images", accuracies["real_classifier_accuracy"]]]
+    return ["measure", "classifier trained on", "tested on", "accuracy"], [row[:3] + [f"{row[3]:.2%}"] for row in rows]

@@ -94,6 +94,8 @@ def test_a_scored_run_keeps_the_monitor_the_sample_scores_and_the_best_epoch(gan
     scores = aux["samples"]
     assert scores["samples"] == 10_000 and 1 <= scores["inception_score"] <= 10
     assert 0 <= scores["conditional_accuracy"] <= 1 and abs(sum(scores["digit_distribution"]) - 1) < 1e-9
+    assert scores["gan_test_accuracy"] == scores["conditional_accuracy"] and 0 <= scores["gan_train_accuracy"] <= 1
+    assert "GAN-train" in (ac_gan_run / "gan.ipynb").read_text()
     best = min(aux["history"], key=lambda row: row["monitor_frechet_distance"])
     assert aux["best_epoch"] == best["epoch"] and aux["best_frechet_distance"] == best["monitor_frechet_distance"]
     assert torch.load(ac_gan_run / "best.pt", weights_only=True)["epoch"] == best["epoch"]

@@ -259,6 +259,16 @@ def test_the_reproduction_record_holds_the_tables_numbers_and_provenance(tmp_pat
     assert p["runs"]["gan"]["minutes"] == 0.5 and p["threads_per_run"] == 1 and p["date"]
 
 
+def test_the_record_keeps_the_wall_time_of_the_build_that_trained_its_runs():
+    runs = {"vae": {"key": "k1"}, "gan": {"key": "k2"}}
+    trained = reproduction.build_timing(["vae", "gan"], 71.24, runs, {})
+    assert trained["wall_minutes"] == 71.2 and trained["executed"] == ["vae", "gan"] and trained["reused"] == []
+    earlier = {"provenance": {"runs": runs, "build": trained}}
+    assert reproduction.build_timing([], 0.4, runs, earlier) == trained  # a report rebuilt from the same runs
+    retrained = reproduction.build_timing([], 0.4, runs | {"gan": {"key": "k3"}}, earlier)
+    assert retrained["wall_minutes"] == 0.4 and retrained["reused"] == ["gan", "vae"]
+
+
 def test_the_readme_block_is_generated_from_the_record(tmp_path):
     views = write_scored_build(tmp_path / "build")
     data = reproduction.record(views, "full", reproduction.provenance(views, ["--profile", "full"], "abc", 1))

@@ -7,3 +7,4 @@ MONITORED_SAMPLES = 30_011  # the fixed noise batch the classifier scores while 
 DROPOUT_MASKS = 30_013  # the classifier's dropout masks (plus the epoch)
 NLL_PROPOSALS = 40_009  # the IS-NLL's draws from the encoder
 SCORED_SAMPLES = 50_021  # the 10,000 samples scored after training
+GAN_TRAIN_SAMPLES = 60_013  # the conditional generator's digits that GAN-train trains a classifier on

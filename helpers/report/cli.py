@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import math
 import os
 import shutil
@@ -124,10 +125,12 @@ def seconds(text: str) -> float:
 
 
 def write_reproduction_record(profile: runs.Profile, build: Path, folder: Path, argv: list[str],
-                              threads: int | None) -> Path:
+                              threads: int | None, executed: list[str], wall_minutes: float) -> Path:
     """Write <folder>/<profile>.json: every number of the results table and the build's provenance."""
     views = read_views(profile, build)
-    data = reproduction.record(views, profile.name, reproduction.provenance(views, argv, git_commit(), threads))
+    previous = reproduction.previous_record(folder, profile.name)
+    timing = functools.partial(reproduction.build_timing, executed, wall_minutes, previous=previous)
+    data = reproduction.record(views, profile.name, reproduction.provenance(views, argv, git_commit(), threads, timing))
     path = reproduction.write_results(data, folder)
     print(f"report: wrote {display_path(path)} (the results and their provenance)")
     from helpers.report import (
@@ -250,7 +253,9 @@ def execute_and_build(args: argparse.Namespace, profile: runs.Profile, selected:
             runs.RunFolder(build / name, name).recover()
     build_report(profile, build, args.output, pdf=not args.no_pdf)
     record_folder = args.results or (reproduction.RESULTS if args.output == BUILD else args.output / "results")
-    write_reproduction_record(profile, build, record_folder, args.argv, args.threads or None)
+    executed = [r.name for r in results if r.status == runs.Status.OK]
+    write_reproduction_record(profile, build, record_folder, args.argv, args.threads or None, executed,
+                              (time.perf_counter() - start) / 60)
     if results:
         print("\n" + runs.summary_table(results))
     failed = [r.name for r in results if r.failed]

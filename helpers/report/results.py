@@ -6,9 +6,12 @@ never a person: README's results table is generated from ``results/full.json`` b
 
 from __future__ import annotations
 
+import json
+import os
 import platform
 import shlex
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,15 +28,30 @@ def run_environments(views: dict[str, RunView]) -> dict[str, dict[str, Any]]:
     """Per finished run: device, CPU, torch threads, minutes of its last execution and of training."""
     return {name: {"device": view.device() or None, "cpu": (view.metrics.get("environment") or {}).get("cpu"),
                    "threads": (view.metrics.get("environment") or {}).get("threads"),
-                   "minutes": view.record.get("minutes"), "status": view.status,
+                   "minutes": view.record.get("minutes"), "status": view.status, "key": view.record.get("key"),
                    "train_minutes": round(view.metrics.get("train_seconds", 0.0) / 60, 2) if view.metrics else None}
             for name, view in views.items() if view.record or view.metrics}
 
 
-def provenance(views: dict[str, RunView], argv: list[str], commit: str, threads: int | None) -> dict[str, Any]:
-    """Where these numbers come from: command, date, commit, devices and CPUs, threads, minutes per run."""
+def build_timing(executed: list[str], wall_minutes: float, per_run: dict[str, dict], previous: dict[str, Any]
+                 ) -> dict[str, Any]:
+    """The wall time of the build that trained these runs: this build's when it executed any run, else the earlier
+    record's when its runs are these (same cache keys), else this build's with nothing executed."""
+    earlier = previous.get("provenance", {})
+    keys = {name: run.get("key") for name, run in per_run.items()}
+    same_runs = {name: run.get("key") for name, run in earlier.get("runs", {}).items()} == keys
+    if not executed and same_runs and "build" in earlier:
+        return earlier["build"]
+    return {"wall_minutes": round(wall_minutes, 1), "cores": os.cpu_count(), "executed": executed,
+            "reused": sorted(set(per_run) - set(executed))}
+
+
+def provenance(views: dict[str, RunView], argv: list[str], commit: str, threads: int | None,
+               timing: Callable[[dict[str, dict]], dict[str, Any]] | None = None) -> dict[str, Any]:
+    """Where these numbers come from: command, date, commit, devices and CPUs, threads, minutes per run, and (with
+    timing) the wall time of the build that trained them."""
     per_run = run_environments(views)
-    return {"command": "python -m helpers.report " + shlex.join(argv),
+    return ({"build": timing(per_run)} if timing else {}) | {"command": "python -m helpers.report " + shlex.join(argv),
             "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "commit": commit,
             "device": devices(list(views.values())),
             "cpu": sorted({r["cpu"] for r in per_run.values() if r["cpu"]}) or [platform.processor()],
@@ -57,6 +75,14 @@ def collapse_record(collapse: RunView | None) -> dict[str, Any]:
     """The collapse runs compared at one epoch ({} when the build has none)."""
     rows = collapse.metrics.get("collapse") if collapse else None
     return {"collapse": {"at_epoch": collapse.metrics["at_epoch"], "runs": rows}} if rows else {}
+
+
+def previous_record(folder: Path, profile: str) -> dict[str, Any]:
+    """The record an earlier build wrote for this profile ({} when there is none or it cannot be read)."""
+    try:
+        return json.loads((folder / f"{profile}.json").read_text())
+    except (OSError, ValueError):
+        return {}
 
 
 def write_results(data: dict[str, Any], folder: Path) -> Path:
