@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from helpers.common.files import METRICS, RECORD, WEIGHTS
+from helpers.common.files import METRICS, WEIGHTS
 from helpers.config import CollapseConfig, GANConfig, ParameterError
 from helpers.evaluation import collapse
-from helpers.report import findings, readme
-from helpers.report.runview import RunView
+from helpers.report import collapse as collapse_findings
+from helpers.report import evidence, readme
 
 
 def fake_gan_run(folder: Path, changes: dict, seed: int = 0, epochs: int = 20, rise: float = 2.0,
@@ -67,19 +67,43 @@ def test_runs_are_compared_at_the_last_epoch_all_reached_with_their_fd_rise_over
     assert collapse.common_epoch(runs, 15) == 15 and collapse.summary(runs, 15)[0]["frechet_rise"] == pytest.approx(1.5)
 
 
-def test_the_findings_name_what_each_run_tests_and_how_d_x_follows_the_rise(gan_runs, tmp_path):
-    runs = collapse.read_runs(gan_runs)
-    folder = tmp_path / "collapse"
-    folder.mkdir()
-    (folder / RECORD).write_text(json.dumps({"name": "collapse", "status": "ok"}))
-    (folder / METRICS).write_text(json.dumps({"collapse": collapse.summary(runs, 20), "at_epoch": 20}))
-    study = findings.collapse_study(RunView.read(tmp_path, "collapse"))
-    assert study["base"]["seed"] == 0 and [row["seed"] for row in study["full_length"]] == [0, 1]
-    assert {role for role, row in study["role"].items() if row} == {"stronger_d", "weaker_d", "ac_gan"}
-    assert study["role"]["weaker_d"]["changes"] == {"disc_learning_rate": 1.25e-4}
-    assert study["rho"] == pytest.approx(1.0) and study["all_lose_digits"]
-    assert findings.rank_correlation([1, 2, 2, 3], [4, 3, 3, 1]) == pytest.approx(-1.0)
-    assert findings.rank_correlation([1, 2], [2, 1]) is None
+def row(label: str, seed: int, final_digits: int, best_epoch: int, changes: dict | None = None,
+        most_digits: int = 10) -> dict:
+    """One run's summary as the collapse notebook writes it (only what the rule reads, and the table's columns)."""
+    return {"label": label, "seed": seed, "changes": changes or {}, "at_epoch": 300, "digits": final_digits,
+            "frechet_distance": 300.0, "best_frechet_distance": 200.0, "best_epoch": best_epoch, "frechet_rise": 1.5,
+            "d_real": 0.8, "d_fake": 0.2, "most_digits": most_digits, "final_epoch": 300,
+            "final_digits": final_digits, "final_frechet_distance": 300.0}
+
+
+def setting(label: str, changes: dict, finals: list[int], bests: list[int]) -> list[dict]:
+    """Three seeds (or as many as given) of one setting."""
+    return [row(label, seed, d, b, changes) for seed, (d, b) in enumerate(zip(finals, bests))]
+
+
+def test_each_setting_is_judged_against_the_writeups_by_the_rule_over_its_seeds():
+    rows = (setting(collapse_findings.WRITEUP, {}, [4, 4, 5], [35, 40, 50])
+            + setting("weaker", {"disc_learning_rate": 1.25e-4}, [10, 10, 10], [250, 280, 300])
+            + setting("stronger", {"d_steps": 2}, [2, 3, 2], [15, 20, 15])
+            + setting("faster D", {"disc_learning_rate": 0.002}, [4, 6, 5], [40, 45, 30])
+            + setting("slower", {"learning_rate": 0.0002}, [5, 4, 4], [100, 110, 120])
+            + setting("faster", {"learning_rate": 0.001}, [7, 8, 9], [40, 40, 45])
+            + setting("digit head", {"auxiliary": True}, [6], [40]))
+    study = collapse_findings.study_of_rows(rows)
+    assert study["compared"] and study["full_length"] and study["writeup"].loses_digits
+    assert {role: str(o) for role, o in study["outcome"].items()} == {
+        "weaker_d": "prevents", "stronger_d": "hastens", "faster_d": "undecided", "slower": "delays",
+        "faster": "delays", "digit_head": "too few seeds", "ac_gan": "None"}  # no AC-GAN among these runs
+    table = {r[0]: r for r in study["setting_rows"]}
+    assert table["weaker"][2] == "10.0 (10–10 over 3 seeds)" and table["weaker"][-1] == "prevents"
+    assert table[collapse_findings.WRITEUP][1] == "0, 1, 2" and table["digit head"][2] == "6 (1 seed)"
+
+
+def test_a_margin_asks_the_ranges_to_lie_further_apart():
+    a, b = evidence.spread([5, 6, 7]), evidence.spread([1, 2, 3])
+    assert evidence.compare(a, b) is evidence.Verdict.HIGHER and evidence.compare(b, a) is evidence.Verdict.LOWER
+    assert evidence.compare(a, b, margin=2) is evidence.Verdict.OVERLAP
+    assert evidence.compare(evidence.spread([5, 6]), b) is evidence.Verdict.TOO_FEW
 
 
 def test_the_readme_gets_the_collapse_table_when_the_record_has_it(gan_runs):

@@ -10,6 +10,7 @@ so a new kind of command cannot slip past. The by-hand papermill examples run at
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 import subprocess
@@ -17,6 +18,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from conftest import ROOT
 
@@ -196,3 +198,83 @@ def test_the_docs_python_snippets_import_what_they_name():
     assert imports, "the docs show how to load a trained model"
     for line in imports:
         exec(line.split("#")[0], {})
+
+
+# ---- every number of README comes from a results file or from the package's own settings ----------------------
+
+NUMBER = re.compile(r"(?<![\w.\-/])(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?![\w/])")
+
+
+def spellings(value: float) -> set[str]:
+    """The ways README may write a number: as an integer, with 0 to 2 decimals, with thousands commas, or as a
+    percentage of a fraction."""
+    forms = {f"{value:.{d}f}" for d in range(3)} | {f"{value:,.{d}f}" for d in range(3)} | {f"{value:g}", str(value)}
+    if float(value).is_integer():
+        forms |= {str(int(value)), f"{int(value):,}"}
+    if 0 < abs(value) <= 1:
+        forms |= {f"{100 * value:.{d}f}" for d in range(3)}
+    return forms
+
+
+def numbers_in(data: object) -> set[str]:
+    """Every number of a JSON value, numbers inside its strings included, in all its spellings."""
+    if isinstance(data, dict):
+        return set().union(*(numbers_in(v) for v in data.values()), set())
+    if isinstance(data, list):
+        return set().union(*(numbers_in(v) for v in data), set())
+    if isinstance(data, bool) or data is None:
+        return set()
+    if isinstance(data, int | float):
+        return spellings(data)
+    return set().union(*(spellings(float(t.replace(",", ""))) for t in NUMBER.findall(str(data))), set())
+
+
+def results_numbers() -> set[str]:
+    """The numbers of the committed results files and the bench record."""
+    files = [*sorted((ROOT / "results").glob("*.json")), ROOT / "bench" / "results.json"]
+    return set().union(*(numbers_in(json.loads(f.read_text())) for f in files if f.exists()))
+
+
+def settings_numbers() -> set[str]:
+    """The package's own settings: every config's defaults, the profiles' parameters and grids, the writeup's and
+    the published reference numbers, and the pinned versions."""
+    from helpers import config
+    from helpers.common import reference
+
+    configs = [c() for c in vars(config).values() if isinstance(c, type) and issubclass(c, config.Config)
+               and c is not config.Config and not getattr(c, "__abstractmethods__", None) and safe_default(c)]
+    found = set().union(*(numbers_in(c.to_dict()) for c in configs))
+    profiles = (ROOT / "helpers" / "runs" / "profiles").glob("*.yaml")
+    found |= set().union(*(numbers_in(yaml.safe_load(p.read_text())) for p in profiles))
+    found |= numbers_in([v for k, v in vars(reference).items() if k.isupper()])
+    return found | numbers_in((ROOT / "requirements.txt").read_text() + (ROOT / "pyproject.toml").read_text())
+
+
+def safe_default(cls: type) -> bool:
+    """Whether the config class builds with its defaults alone."""
+    try:
+        cls()
+    except Exception:
+        return False
+    return True
+
+
+def prose_numbers(text: str) -> list[str]:
+    """The numbers README states in prose: outside code blocks, code spans and links' targets."""
+    text = re.sub(r"```.*?```", "", text, flags=re.S)
+    text = re.sub(r"`[^`\n]+`", "", text)
+    text = re.sub(r"\]\([^)]*\)", "]", text)
+    return NUMBER.findall(text)
+
+
+def test_every_number_in_the_readme_comes_from_a_results_file_or_the_packages_settings():
+    known = results_numbers() | settings_numbers()
+    unknown = [n for n in prose_numbers((ROOT / "README.md").read_text()) if n not in known]
+    assert not unknown, (f"README states {sorted(set(unknown))}, found in no results file (results/*.json, "
+                         "bench/results.json) and no setting of the package: generate them from a record")
+
+
+def test_a_hand_typed_result_is_caught_and_code_is_not_prose():
+    known = results_numbers() | settings_numbers()
+    stated = prose_numbers("Ours reached 123.47 nats (`-p epochs 7`, [docs](docs/x2.md)).")
+    assert stated == ["123.47"] and "123.47" not in known

@@ -19,9 +19,10 @@ from conftest import CHROMIUM, CHROMIUM_ARGS, canvas_pixels, press
 from helpers import runs
 from helpers.common.files import FIGURES, METRICS, RECORD, read_json
 from helpers.common.reference import WRITEUP_VAE_LOSS
-from helpers.report import cli, document, export, readme
+from helpers.report import cli, document, export, findings, readme
 from helpers.report import results as reproduction
 from helpers.report.document import Document, DocumentError
+from helpers.report.evidence import Verdict
 from helpers.report.runview import RunView
 
 TINY = {"epochs": 1, "train_size": 1000, "channels": 4, "nll_samples": 20, "nll_images": 200,
@@ -125,24 +126,44 @@ def test_a_flat_loss_above_the_writeup_is_not_called_still_falling(tmp_path):
     assert "still falling" not in page and "against the writeup's 200." in page
 
 
-def test_ending_below_the_writeup_explains_why_and_keeps_the_ordering(tmp_path):
+def test_ending_below_the_writeup_explains_why_and_orders_latent_sizes_by_no_single_run(tmp_path):
     page = rendered(write_build(tmp_path, [150.0, 140.0], [100.0, 90.0]))
     assert "12.67 below the writeup's 102.67" in page and "A lower loss is the better one" in page
-    assert "still falling" not in page and "the same ordering as in the writeup" in page
+    assert "still falling" not in page and "same ordering" not in page
+    assert "One run per size is a description, not a comparison by the report's rule" in page
 
 
-def test_a_latent_size_study_gets_its_section_with_the_best_size_named(tmp_path):
+def write_study(build: Path, losses: dict[int, list[float]]) -> RunView:
+    """A finished study run over sweep run folders with these final validation losses (per latent size, per seed)."""
+    folders = []
+    for latent, values in losses.items():
+        for seed, loss in enumerate(values):
+            folder = write_run(build / "sweep", f"z{latent}_s{seed}", losses=[loss + 5, loss],
+                               params={"latent_dim": latent, "seed": seed})
+            folders.append(str(folder))
+    rows = [{"latent_dim": d, "seeds": len(v), "epochs": 2, "validation_loss": sum(v) / len(v),
+             "validation_loss_std": 0.5, "train_loss": v[0] + 1} | dict.fromkeys(
+                 ("active_units", "active_units_min", "active_units_max"), min(d, 9)) for d, v in losses.items()]
+    folder = write_run(build, "study", figures=("latent_size_curves", "latent_size_active_units"),
+                       params={"sweep_dirs": ",".join(folders)})
+    add_metrics(folder, study=rows)
+    return RunView.read(build, "study")
+
+
+def study_section(views: dict, study: RunView) -> str:
+    page = rendered(views | {"study": study})
+    return page[page.index("Beyond the writeup: latent size"):page.index("Conclusion")]
+
+
+def test_the_latent_size_study_names_the_best_size_only_as_far_as_the_seeds_tell_it_apart(tmp_path):
     views = write_build(tmp_path, [200.0, 190.0], [150.0, 140.0])
-    rows = [{"latent_dim": d, "seeds": 2, "epochs": 3, "validation_loss": loss, "validation_loss_std": 0.5,
-             "train_loss": loss + 1, "active_units": units, "active_units_min": units, "active_units_max": units}
-            for d, loss, units in ((2, 160.0, 2), (20, 130.0, 9))]
-    folder = write_run(tmp_path, "study", figures=("latent_size_curves", "latent_size_active_units"))
-    metrics = read_json(folder / METRICS, {})
-    (folder / METRICS).write_text(json.dumps(metrics | {"study": rows}))
-    page = rendered(views | {"study": RunView.read(tmp_path, "study")})
-    section = page[page.index("Beyond the writeup: latent size"):page.index("Conclusion")]
-    assert "belongs to latent size 20" in section and "9 of 20 (9–9)" in section
-    assert "⟦" not in section and "130.00 ± 0.50" in section
+    apart = study_section(views, write_study(tmp_path / "a", {2: [160.0, 161, 162], 20: [130.0, 131, 132]}))
+    assert "belongs to latent size 20" in apart and "131.00 (130.00–132.00 over 3 seeds)" in apart
+    assert "the runs tell it apart from all of them" in apart and "9 of 20 (9–9)" in apart and "⟦" not in apart
+    close = study_section(views, write_study(tmp_path / "c", {10: [130.5, 131, 133], 20: [130.0, 131, 132]}))
+    assert "cannot tell it apart from latent size 10" in close
+    few = study_section(views, write_study(tmp_path / "f", {2: [160.0, 161], 20: [130.0, 131]}))
+    assert "With fewer than three seeds per size" in few and "tell it apart" not in few
 
 
 def test_references_resolve_after_layout_and_unknown_or_repeated_labels_are_refused(tmp_path):
@@ -201,10 +222,13 @@ def write_scored_build(build: Path, classifier: bool = True) -> dict[str, RunVie
     write_build(build, [200.0, 190.0], [150.0, 140.0])
     for name, nll, units in (("vae_z2", 150.25, 2), ("vae_z20", 95.5, 13)):
         add_metrics(build / name, test={"loss": 160.0, "nll": nll, "nll_stderr": 0.31, "nll_samples": 5000,
-                                        "nll_images": 1000, "nll_elbo": nll + 4, "active_units": units},
+                                        "nll_images": 1000, "nll_elbo": nll + 4, "active_units": units,
+                                        "nll_published_k": nll + 0.5, "nll_published_k_stderr": 0.32,
+                                        "nll_published_k_samples": 500},
                     samples=scores(7.5, 10))
     add_metrics(build / "gan", samples=scores(4.25, 4), history=monitor([9, 10, 6, 4]))
-    add_metrics(build / "aux_gan", samples=scores(9.1, 10, 0.873), history=monitor([8, 10, 10, 10]))
+    shmelkov = {"gan_train_accuracy": 0.951, "gan_test_accuracy": 0.873, "real_classifier_accuracy": 0.9927}
+    add_metrics(build / "aux_gan", samples=scores(9.1, 10, 0.873) | shmelkov, history=monitor([8, 10, 10, 10]))
     views = {name: RunView.read(build, name) for name in ("vae_z2", "vae_z20", "gan", "aux_gan")}
     if classifier:
         folder = write_run(build, "classifier")
@@ -234,7 +258,8 @@ def test_the_gan_section_gives_digit_coverage_and_weighs_the_writeups_claim(tmp_
     section = page[page.index("4.2 Generative"):page.index("4.3 Results")]
     assert "The plain GAN covers 4 digits at its last monitored epoch (20)" in section
     assert "The AC-GAN covers 10 digits at its last monitored epoch (20), having covered as few as 8" in section
-    assert "appear similar to the original network" in section and "the two are not similar" in section
+    assert "appear similar to the original network" in section
+    assert "With one run of each, the report's rule (three seeds per model, ranges apart) cannot decide" in section
     assert "87.3% of them are the digit the generator was asked for" in section
     assert "only under the same classifier" in section and "⟦" not in page
 
@@ -259,14 +284,15 @@ def test_the_reproduction_record_holds_the_tables_numbers_and_provenance(tmp_pat
     assert p["runs"]["gan"]["minutes"] == 0.5 and p["threads_per_run"] == 1 and p["date"]
 
 
-def test_the_record_keeps_the_wall_time_of_the_build_that_trained_its_runs():
-    runs = {"vae": {"key": "k1"}, "gan": {"key": "k2"}}
-    trained = reproduction.build_timing(["vae", "gan"], 71.24, runs, {})
-    assert trained["wall_minutes"] == 71.2 and trained["executed"] == ["vae", "gan"] and trained["reused"] == []
-    earlier = {"provenance": {"runs": runs, "build": trained}}
-    assert reproduction.build_timing([], 0.4, runs, earlier) == trained  # a report rebuilt from the same runs
-    retrained = reproduction.build_timing([], 0.4, runs | {"gan": {"key": "k3"}}, earlier)
-    assert retrained["wall_minutes"] == 0.4 and retrained["reused"] == ["gan", "vae"]
+def test_the_record_gives_the_runs_wall_time_from_their_own_records(tmp_path):
+    for name, finished, minutes in (("a", "2026-12-02 06:22:00", 3.0), ("b", "2026-12-02 07:59:30", 60.5)):
+        folder = write_run(tmp_path, name)
+        add_record = read_json(folder / RECORD, {}) | {"finished": finished, "minutes": minutes}
+        (folder / RECORD).write_text(json.dumps(add_record))
+    views = {name: RunView.read(tmp_path, name) for name in ("a", "b")}
+    span = reproduction.runs_span(views)  # from a's start (06:19) to b's end (07:59:30)
+    assert span["wall_minutes"] == 100.5 and span["first_start"] == "2026-12-02 06:19:00" and span["runs"] == 2
+    assert reproduction.provenance(views, [], "abc", 1)["runs_wall"] == span
 
 
 def test_the_readme_block_is_generated_from_the_record(tmp_path):
@@ -280,13 +306,39 @@ def test_the_readme_block_is_generated_from_the_record(tmp_path):
         readme.rewrite("# no markers\n", data)
 
 
-def test_the_readme_table_agrees_with_the_committed_full_results():
+def test_the_readme_reading_is_generated_from_the_records_and_compares_settings_only_over_seeds(tmp_path):
+    from test_collapse import row
+
+    views = write_scored_build(tmp_path / "build")
+    data = reproduction.record(views, "full", reproduction.provenance(views, ["--profile", "full"], "abc", 1))
+    text = f"{readme.START}\n{readme.END}\n{readme.FINDINGS_START}\n{readme.FINDINGS_END}\n"
+    alone = " ".join(readme.rewrite(text, data, {}).split())
+    assert "validation 190.00 and 140.00" in alone and "95.50 ± 0.31" in alone and "⟦" not in alone
+    assert "ours are 150.75 and 96.00, against their 135.73 and 88.90: 7–15 nats above theirs" in alone
+    assert "draws the digit asked for 87.3% of the time (GAN-test)" in alone and "95.1% of the real" in alone
+    assert "one run of each cannot decide it by our rule" in alone and "has no results on record yet" in alone
+    assert "99.27% test accuracy" in alone
+    writeup = [row("the writeup's settings", seed, 4, 40) for seed in range(3)]
+    weaker = [row("D learning rate 0.000125", seed, 10, 250, {"disc_learning_rate": 1.25e-4}) for seed in range(3)]
+    studied = " ".join(readme.rewrite(text, data, {"collapse": {"collapse": {"at_epoch": 300,
+                                                                            "runs": writeup + weaker}}}).split())
+    assert "D learning rate 0.000125 prevents the collapse within the epochs run." in studied
+    assert "end with 4.0 (4–4 over 3 seeds) digits" in studied
+
+
+def test_readme_gap_words_say_how_far_above_or_below_in_whole_nats():
+    assert readme.gap_words([1.97, 2.72]) == "2–3 nats above theirs (+1.97 and +2.72)"
+    assert readme.gap_words([2.1, 2.4]) == "about 2 nats above theirs (+2.10 and +2.40)"
+    assert readme.gap_words([-1.0, 0.5]) == "ours minus theirs: -1.00 and +0.50 nats"
+
+
+def test_the_readme_agrees_with_the_committed_results():
     if not readme.FULL_RESULTS.exists():
         pytest.skip("results/full.json does not exist yet: the full profile's build writes it (make report "
                     "PROFILE=full), and the README's table is generated from it")
     text = readme.README.read_text()
-    assert readme.rewrite(text, json.loads(readme.FULL_RESULTS.read_text())) == text, (
-        "README's results table differs from results/full.json: run python -m helpers.report.readme")
+    assert readme.rewrite(text, json.loads(readme.FULL_RESULTS.read_text()), readme.study_records()) == text, (
+        "README's results blocks differ from results/*.json: run python -m helpers.report.readme")
 
 
 # ---- end to end: tiny runs of the real notebooks ---------------------------------------------------------------
@@ -515,30 +567,40 @@ def collapse_view(build: Path, gan_runs: list[Path]) -> RunView:
     return RunView.read(build, "collapse")
 
 
-def test_the_collapse_section_says_which_setting_drives_it_from_the_runs(tmp_path):
+def test_the_collapse_section_words_each_setting_by_the_rule_over_three_seeds(tmp_path):
     from test_collapse import fake_gan_run
 
     views = write_scored_build(tmp_path / "build")
     runs_dir = tmp_path / "gan_runs"
-    gan_runs = [fake_gan_run(runs_dir / "gan", {}, epochs=30),
-                fake_gan_run(runs_dir / "seed1", {}, seed=1, epochs=30, rise=2.5, d_real_end=0.85, digits_end=5),
-                fake_gan_run(runs_dir / "d2", {"d_steps": 2}, rise=3.0, d_real_end=0.9, digits_end=4),
-                fake_gan_run(runs_dir / "weak", {"disc_learning_rate": 1.25e-4}, rise=1.1, d_real_end=0.65),
-                fake_gan_run(runs_dir / "fast", {"learning_rate": 1e-3}, rise=2.8, d_real_end=0.88),
-                fake_gan_run(runs_dir / "slow", {"learning_rate": 2e-4}, rise=1.5, d_real_end=0.7),
-                fake_gan_run(runs_dir / "head", {"auxiliary": True}, rise=1.2, d_real_end=0.66)]
+    settings = {"writeup": ({}, [5, 6, 5]), "d2": ({"d_steps": 2}, [2, 2, 3]),
+                "weak": ({"disc_learning_rate": 1.25e-4}, [10, 10, 10]),
+                "ttur": ({"disc_learning_rate": 0.002}, [5, 6, 6])}
+    gan_runs = [fake_gan_run(runs_dir / f"{name}{seed}", changes, seed=seed, digits_end=digits)
+                for name, (changes, ends) in settings.items() for seed, digits in enumerate(ends)]
     page = rendered(views | {"collapse": collapse_view(tmp_path / "build", gan_runs)})
     section = page[page.index("What drives the collapse"):page.index("4.3 Results")]
-    assert "A stronger discriminator speeds the collapse up" in section and "A weaker one holds it off" in section
-    assert "tend to have drifted further from their best samples: the rank correlation between D(x) and the rise " \
-           "of the Fréchet distance is 1.00" in section
-    assert "Every seed loses digits" in section and 'id="collapse-results"' in section
-    assert "2 D steps per G step" in section and "D learning rate 0.000125" in section and "⟦" not in page
-    assert "This build compares only its two GAN runs" not in section
-    assert "a discriminator given two steps per generator step collapses it sooner" in page  # the conclusion
+    assert "**2 D steps per G step** ends with fewer digits than the writeup" in section
+    assert "within these epochs it prevents the collapse" in section  # the weaker discriminator, all ten kept
+    assert "overlaps the writeup's settings in both measures: these runs cannot tell it apart" in section  # TTUR
+    assert "5.3 (5–6 over 3 seeds)" in section and "they isolate that balance" in section
+    assert "What our runs add" in section and "Heusel et al. (2017)" in section
+    assert 'id="collapse-settings"' in section and 'id="collapse-results"' in section and "⟦" not in page
+    assert "Over three seeds per setting, the plain GAN's collapse" in page  # the conclusion
 
     quick = rendered(views | {"collapse": collapse_view(tmp_path / "quick", gan_runs[:1])})
-    assert "This build compares only its two GAN runs" in quick and "A stronger discriminator" not in quick
+    assert "fewer than the three seeds per setting the rule asks for" in quick and "isolate" not in quick
+
+
+def test_appear_similar_is_decided_by_the_rule_over_three_seeds_of_each_model(tmp_path):
+    def seeds(name: str, inception: list[float], covered: list[int]) -> list[RunView]:
+        for seed, (score, digits) in enumerate(zip(inception, covered)):
+            add_metrics(write_run(tmp_path, f"{name}{seed}"), samples=scores(score, digits))
+        return [RunView.read(tmp_path, f"{name}{seed}") for seed in range(len(covered))]
+
+    plain = seeds("gan", [4.0, 4.5, 5.0], [4, 5, 6])
+    assert findings.similarity(plain, seeds("acgan", [9.0, 9.1, 9.3], [10, 10, 10])) is Verdict.HIGHER
+    assert findings.similarity(plain, seeds("head", [4.2, 4.9, 5.5], [5, 6, 7])) is Verdict.OVERLAP
+    assert findings.similarity(plain[:1], seeds("one", [9.0], [10])) is Verdict.TOO_FEW
 
 
 def test_both_readings_of_the_auxiliary_gan_get_their_own_verdict(tmp_path):
@@ -548,8 +610,8 @@ def test_both_readings_of_the_auxiliary_gan_get_their_own_verdict(tmp_path):
     views["digit_head_gan"] = RunView.read(tmp_path, "digit_head_gan")
     page = rendered(views)
     section = page[page.index("4.2 Generative"):page.index("4.3 Results")]
-    assert "By these numbers the two are not similar" in section  # the AC-GAN reading
-    assert "under this reading the two appear similar, as the writeup says" in section  # the digit-head reading
-    assert "The verdict on the writeup's claim depends on which reading is taken" in section
+    assert "whether the AC-GAN reading appears similar to the plain GAN" in section  # one run each: no verdict
+    assert "whether the digit-head reading appears similar to the plain GAN" in section
+    assert "cover 4 digits, with an Inception Score of 4.00" in section
     table = page[page.index('id="results"'):]
     assert "auxiliary GAN (ours)" in table[:table.index("</table>")]

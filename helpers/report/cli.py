@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import functools
+import json
 import math
 import os
 import shutil
@@ -125,21 +125,20 @@ def seconds(text: str) -> float:
 
 
 def write_reproduction_record(profile: runs.Profile, build: Path, folder: Path, argv: list[str],
-                              threads: int | None, executed: list[str], wall_minutes: float) -> Path:
+                              threads: int | None) -> Path:
     """Write <folder>/<profile>.json: every number of the results table and the build's provenance."""
     views = read_views(profile, build)
-    previous = reproduction.previous_record(folder, profile.name)
-    timing = functools.partial(reproduction.build_timing, executed, wall_minutes, previous=previous)
-    data = reproduction.record(views, profile.name, reproduction.provenance(views, argv, git_commit(), threads, timing))
+    data = reproduction.record(views, profile.name, reproduction.provenance(views, argv, git_commit(), threads))
     path = reproduction.write_results(data, folder)
     print(f"report: wrote {display_path(path)} (the results and their provenance)")
     from helpers.report import (
         readme,  # here, not at the top: `python -m helpers.report.readme` imports this package first
     )
 
-    if path == readme.FULL_RESULTS:
-        write_text(readme.README, readme.rewrite(readme.README.read_text(), data))
-        print(f"report: rewrote the results table of {display_path(readme.README)} from it")
+    if path.parent == readme.RESULTS and readme.FULL_RESULTS.exists():  # the repository's records: README follows
+        full = json.loads(readme.FULL_RESULTS.read_text())
+        write_text(readme.README, readme.rewrite(readme.README.read_text(), full, readme.study_records()))
+        print(f"report: rewrote the results blocks of {display_path(readme.README)} from the records")
     return path
 
 
@@ -253,9 +252,7 @@ def execute_and_build(args: argparse.Namespace, profile: runs.Profile, selected:
             runs.RunFolder(build / name, name).recover()
     build_report(profile, build, args.output, pdf=not args.no_pdf)
     record_folder = args.results or (reproduction.RESULTS if args.output == BUILD else args.output / "results")
-    executed = [r.name for r in results if r.status == runs.Status.OK]
-    write_reproduction_record(profile, build, record_folder, args.argv, args.threads or None, executed,
-                              (time.perf_counter() - start) / 60)
+    write_reproduction_record(profile, build, record_folder, args.argv, args.threads or None)
     if results:
         print("\n" + runs.summary_table(results))
     failed = [r.name for r in results if r.failed]

@@ -21,7 +21,7 @@ from markupsafe import Markup
 
 from helpers.common.paths import ROOT
 from helpers.common.reference import WRITEUP_GAN_CLAIM, WRITEUP_GAN_EPOCHS, WRITEUP_VAE_EPOCHS, WRITEUP_VAE_LOSS
-from helpers.report import findings
+from helpers.report import collapse, findings
 from helpers.report.runview import RunView, devices
 
 SECTIONS = ROOT / "report" / "sections"
@@ -178,7 +178,7 @@ def number_sections(text: str) -> str:
 
 def found_once(views: dict[str, RunView]) -> dict[str, Any]:
     """The findings several sections share, computed once per build."""
-    return {"collapse": findings.collapse_study(views["collapse"]) if "collapse" in views else None,
+    return {"collapse": collapse.collapse_study(views["collapse"]) if "collapse" in views else None,
             "ends": findings.discriminator_ends(views["gan"], views["aux_gan"])
             if "gan" in views and "aux_gan" in views else [],
             "comparisons": findings.vae_comparisons(views["vae_z2"], views["vae_z20"])

@@ -8,9 +8,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from helpers.common import tables
+from helpers.common.folder import RunFolder
 from helpers.common.reference import PUBLISHED_NLL, WRITEUP_VAE_EPOCHS, WRITEUP_VAE_LOSS
 from helpers.config import MONITOR_SAMPLES, SCORE_SAMPLES
 from helpers.config.experiments import variant_name
+from helpers.config.folders import split_folders
+from helpers.report import evidence
 from helpers.report.runview import RunView
 
 STUDY_HEADERS = tables.STUDY_HEADERS
@@ -121,10 +124,34 @@ def study_rows(study: RunView) -> list[list]:
     return tables.study_rows(study.metrics.get("study", []))
 
 
+def latent_size_losses(study: RunView) -> dict[int, evidence.Spread]:
+    """Per latent size, the final validation loss of each of its sweep's runs (read from their folders)."""
+    losses: dict[int, list[float]] = {}
+    for folder in split_folders(study.params.get("sweep_dirs", "")):
+        metrics = RunFolder(folder).metrics()
+        history = metrics.get("history") or []
+        if history and "latent_dim" in metrics.get("parameters", {}):
+            losses.setdefault(metrics["parameters"]["latent_dim"], []).append(history[-1]["validation_loss"])
+    return {size: evidence.spread(values) for size, values in sorted(losses.items())}
+
+
 def best_latent_size(study: RunView) -> dict | None:
-    """The study's row with the lowest mean validation loss, or None without results."""
+    """The latent size with the lowest mean validation loss, its spread, and by the rule the sizes the runs cannot
+    tell it apart from (every other size when any has fewer than three seeds); None without results."""
+    losses = latent_size_losses(study)
+    if not losses:
+        return None
+    best = min(losses, key=lambda size: losses[size].mean)
+    verdicts = {size: evidence.compare(losses[size], losses[best]) for size in losses if size != best}
+    return {"latent_dim": best, "loss": losses[best], "too_few": any(v is evidence.Verdict.TOO_FEW
+                                                                      for v in verdicts.values()),
+            "ties": [size for size, v in verdicts.items() if not v.apart], "epochs": study_epochs(study)}
+
+
+def study_epochs(study: RunView) -> int | None:
+    """The epochs of the study's runs (its table's)."""
     rows = study.metrics.get("study", [])
-    return min(rows, key=lambda row: row["validation_loss"]) if rows else None
+    return rows[0]["epochs"] if rows else None
 
 
 # ---- the results table over all models (also written to results/<profile>.json) ----------------------------------
@@ -141,6 +168,9 @@ REFERENCE_POINTS = (("real_test", "real test images (IS; its maximum is 10)"),
                     ("independent_pixels", "independent pixels (floor)"))
 
 
+SHMELKOV = ("gan_train_accuracy", "gan_test_accuracy", "real_classifier_accuracy")  # the AC-GAN's GAN-train/test
+
+
 def model_result(run: RunView, label: str) -> dict:
     """One model's numbers as the results table and results file hold them (None where the run has none)."""
     test, samples = run.metrics.get("test") or {}, run.metrics.get("samples") or {}
@@ -153,7 +183,17 @@ def model_result(run: RunView, label: str) -> dict:
             "frechet_distance": samples.get("frechet_distance"), "density": samples.get("density"),
             "coverage": samples.get("coverage"), "digits_covered": samples.get("digits_covered"),
             "conditional_accuracy": samples.get("conditional_accuracy"), "scored_samples": samples.get("samples"),
+            **{key: samples.get(key) for key in SHMELKOV},
+            "validation_neg_elbo": run.final("validation_loss"), "monitor": coverage(run), "game": game(run),
             "epochs": run.epochs_run, "minutes": training_minutes(run), "device": run.device() or None}
+
+
+def game(run: RunView) -> dict | None:
+    """A GAN's discriminator outputs D(x) and D(G(z)) at its first and last epoch; None for other runs."""
+    real, fake = run.history("d_real"), run.history("d_fake")
+    if not real or not fake:
+        return None
+    return {"d_real_first": real[0], "d_real_last": real[-1], "d_fake_first": fake[0], "d_fake_last": fake[-1]}
 
 
 def training_minutes(run: RunView) -> float | None:
@@ -235,109 +275,42 @@ def coverage(run: RunView) -> dict | None:
     if not rows:
         return None
     fewest = min(rows, key=lambda row: (row["monitor_digits_covered"], -row["epoch"]))
+    most = max(rows, key=lambda row: (row["monitor_digits_covered"], -row["epoch"]))
     best = min(rows, key=lambda row: row.get("monitor_frechet_distance", float("inf")))
     return {"final": rows[-1]["monitor_digits_covered"], "final_epoch": rows[-1]["epoch"],
             "fewest": fewest["monitor_digits_covered"], "fewest_epoch": fewest["epoch"],
+            "most": most["monitor_digits_covered"], "most_epoch": most["epoch"],
             "final_entropy": rows[-1].get("monitor_digit_entropy"), "best_epoch": best["epoch"],
             "best_fd": best.get("monitor_frechet_distance"), "final_fd": rows[-1].get("monitor_frechet_distance")}
 
 
-SIMILAR_IS_RATIO = 0.9  # two generators' Inception Scores within 10% of each other count as similar
+SAMPLE_MEASURES = ("digits_covered", "inception_score", "frechet_distance")  # what "appear similar" is judged on
 
 
-def gans_similar(gan: RunView, aux: RunView) -> bool | None:
-    """Whether both GANs' 10,000 samples cover as many digits with Inception Scores within 10%; None unscored."""
-    a, b = gan.metrics.get("samples") or {}, aux.metrics.get("samples") or {}
+def samples_of(runs: list[RunView]) -> list[dict]:
+    """The scored samples of each run that has them."""
+    return [run.metrics["samples"] for run in runs if run.metrics.get("samples")]
+
+
+def similarity(plain: list[RunView], other: list[RunView]) -> evidence.Verdict | None:
+    """The writeup's "appear similar" by the rule over seeds: HIGHER or LOWER (told apart) when any measure's
+    ranges lie apart, OVERLAP when none do, TOO_FEW below three seeds a side; None without scores."""
+    a, b = samples_of(plain), samples_of(other)
     if not a or not b:
         return None
-    low, high = sorted((a["inception_score"], b["inception_score"]))
-    return a["digits_covered"] == b["digits_covered"] and low >= SIMILAR_IS_RATIO * high
+    verdicts = [evidence.compare(evidence.spread([s[key] for s in b]), evidence.spread([s[key] for s in a]))
+                for key in SAMPLE_MEASURES]
+    return next((v for v in verdicts if v is not evidence.Verdict.OVERLAP), evidence.Verdict.OVERLAP)
 
 
-# ---- what drives the plain GAN's collapse (notebooks/collapse.ipynb) ----------------------------------------------
-
-def collapse_study(collapse: RunView) -> dict | None:
-    """The collapse runs at their common epoch: the writeup's (seed 0 first), the changed ones by their FD's rise
-    over its best, and the rank correlation across all runs of D(x) with that rise; None without results."""
-    rows = collapse.metrics.get("collapse") or []
-    writeup = [row for row in rows if not row["changes"]]
-    if not writeup:
-        return None
-    changed = sorted((row for row in rows if row["changes"]), key=lambda row: row["frechet_rise"])
-    full_length = [row for row in writeup if row["final_epoch"] > row["at_epoch"]]
-    role = collapse_roles(changed)
-    return {"at_epoch": rows[0]["at_epoch"], "base": writeup[0], "seeds": writeup, "changed": changed, "role": role,
-            "plain_changes": [row for row in changed if not row["changes"].get("conditional")],
-            "full_length": full_length,
-            "all_lose_digits": all(row["final_digits"] < row["most_digits"] for row in full_length),
-            "rho": rank_correlation([row["d_real"] for row in rows], [row["frechet_rise"] for row in rows]),
-            "stronger_d_drifts_further": drifts(role["stronger_d"], writeup[0], further=True),
-            "weaker_d_drifts_less": drifts(role["weaker_d"], writeup[0], further=False),
-            "discriminator_drives": discriminator_drives(writeup[0], role)}
-
-
-def drifts(run: dict | None, base: dict, further: bool) -> bool:
-    """Whether a changed run's FD rose further (or less) over its best than the writeup's settings' did."""
-    if run is None:
-        return False
-    return run["frechet_rise"] > base["frechet_rise"] if further else run["frechet_rise"] < base["frechet_rise"]
+def gan_train_test_rows(samples: dict) -> list[list]:
+    """GAN-train, GAN-test and the real classifier: what each trains and tests on, and its accuracy."""
+    return [["GAN-train", "generated digits", "real test images", percent(samples["gan_train_accuracy"])],
+            ["GAN-test", "real training images", "generated digits", percent(samples["gan_test_accuracy"])],
+            ["real classifier", "real training images", "real test images",
+             percent(samples["real_classifier_accuracy"])]]
 
 
 def larger_code_is_better(z2_loss: float, z20_loss: float) -> bool:
     """Whether latent size 20 ended below latent size 2, the writeup's ordering."""
     return z20_loss < z2_loss
-
-
-def discriminator_drives(base: dict, role: dict[str, dict | None]) -> bool:
-    """Whether a stronger discriminator drifted further from its best than the writeup's settings, a weaker less."""
-    return drifts(role["stronger_d"], base, further=True) and drifts(role["weaker_d"], base, further=False)
-
-
-def collapse_roles(changed: list[dict]) -> dict[str, dict]:
-    """The changed runs by what they test: stronger_d, weaker_d, faster, slower, digit_head, ac_gan (None: absent)."""
-    from helpers.config import GANConfig
-
-    rate = GANConfig().learning_rate  # the writeup's, for both networks
-    tests = {"stronger_d": lambda c: c.get("d_steps", 1) > 1,
-             "weaker_d": lambda c: 0 < c.get("disc_learning_rate", 0) < c.get("learning_rate", rate),
-             "faster": lambda c: c.get("learning_rate", 0) > rate,
-             "slower": lambda c: 0 < c.get("learning_rate", rate) < rate,
-             "digit_head": lambda c: bool(c.get("auxiliary")) and not c.get("conditional"),
-             "ac_gan": lambda c: bool(c.get("conditional"))}
-    return {role: next((row for row in changed if test(row["changes"])), None) for role, test in tests.items()}
-
-
-def collapse_rows(collapse: RunView) -> list[list]:
-    """The collapse runs' table, as its notebook prints it."""
-    return tables.collapse_rows(collapse.metrics.get("collapse") or [])
-
-
-def collapse_headers(collapse: RunView) -> list[str]:
-    """The collapse table's headers, naming the epoch the runs are compared at."""
-    return tables.collapse_headers(collapse.metrics.get("at_epoch", 0))
-
-
-def rank_correlation(xs: list[float], ys: list[float]) -> float | None:
-    """Spearman's rank correlation of two equally long lists (ties share their mean rank); None below 3 pairs."""
-    if len(xs) < 3:
-        return None
-    rx, ry = ranks(xs), ranks(ys)
-    mx, my = sum(rx) / len(rx), sum(ry) / len(ry)
-    cov = sum((a - mx) * (b - my) for a, b in zip(rx, ry))
-    norm = (sum((a - mx) ** 2 for a in rx) * sum((b - my) ** 2 for b in ry)) ** 0.5
-    return cov / norm if norm else None
-
-
-def ranks(values: list[float]) -> list[float]:
-    """1-based ranks of values, tied values sharing the mean of their ranks."""
-    order = sorted(range(len(values)), key=values.__getitem__)
-    result = [0.0] * len(values)
-    start = 0
-    while start < len(order):
-        end = start
-        while end + 1 < len(order) and values[order[end + 1]] == values[order[start]]:
-            end += 1
-        for position in range(start, end + 1):
-            result[order[position]] = (start + end) / 2 + 1
-        start = end + 1
-    return result

@@ -1,24 +1,37 @@
-"""README's results table, generated from the full reproduction's record (results/full.json), never typed.
+"""README's results table and its reading, generated from the records (results/<profile>.json), never typed.
 
-    python -m helpers.report.readme            rewrite the block between the markers in README.md
-    python -m helpers.report.readme --check    exit 1 when README.md and results/full.json disagree
+    python -m helpers.report.readme            rewrite the blocks between the markers in README.md
+    python -m helpers.report.readme --check    exit 1 when README.md and the results files disagree
+
+The table comes from results/full.json; the reading under it (report/templates/readme/findings.md.j2) also from
+results/collapse.json and results/study.json where those studies have been run.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
+import textwrap
 from pathlib import Path
 from typing import Any
 
+import jinja2
+
 from helpers.common import tables
+from helpers.report import collapse
 from helpers.report.findings import fmt, percent
 from helpers.runs import ROOT
 
 README = ROOT / "README.md"
-FULL_RESULTS = ROOT / "results" / "full.json"
+RESULTS = ROOT / "results"
+FULL_RESULTS = RESULTS / "full.json"
 START, END = "<!-- results:full -->", "<!-- /results:full -->"
+FINDINGS_START, FINDINGS_END = "<!-- findings:full -->", "<!-- /findings:full -->"
+FINDINGS_TEMPLATE = ROOT / "report" / "templates" / "readme" / "findings.md.j2"
+WIDTH = 115  # README's line length
+STUDIES = ("collapse", "study")  # the profiles whose records the reading also draws on, when they exist
 HEADERS = ["model", "negative ELBO", "IS-NLL (± s.e.)", "active units", "IS", "FD", "conditional accuracy",
            "epochs", "training minutes", "device"]
 
@@ -58,13 +71,81 @@ def collapse_table(collapse: dict[str, Any] | None) -> str:
             "distance of 1,000 monitored samples):\n\n" + markdown)
 
 
-def rewrite(text: str, data: dict[str, Any]) -> str:
-    """text with the block between the markers replaced by the table of data."""
-    if START not in text or END not in text:
-        raise ValueError(f"README has no {START} ... {END} block to fill")
-    head, rest = text.split(START, 1)
-    _, tail = rest.split(END, 1)
-    return f"{head}{START}\n{table(data)}\n{END}{tail}"
+def replace_block(text: str, start: str, end: str, content: str) -> str:
+    """text with the block between the markers start and end replaced by content."""
+    if start not in text or end not in text:
+        raise ValueError(f"README has no {start} ... {end} block to fill")
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    return f"{head}{start}\n{content}\n{end}{tail}"
+
+
+def rewrite(text: str, data: dict[str, Any], studies: dict[str, dict | None] | None = None) -> str:
+    """text with the results table of data, and (where text has its markers) the reading of data and studies."""
+    text = replace_block(text, START, END, table(data))
+    if FINDINGS_START in text:
+        text = replace_block(text, FINDINGS_START, FINDINGS_END, reading(data, studies or {}))
+    return text
+
+
+def study_records(folder: Path = RESULTS) -> dict[str, dict | None]:
+    """The collapse and latent-size studies' records, None where a study has none."""
+    return {name: json.loads(path.read_text()) if (path := folder / f"{name}.json").exists() else None
+            for name in STUDIES}
+
+
+def reading(data: dict[str, Any], studies: dict[str, dict | None]) -> str:
+    """The bullets under README's table, rendered from the records by findings.md.j2."""
+    models = {m["run"]: m for m in data["models"]}
+    collapse_rows = ((studies.get("collapse") or {}).get("collapse") or {}).get("runs")
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=False, trim_blocks=True,
+                             lstrip_blocks=True)
+    template = env.from_string(FINDINGS_TEMPLATE.read_text())
+    text = template.render(
+        vae=lambda latent: models[f"vae_z{latent}"], gan=models.get("gan"), acgan=models.get("aux_gan"),
+        head=models.get("digit_head_gan"), classifier=data.get("classifier") or {},
+        writeup=lambda latent: next(w for w in data["writeup"] if w["model"] == f"VAE, latent {latent}"),
+        davidson=lambda latent: next(p for p in data["published"]
+                                     if p["source"].startswith("Davidson") and p["latent_dim"] == latent),
+        collapse=collapse.study_of_rows(collapse_rows) if collapse_rows else None,
+        study=(studies.get("study") or {}).get("study"), n=lambda x: fmt(x), n0=lambda x: f"{x:,}",
+        side=side, pct=lambda x, digits=1: f"{100 * x:.{digits}f}%", gap_words=gap_words, outcome_words=outcome_words,
+    )
+    bullets = re.split(r"\s*(?=- \*\*)", text.strip())  # every bullet starts "- **", wherever Jinja left it
+    return "\n".join(wrapped(bullet) for bullet in bullets if bullet)
+
+
+def wrapped(bullet: str) -> str:
+    """One bullet's words in lines of at most WIDTH characters, continuation lines indented under its text."""
+    return textwrap.fill(" ".join(bullet.split()), width=WIDTH, subsequent_indent="  ", break_on_hyphens=False)
+
+
+def gap_words(gaps: list[float]) -> str:
+    """Ours minus theirs in words: '2–3 nats above theirs (+1.97 and +2.72)' when all are above, else the gaps."""
+    exact = " and ".join(f"{gap:+.2f}" for gap in gaps)
+    if min(gaps) < 0 < max(gaps):
+        return f"ours minus theirs: {exact} nats"
+    low, high = sorted(round(abs(gap)) for gap in (min(gaps), max(gaps)))
+    amount = f"{low}–{high}" if low != high else f"about {low}"
+    return f"{amount} nats {'above' if min(gaps) > 0 else 'below'} theirs ({exact})"
+
+
+def side(*gaps: float) -> str:
+    """Where ours ends against the writeup's, from ours minus theirs: 'below both', 'above both' or 'on either side'."""
+    if max(gaps) < 0:
+        return "below both"
+    return "above both" if min(gaps) > 0 else "on either side of them"
+
+
+OUTCOME_WORDS = {"prevents": "prevents the collapse within the epochs run",
+                 "delays": "delays the collapse rather than preventing it", "hastens": "hastens the collapse",
+                 "undecided": "cannot be told apart from the writeup's settings",
+                 "too few seeds": "has too few seeds to be compared"}
+
+
+def outcome_words(outcome: str) -> str:
+    """A collapse setting's outcome as README words it."""
+    return OUTCOME_WORDS[str(outcome)]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -78,12 +159,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {args.results} does not exist: run `make report PROFILE=full` first", file=sys.stderr)
         return 2
     text = args.readme.read_text()
-    new = rewrite(text, json.loads(args.results.read_text()))
+    new = rewrite(text, json.loads(args.results.read_text()), study_records(args.results.parent))
     if args.check:
         print("README agrees with the results file" if new == text else "README differs from the results file")
         return 0 if new == text else 1
     args.readme.write_text(new)
-    print(f"rewrote the results block of {args.readme}")
+    print(f"rewrote the results blocks of {args.readme}")
     return 0
 
 

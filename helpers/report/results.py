@@ -6,12 +6,11 @@ never a person: README's results table is generated from ``results/full.json`` b
 
 from __future__ import annotations
 
-import json
+import datetime
 import os
 import platform
 import shlex
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ from helpers.report.runview import RunView, devices
 from helpers.runs import ROOT
 
 RESULTS = ROOT / "results"
+TIME_FORMAT = "%Y-%m-%d %H:%M:%S"  # run.json's "finished" (RunFolder.write_record)
 
 
 def run_environments(views: dict[str, RunView]) -> dict[str, dict[str, Any]]:
@@ -33,56 +33,61 @@ def run_environments(views: dict[str, RunView]) -> dict[str, dict[str, Any]]:
             for name, view in views.items() if view.record or view.metrics}
 
 
-def build_timing(executed: list[str], wall_minutes: float, per_run: dict[str, dict], previous: dict[str, Any]
-                 ) -> dict[str, Any]:
-    """The wall time of the build that trained these runs: this build's when it executed any run, else the earlier
-    record's when its runs are these (same cache keys), else this build's with nothing executed."""
-    earlier = previous.get("provenance", {})
-    keys = {name: run.get("key") for name, run in per_run.items()}
-    same_runs = {name: run.get("key") for name, run in earlier.get("runs", {}).items()} == keys
-    if not executed and same_runs and "build" in earlier:
-        return earlier["build"]
-    return {"wall_minutes": round(wall_minutes, 1), "cores": os.cpu_count(), "executed": executed,
-            "reused": sorted(set(per_run) - set(executed))}
+def runs_span(views: dict[str, RunView]) -> dict[str, Any] | None:
+    """The wall time the runs took together, from their own records (each run.json says when the run finished and
+    how many minutes it executed): from the first run's start to the last run's end; None without records."""
+    ends = {name: datetime.datetime.strptime(view.record["finished"], TIME_FORMAT)
+            for name, view in views.items() if view.record.get("finished") and view.record.get("minutes") is not None}
+    if not ends:
+        return None
+    starts = {name: end - datetime.timedelta(minutes=views[name].record["minutes"]) for name, end in ends.items()}
+    first, last = min(starts.values()), max(ends.values())
+    return {"wall_minutes": round((last - first).total_seconds() / 60, 1), "first_start": first.strftime(TIME_FORMAT),
+            "last_end": last.strftime(TIME_FORMAT), "cores": os.cpu_count(), "runs": len(ends)}
 
 
-def provenance(views: dict[str, RunView], argv: list[str], commit: str, threads: int | None,
-               timing: Callable[[dict[str, dict]], dict[str, Any]] | None = None) -> dict[str, Any]:
-    """Where these numbers come from: command, date, commit, devices and CPUs, threads, minutes per run, and (with
-    timing) the wall time of the build that trained them."""
+def provenance(views: dict[str, RunView], argv: list[str], commit: str, threads: int | None) -> dict[str, Any]:
+    """Where these numbers come from: command, date, commit, devices and CPUs, threads, minutes per run, and the
+    wall time of the runs from the first one's start to the last one's end."""
     per_run = run_environments(views)
-    return ({"build": timing(per_run)} if timing else {}) | {"command": "python -m helpers.report " + shlex.join(argv),
+    return {"command": "python -m helpers.report " + shlex.join(argv),
             "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "commit": commit,
             "device": devices(list(views.values())),
             "cpu": sorted({r["cpu"] for r in per_run.values() if r["cpu"]}) or [platform.processor()],
             "threads_per_run": threads, "python": platform.python_version(), "platform": platform.platform(),
-            "runs": per_run}
+            "runs_wall": runs_span(views), "runs": per_run}
 
 
 def record(views: dict[str, RunView], profile: str, provenance: dict[str, Any]) -> dict[str, Any]:
     """Every number of the results table (ours, the reference points, the writeup's and published), and provenance."""
     return {"profile": profile, "models": findings.model_results(views),
             "reference": findings.reference_results(views.get("classifier")),
+            "classifier": {"test_accuracy": views["classifier"].metrics.get("test_accuracy")}
+            if "classifier" in views else {},
             "writeup": [{"model": f"VAE, latent {latent}", "validation_neg_elbo": WRITEUP_VAE_LOSS[latent][1],
                          "train_neg_elbo": WRITEUP_VAE_LOSS[latent][0], "epochs": WRITEUP_VAE_EPOCHS}
                         for latent in sorted(WRITEUP_VAE_LOSS)],
             "published": [{"source": source, "model": model, "latent_dim": latent, "nll": nll, "nll_samples": samples,
                            "differs": differs} for source, model, latent, nll, samples, differs in PUBLISHED_NLL],
-            **collapse_record(views.get("collapse")), "provenance": provenance}
+            **collapse_record(views.get("collapse")), **study_record(views.get("study")), "provenance": provenance}
+
+
+def study_record(study: RunView | None) -> dict[str, Any]:
+    """The latent-size study: its table's rows and the size the rule names best ({} when the build has none)."""
+    rows = study.metrics.get("study") if study else None
+    best = findings.best_latent_size(study) if rows else None
+    if not best:
+        return {"study": {"rows": rows, "best": None}} if rows else {}
+    spread = best["loss"]
+    return {"study": {"rows": rows, "best": {"latent_dim": best["latent_dim"], "loss": spread.text(2),
+                                             "losses": list(spread.values), "seeds": spread.n, "epochs": best["epochs"],
+                                             "ties": best["ties"], "too_few": best["too_few"]}}}
 
 
 def collapse_record(collapse: RunView | None) -> dict[str, Any]:
     """The collapse runs compared at one epoch ({} when the build has none)."""
     rows = collapse.metrics.get("collapse") if collapse else None
     return {"collapse": {"at_epoch": collapse.metrics["at_epoch"], "runs": rows}} if rows else {}
-
-
-def previous_record(folder: Path, profile: str) -> dict[str, Any]:
-    """The record an earlier build wrote for this profile ({} when there is none or it cannot be read)."""
-    try:
-        return json.loads((folder / f"{profile}.json").read_text())
-    except (OSError, ValueError):
-        return {}
 
 
 def write_results(data: dict[str, Any], folder: Path) -> Path:
