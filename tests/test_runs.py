@@ -135,3 +135,12 @@ def test_optional_run_without_its_notebook_is_skipped_not_failed(tmp_path):
                                 runs.Run("needed", str(tmp_path / "absent.ipynb"))], tmp_path)
     assert [r.status for r in results] == ["skipped", "failed"]
     assert "does not exist" in results[1].error
+
+
+def test_a_runs_process_gets_a_fixed_mmap_threshold_and_not_the_nannys_trim_setting(monkeypatch):
+    from helpers.runs import executor
+
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "65536")  # what Dask's nanny exports to its workers
+    env = executor.run_process_env(executor.run_env(1))
+    assert env["MALLOC_MMAP_THRESHOLD_"] == str(4 * 2**20) and "MALLOC_TRIM_THRESHOLD_" not in env
+    assert env["OMP_NUM_THREADS"] == "1" and env[executor.PROGRESS_ENV] == "text"

@@ -102,14 +102,15 @@ def reading(data: dict[str, Any], studies: dict[str, dict | None]) -> str:
                              lstrip_blocks=True)
     template = env.from_string(FINDINGS_TEMPLATE.read_text())
     text = template.render(
-        vae=lambda latent: models[f"vae_z{latent}"], gan=models.get("gan"), acgan=models.get("aux_gan"),
+        vae=lambda latent: models.get(f"vae_z{latent}"), gan=models.get("gan"), acgan=models.get("aux_gan"),
         head=models.get("digit_head_gan"), classifier=data.get("classifier") or {},
         writeup=lambda latent: next(w for w in data["writeup"] if w["model"] == f"VAE, latent {latent}"),
         davidson=lambda latent: next(p for p in data["published"]
                                      if p["source"].startswith("Davidson") and p["latent_dim"] == latent),
         collapse=collapse.study_of_rows(collapse_rows) if collapse_rows else None,
         study=(studies.get("study") or {}).get("study"), n=lambda x: fmt(x), n0=lambda x: f"{x:,}",
-        side=side, pct=lambda x, digits=1: f"{100 * x:.{digits}f}%", gap_words=gap_words, outcome_words=outcome_words,
+        side=side, finished=finished, missing=missing, pct=lambda x, digits=1: f"{100 * x:.{digits}f}%",
+        gap_words=gap_words, outcome_words=outcome_words,
     )
     bullets = re.split(r"\s*(?=- \*\*)", text.strip())  # every bullet starts "- **", wherever Jinja left it
     return "\n".join(wrapped(bullet) for bullet in bullets if bullet)
@@ -118,6 +119,16 @@ def reading(data: dict[str, Any], studies: dict[str, dict | None]) -> str:
 def wrapped(bullet: str) -> str:
     """One bullet's words in lines of at most WIDTH characters, continuation lines indented under its text."""
     return textwrap.fill(" ".join(bullet.split()), width=WIDTH, subsequent_indent="  ", break_on_hyphens=False)
+
+
+def finished(model: dict | None, key: str) -> bool:
+    """Whether the record holds this model with the number key (a run that did not finish has it as None)."""
+    return bool(model) and model.get(key) is not None
+
+
+def missing(models: list[dict | None], key: str, names: list[str]) -> str:
+    """The names of the models the record lacks key of, joined with 'and'."""
+    return " and ".join(name for model, name in zip(models, names) if not finished(model, key))
 
 
 def gap_words(gaps: list[float]) -> str:
