@@ -157,7 +157,8 @@ def study_epochs(study: RunView) -> int | None:
 # ---- the results table over all models (also written to results/<profile>.json) ----------------------------------
 
 RESULT_MODELS = (("vae_z2", "VAE, latent 2"), ("vae_z20", "VAE, latent 20"), ("gan", "GAN"), ("aux_gan", None),
-                 ("digit_head_gan", None))  # the writeup's auxiliary GAN read both ways: AC-GAN, and a digit head only
+                 ("digit_head_gan", variant_name({"auxiliary": True})))
+# (the writeup's auxiliary GAN read both ways: the AC-GAN, and a digit head only)
 RESULT_COLUMNS = ["model", "negative ELBO", "IS-NLL", "active units", "IS", f"FD ({SCORE_SAMPLES:,} samples)",
                   "density", "coverage",
                   "conditional accuracy", "epochs", "training minutes", "device", "notes"]
