@@ -226,7 +226,8 @@ def numbers_in(data: object) -> set[str]:
         return set()
     if isinstance(data, int | float):
         return spellings(data)
-    return set().union(*(spellings(float(t.replace(",", ""))) for t in NUMBER.findall(str(data))), set())
+    tokens = NUMBER.findall(str(data))  # a date or a time keeps its leading zeros
+    return set(tokens).union(*(spellings(float(t.replace(",", ""))) for t in tokens))
 
 
 def results_numbers() -> set[str]:

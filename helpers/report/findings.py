@@ -177,7 +177,7 @@ def model_result(run: RunView, label: str) -> dict:
     test, samples = run.metrics.get("test") or {}, run.metrics.get("samples") or {}
     return {"run": run.name, "model": label, "status": run.status, "latent_dim": run.params.get("latent_dim"),
             "neg_elbo": test.get("loss"), "nll_elbo": test.get("nll_elbo"), "nll": test.get("nll"),
-            "nll_stderr": test.get("nll_stderr"),
+            "nll_stderr": test.get("nll_stderr"), "elbo_minus_nll": difference(test.get("loss"), test.get("nll")),
             "nll_samples": test.get("nll_samples"), "nll_images": test.get("nll_images"),
             **{key: test.get(key) for key in ("nll_published_k", "nll_published_k_stderr", "nll_published_k_samples")},
             "active_units": test.get("active_units"), "inception_score": samples.get("inception_score"),
@@ -187,6 +187,11 @@ def model_result(run: RunView, label: str) -> dict:
             **{key: samples.get(key) for key in SHMELKOV},
             "validation_neg_elbo": run.final("validation_loss"), "monitor": coverage(run), "game": game(run),
             "epochs": run.epochs_run, "minutes": training_minutes(run), "device": run.device() or None}
+
+
+def difference(a: float | None, b: float | None) -> float | None:
+    """a - b, or None when either is missing."""
+    return None if a is None or b is None else a - b
 
 
 def game(run: RunView) -> dict | None:

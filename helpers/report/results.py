@@ -67,9 +67,18 @@ def record(views: dict[str, RunView], profile: str, provenance: dict[str, Any]) 
             "writeup": [{"model": f"VAE, latent {latent}", "validation_neg_elbo": WRITEUP_VAE_LOSS[latent][1],
                          "train_neg_elbo": WRITEUP_VAE_LOSS[latent][0], "epochs": WRITEUP_VAE_EPOCHS}
                         for latent in sorted(WRITEUP_VAE_LOSS)],
-            "published": [{"source": source, "model": model, "latent_dim": latent, "nll": nll, "nll_samples": samples,
-                           "differs": differs} for source, model, latent, nll, samples, differs in PUBLISHED_NLL],
+            "published": published_rows(findings.model_results(views)),
             **collapse_record(views.get("collapse")), **study_record(views.get("study")), "provenance": provenance}
+
+
+def published_rows(models: list[dict]) -> list[dict[str, Any]]:
+    """The published likelihoods, each with ours at its K minus theirs where we scored at that K."""
+    ours = {m["latent_dim"]: m for m in models if m.get("latent_dim") is not None}
+    return [{"source": source, "model": model, "latent_dim": latent, "nll": nll, "nll_samples": samples,
+             "differs": differs, "ours_minus_theirs": findings.difference(
+                 (ours.get(latent) or {}).get("nll_published_k"), nll)
+             if (ours.get(latent) or {}).get("nll_published_k_samples") == samples else None}
+            for source, model, latent, nll, samples, differs in PUBLISHED_NLL]
 
 
 def study_record(study: RunView | None) -> dict[str, Any]:
