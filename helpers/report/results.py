@@ -60,14 +60,15 @@ def provenance(views: dict[str, RunView], argv: list[str], commit: str, threads:
 
 def record(views: dict[str, RunView], profile: str, provenance: dict[str, Any]) -> dict[str, Any]:
     """Every number of the results table (ours, the reference points, the writeup's and published), and provenance."""
-    return {"profile": profile, "models": findings.model_results(views),
+    models = findings.model_results(views)
+    return {"profile": profile, "models": models,
             "reference": findings.reference_results(views.get("classifier")),
             "classifier": {"test_accuracy": views["classifier"].metrics.get("test_accuracy")}
             if "classifier" in views else {},
             "writeup": [{"model": f"VAE, latent {latent}", "validation_neg_elbo": WRITEUP_VAE_LOSS[latent][1],
                          "train_neg_elbo": WRITEUP_VAE_LOSS[latent][0], "epochs": WRITEUP_VAE_EPOCHS}
                         for latent in sorted(WRITEUP_VAE_LOSS)],
-            "published": published_rows(findings.model_results(views)),
+            "published": published_rows(models),
             **collapse_record(views.get("collapse")), **study_record(views.get("study")), "provenance": provenance}
 
 
