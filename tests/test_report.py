@@ -293,6 +293,8 @@ def test_the_record_gives_the_runs_wall_time_from_their_own_records(tmp_path):
     span = reproduction.runs_span(views)  # from a's start (06:19) to b's end (07:59:30)
     assert span["wall_minutes"] == 100.5 and span["first_start"] == "2026-12-02 06:19:00" and span["runs"] == 2
     assert reproduction.provenance(views, [], "abc", 1)["runs_wall"] == span
+    assert f"Its 2 runs took 100.5 minutes of wall time on {span['cores']} cores" in readme.wall_note(span)
+    assert readme.wall_note(None) == ""  # a record from before the wall time was kept
 
 
 def test_the_readme_block_is_generated_from_the_record(tmp_path):

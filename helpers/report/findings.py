@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from helpers.common import tables
 from helpers.common.folder import RunFolder
 from helpers.common.reference import PUBLISHED_NLL, WRITEUP_VAE_EPOCHS, WRITEUP_VAE_LOSS
-from helpers.config import MONITOR_SAMPLES, SCORE_SAMPLES
+from helpers.config import MONITOR_SAMPLES, SCORE_SAMPLES, TRAIN_SIZE
 from helpers.config.experiments import variant_name
 from helpers.config.folders import split_folders
 from helpers.report import evidence
@@ -223,9 +223,14 @@ def reference_results(classifier: RunView | None) -> list[dict]:
             for key, label in REFERENCE_POINTS if key in points]
 
 
-def percent(value: float | None) -> str | None:
-    """0.873 as '87.3%'; None stays None."""
-    return None if value is None else f"{100 * value:.1f}%"
+def percent(value: float | None, digits: int = 1) -> str | None:
+    """0.873 as '87.3%' (with digits decimals); None stays None."""
+    return None if value is None else f"{100 * value:.{digits}f}%"
+
+
+def training_images(params: dict) -> str:
+    """The training images a run used, as '50,000' (train_size, where 0 or absent means the whole split)."""
+    return f"{params.get('train_size') or TRAIN_SIZE:,}"
 
 
 def nll_text(result: dict) -> str | None:
