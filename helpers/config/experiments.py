@@ -83,6 +83,9 @@ class GANConfig(RunConfig):
     auxiliary: bool = False  # the discriminator also names the digit (a second, 10-way output)
     conditional: bool = False  # the generator is told which digit to draw (needs auxiliary)
     output_dir: Annotated[str, Role.PATH] = "outputs/gan"
+    # bf16 where native: at the writeup's 300 epochs, three seeds each, bf16 and fp32 plain GANs agree in digits
+    # covered and in FD over training within the seeds' spread (bench/results.json, "precision_comparison")
+    precision: Annotated[Literal["fp32", "bf16", "auto"], Role.NUMERICS] = "auto"
 
     size_fields: ClassVar[tuple[str, ...]] = ("batch_size", "hidden_dim", "noise_dim")
 
