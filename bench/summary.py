@@ -71,7 +71,8 @@ def precision_table(results: dict) -> str:
     """The full-length comparison of fp32 and bf16 training, per model and measure."""
     comparison = results.get("precision_comparison") or {}
     rows = [[model, c["machine"]["cpu"], c["epochs"], measure, s["seeds"],
-             f"{s['fp32_mean']:.3f} (range {s['fp32_range']:.3f})", f"{s['bf16_mean']:.3f} (range {s['bf16_range']:.3f})",
+             f"{s['fp32_mean']:.3f} (range {s['fp32_range']:.3f})",
+             f"{s['bf16_mean']:.3f} (range {s['bf16_range']:.3f})",
              f"{s['bf16_minus_fp32']:+.3f}", "agree" if s["agree"] else "differ"]
             for model, c in comparison.items() for measure, s in c["summary"].items()]
     if not rows:

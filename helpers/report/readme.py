@@ -117,7 +117,7 @@ def reading(data: dict[str, Any], studies: dict[str, dict | None]) -> str:
         davidson=lambda latent: next(p for p in data["published"]
                                      if p["source"].startswith("Davidson") and p["latent_dim"] == latent),
         collapse=collapse.study_of_rows(collapse_rows) if collapse_rows else None,
-        study=(studies.get("study") or {}).get("study"), n=lambda x: fmt(x), n0=lambda x: f"{x:,}",
+        study=(studies.get("study") or {}).get("study"), n=fmt, n0=lambda x: f"{x:,}",
         side=side, finished=finished, missing=missing, pct=percent,
         gap_words=gap_words, outcome_words=outcome_words,
     )

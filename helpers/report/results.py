@@ -74,11 +74,10 @@ def record(views: dict[str, RunView], profile: str, provenance: dict[str, Any]) 
 
 def published_rows(models: list[dict]) -> list[dict[str, Any]]:
     """The published likelihoods, each with ours at its K minus theirs where we scored at that K."""
-    ours = {m["latent_dim"]: m for m in models if m.get("latent_dim") is not None}
+    ours_at = {(m["latent_dim"], m.get("nll_published_k_samples")): m.get("nll_published_k")
+               for m in models if m.get("latent_dim") is not None}  # ours at the published K, by latent size and K
     return [{"source": source, "model": model, "latent_dim": latent, "nll": nll, "nll_samples": samples,
-             "differs": differs, "ours_minus_theirs": findings.difference(
-                 (ours.get(latent) or {}).get("nll_published_k"), nll)
-             if (ours.get(latent) or {}).get("nll_published_k_samples") == samples else None}
+             "differs": differs, "ours_minus_theirs": findings.difference(ours_at.get((latent, samples)), nll)}
             for source, model, latent, nll, samples, differs in PUBLISHED_NLL]
 
 
