@@ -1,9 +1,10 @@
-"""What drives the GAN's collapse: runs named by what they change, compared at one epoch, and said in the report."""
+"""The GAN's collapse: runs named by what they change, compared at one epoch, and said in the report."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -12,6 +13,7 @@ from helpers.config import CollapseConfig, GANConfig, ParameterError
 from helpers.evaluation import collapse
 from helpers.report import collapse as collapse_findings
 from helpers.report import evidence, readme
+from helpers.report import results as reproduction
 
 
 def fake_gan_run(folder: Path, changes: dict, seed: int = 0, epochs: int = 20, rise: float = 2.0,
@@ -106,11 +108,39 @@ def test_a_margin_asks_the_ranges_to_lie_further_apart():
     assert evidence.compare(evidence.spread([5, 6]), b) is evidence.Verdict.TOO_FEW
 
 
-def test_the_readme_gets_the_collapse_table_when_the_record_has_it(gan_runs):
-    rows = collapse.summary(collapse.read_runs(gan_runs), 20)
-    table = readme.collapse_table({"at_epoch": 20, "runs": rows})
-    assert "compared at epoch 20" in table and "| 2 D steps per G step | 0 | 4 | 300 (3.0×) | 100 (10) |" in table
-    assert readme.collapse_table(None) == ""
+def test_the_record_keeps_each_settings_spread_and_the_readme_shows_it():
+    rows = (setting(collapse_findings.WRITEUP, {}, [4, 4, 5], [35, 40, 50])
+            + setting("D learning rate 0.000125", {"disc_learning_rate": 1.25e-4}, [10, 10, 10], [250, 280, 300]))
+    view = SimpleNamespace(metrics={"collapse": rows, "at_epoch": 300})
+    record = reproduction.collapse_record(view)["collapse"]
+    assert record["settings"]["rows"][1][2:] == ["10.0 (10–10 over 3 seeds)", "10.0 (10–10 over 3 seeds)",
+                                                 "276.7 (250–300 over 3 seeds)", "300.0 (300–300 over 3 seeds)",
+                                                 "prevents"]
+    provenance = {"date": "2026-12-02 14:00 UTC", "commit": "abc", "command": "python -m helpers.report "
+                  "--profile collapse", "device": "cpu", "runs_wall": None}
+    block = readme.collapse_block(json.loads(json.dumps({"collapse": record, "provenance": provenance})))
+    assert "| D learning rate 0.000125 | 0, 1, 2 | 10.0 (10–10 over 3 seeds) |" in block
+    assert "Generated from `results/collapse.json` (2026-12-02 14:00 UTC, commit abc" in block
+    assert readme.collapse_block(None) == "" and reproduction.collapse_record(None) == {}
+    text = f"{readme.COLLAPSE_START}\nold\n{readme.COLLAPSE_END}\n"
+    assert readme.rewrite(f"{readme.START}\n{readme.END}\n" + text, FULL_STUB, {}).endswith(
+        f"{readme.COLLAPSE_START}\n\n{readme.COLLAPSE_END}\n")  # no record yet: an empty block
+
+
+FULL_STUB = {"models": [], "reference": [], "profile": "full",
+             "provenance": {"date": "", "commit": "", "command": "", "device": "", "threads_per_run": 1}}
+
+
+def test_the_figure_has_one_row_per_setting_with_the_writeups_seeds_behind_each(gan_runs):
+    runs = collapse.read_runs(gan_runs)
+    fig = collapse.figure(runs, 20)
+    settings = collapse.by_setting(runs)
+    grid = [ax for ax in fig.axes]
+    assert len(grid) == 3 * len(settings)
+    writeup_seeds = len(settings[collapse.WRITEUP])
+    changed_row = grid[3]  # the first changed setting: the writeup's seeds in grey, then its own
+    assert len(changed_row.lines) == writeup_seeds + len(list(settings.values())[1]) + 1  # + the dotted epoch
+    assert grid[0].get_title(loc="left").startswith(collapse.WRITEUP)
 
 
 def test_a_run_folder_that_is_not_a_finished_gan_run_is_one_clear_line(gan_runs, tmp_path):

@@ -1,10 +1,10 @@
-"""What drives the plain GAN's collapse: GAN runs read back, each named by what it changes, compared and plotted.
+"""The plain GAN's collapse: GAN runs read back, each named by what it changes, compared and plotted.
 
 Every run is a GAN run (notebooks/gan.ipynb) watched by the classifier while it trained: every score_every
-epochs its history holds the digits a fixed batch of samples covers and their Frechet distance to the test
-set (monitor_*), and every epoch the discriminator's mean outputs D(x) and D(G(z)). A run is named by the
-settings it changes from the writeup's (the notebook's defaults); runs of the writeup's settings with other
-seeds tell a property of the setting from bad luck. Runs are compared at one epoch that all of them reached.
+epochs its history holds the digits a fixed batch of samples covers and their Frechet distance to the validation
+images (monitor_*), and every epoch the discriminator's mean outputs D(x) and D(G(z)). A run is named by the
+settings it changes from the writeup's (the notebook's defaults); several seeds of each setting tell what the
+setting does from one run's luck. Runs are compared at one epoch that all of them reached.
 """
 
 from __future__ import annotations
@@ -104,41 +104,67 @@ def run_summary(run: GANRun, at_epoch: int) -> dict[str, Any]:
             "final_frechet_distance": end["monitor_frechet_distance"]}
 
 
-def run_colors(runs: list[GANRun]) -> list[Any]:
-    """Greys for the writeup's settings (one per seed), a colour for each change."""
-    changed = [run for run in runs if run.changes]
-    palette = iter(color for i, color in enumerate(sns.color_palette("tab10", 10) * 2) if i % 10 != 7)  # no grey
-    greys = iter(np.linspace(0.0, 0.55, max(1, len(runs) - len(changed))))
-    return [next(palette) if run.changes else str(next(greys)) for run in runs]
+def by_setting(runs: list[GANRun]) -> dict[str, list[GANRun]]:
+    """The runs grouped by what they change, in read_runs' order (the writeup's settings first)."""
+    groups: dict[str, list[GANRun]] = {}
+    for run in runs:
+        groups.setdefault(run.label, []).append(run)
+    return groups
+
+
+def setting_colors(labels: list[str]) -> dict[str, Any]:
+    """Near-black for the writeup's settings, a distinct colour for each change (no grey: grey is the reference)."""
+    palette = iter(color for i, color in enumerate(sns.color_palette("tab10", 10) * 2) if i % 10 != 7)
+    return {label: "0.15" if label == WRITEUP else next(palette) for label in labels}
 
 
 def line_style(run: GANRun) -> str:
-    """Dashed for the writeup's settings, dash-dot for the AC-GAN (a reference: two changes), solid otherwise."""
-    return "--" if not run.changes else "-." if run.changes.get("conditional") else "-"
+    """Dash-dot for the AC-GAN (a reference: two changes), solid otherwise."""
+    return "-." if run.changes.get("conditional") else "-"
 
 
-def figure(runs: list[GANRun], at_epoch: int) -> Figure:
-    """Digits covered, Frechet distance and D(x) against epochs, one line per run; the common epoch dotted."""
-    fig, axes = plt.subplots(1, 3, figsize=(14, 4.8), layout="constrained")
-    for run, color in zip(runs, run_colors(runs)):
+def draw_runs(axes: np.ndarray, runs: list[GANRun], **style: Any) -> None:
+    """Digits covered, Frechet distance and the smoothed D(x) of each run against epochs, on three axes."""
+    for run in runs:
         scored = run.monitored()
         epochs = [row["epoch"] for row in scored]
-        style = {"color": color, "lw": 1.6 if run.changes else 1.2, "ls": line_style(run),
-                 "label": f"{run.label} (seed {run.seed})"}
         axes[0].plot(epochs, [row["monitor_digits_covered"] for row in scored], **style)
         axes[1].plot(epochs, [row["monitor_frechet_distance"] for row in scored], **style)
         axes[2].plot([row["epoch"] for row in run.history], smooth([row["d_real"] for row in run.history]), **style)
-    titles = ("Digits the samples cover", "Classifier Fréchet distance (lower is better)",
-              "D(x): the discriminator on real images")
-    for ax, title, ylabel in zip(axes, titles, ("digits", "Fréchet distance to test", "mean D(x), 5-epoch mean")):
-        ax.axvline(at_epoch, color="0.6", ls=":", lw=1)
-        ax.set(title=title, xlabel="epoch", ylabel=ylabel)
-    axes[0].set_ylim(0, 10.5)
-    axes[1].set_yscale("log")
-    axes[2].axhline(0.5, color="0.6", lw=0.8)
-    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncol=min(4, len(runs)),
-               fontsize="small", frameon=False)
+
+
+def figure(runs: list[GANRun], at_epoch: int) -> Figure:
+    """One row per setting, its seeds in colour over the writeup's seeds in grey: digits covered, Frechet distance
+    and D(x) against epochs, the axes shared down each column, the common epoch dotted."""
+    settings = by_setting(runs)
+    colors = setting_colors(list(settings))
+    fig = plt.figure(figsize=(13, 0.6 + 2.2 * len(settings)), layout="constrained")
+    grid = fig.subplots(len(settings), 3, sharex=True, sharey="col", squeeze=False)
+    for axes, (label, members) in zip(grid, settings.items()):
+        if label != WRITEUP:
+            draw_runs(axes, settings.get(WRITEUP, []), color="0.72", lw=1.0)
+        draw_runs(axes, members, color=colors[label], lw=1.5, ls=line_style(members[0]))
+        seeds = ", ".join(str(run.seed) for run in members)
+        axes[0].set_title(f"{label} (seed{'s' * (len(members) > 1)} {seeds})", loc="left", fontsize="medium",
+                          fontweight="bold")
+    label_grid(grid, at_epoch)
     return fig
+
+
+def label_grid(grid: np.ndarray, at_epoch: int) -> None:
+    """Column titles on top, epochs below, a unit on each axis, the compared epoch dotted, FD on a log scale."""
+    titles = ("digits the samples cover", "classifier Fréchet distance (log; lower is better)",
+              "D(x) on real images (5-epoch mean)")
+    for ax, title in zip(grid[0], titles):
+        ax.set_title(title, loc="right", fontsize="small", color="0.35")
+    for ax in grid.flat:
+        ax.axvline(at_epoch, color="0.6", ls=":", lw=1)
+    for ax in grid[-1]:
+        ax.set_xlabel("epoch")
+    grid[0, 0].set_ylim(0, 10.5)
+    grid[0, 1].set_yscale("log")
+    for ax in grid[:, 2]:
+        ax.axhline(0.5, color="0.6", lw=0.8)
 
 
 def smooth(values: list[float], width: int = 5) -> np.ndarray:

@@ -4,7 +4,8 @@
     python -m helpers.report.readme --check    exit 1 when README.md and the results files disagree
 
 The table comes from results/full.json; the reading under it (report/templates/readme/findings.md.j2) also from
-results/collapse.json and results/study.json where those studies have been run.
+results/collapse.json and results/study.json where those studies have been run, and the collapse study's table
+from results/collapse.json.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ RESULTS = ROOT / "results"
 FULL_RESULTS = RESULTS / "full.json"
 START, END = "<!-- results:full -->", "<!-- /results:full -->"
 FINDINGS_START, FINDINGS_END = "<!-- findings:full -->", "<!-- /findings:full -->"
+COLLAPSE_START, COLLAPSE_END = "<!-- results:collapse -->", "<!-- /results:collapse -->"
 FINDINGS_TEMPLATE = ROOT / "report" / "templates" / "readme" / "findings.md.j2"
 WIDTH = 115  # README's line length
 STUDIES = ("collapse", "study")  # the profiles whose records the reading also draws on, when they exist
@@ -57,8 +59,7 @@ def table(data: dict[str, Any]) -> str:
              f"`{p['command']}`; {p['device']}; {p['threads_per_run']} thread(s) per run).",
              wall_note(p.get("runs_wall")),
              "Regenerate with `python -m helpers.report.readme`; do not edit by hand."]
-    return (tables.markdown_table(HEADERS, rows) + "\n\n" + " ".join(n for n in notes if n)
-            + collapse_table(data.get("collapse")))
+    return tables.markdown_table(HEADERS, rows) + "\n\n" + " ".join(n for n in notes if n)
 
 
 def wall_note(wall: dict[str, Any] | None) -> str:
@@ -69,15 +70,21 @@ def wall_note(wall: dict[str, Any] | None) -> str:
             "from the first one's start to the last one's end.")
 
 
-def collapse_table(collapse: dict[str, Any] | None) -> str:
-    """The collapse runs' table (what drives the plain GAN's collapse), or '' when the record has none."""
-    if not collapse:
+def collapse_block(data: dict[str, Any] | None) -> str:
+    """The collapse study's settings over their seeds with the rule's outcome, and where they come from; '' when
+    results/collapse.json does not exist."""
+    settings = (data or {}).get("collapse", {}).get("settings")
+    if not settings:
         return ""
-    rows = [list(map(str, row)) for row in tables.collapse_rows(collapse["runs"])]
-    markdown = tables.markdown_table(tables.collapse_headers(collapse["at_epoch"]), rows)
-    return (f"\n\nWhat drives the plain GAN's collapse (`notebooks/collapse.ipynb`): runs that change one setting, "
-            f"and more seeds of the writeup's, compared at epoch {collapse['at_epoch']} (FD: classifier Fréchet "
-            "distance of 1,000 monitored samples):\n\n" + markdown)
+    p = data["provenance"]
+    intro = ("The collapse study (`make report PROFILE=collapse`), each setting over its seeds at the end of "
+             "training: the digits a fixed batch of 1,000 monitored samples covers, the epoch of its lowest Fréchet "
+             "distance to the validation images, and the rule's outcome against the writeup's settings (mean, and "
+             "range over the seeds):")
+    note = " ".join(n for n in (
+        f"Generated from `results/collapse.json` ({p['date']}, commit {p['commit']}, `{p['command']}`; "
+        f"{p['device']}).", wall_note(p.get("runs_wall"))) if n)
+    return f"{intro}\n\n{tables.markdown_table(settings['headers'], settings['rows'])}\n\n{note}"
 
 
 def replace_block(text: str, start: str, end: str, content: str) -> str:
@@ -94,6 +101,8 @@ def rewrite(text: str, data: dict[str, Any], studies: dict[str, dict | None] | N
     text = replace_block(text, START, END, table(data))
     if FINDINGS_START in text:
         text = replace_block(text, FINDINGS_START, FINDINGS_END, reading(data, studies or {}))
+    if COLLAPSE_START in text:
+        text = replace_block(text, COLLAPSE_START, COLLAPSE_END, collapse_block((studies or {}).get("collapse")))
     return text
 
 

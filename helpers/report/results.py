@@ -16,6 +16,7 @@ from typing import Any
 
 from helpers.common.files import write_json
 from helpers.common.reference import PUBLISHED_NLL, WRITEUP_VAE_EPOCHS, WRITEUP_VAE_LOSS
+from helpers.report import collapse as collapse_study
 from helpers.report import findings
 from helpers.report.runview import RunView, devices
 from helpers.runs import ROOT
@@ -94,9 +95,14 @@ def study_record(study: RunView | None) -> dict[str, Any]:
 
 
 def collapse_record(collapse: RunView | None) -> dict[str, Any]:
-    """The collapse runs compared at one epoch ({} when the build has none)."""
+    """The collapse runs compared at one epoch, and each setting over its seeds with the rule's outcome against the
+    writeup's settings ({} when the build has none)."""
     rows = collapse.metrics.get("collapse") if collapse else None
-    return {"collapse": {"at_epoch": collapse.metrics["at_epoch"], "runs": rows}} if rows else {}
+    if not rows:
+        return {}
+    study = collapse_study.study_of_rows(rows)
+    settings = {"headers": study["setting_headers"], "rows": study["setting_rows"]} if study else None
+    return {"collapse": {"at_epoch": collapse.metrics["at_epoch"], "runs": rows, "settings": settings}}
 
 
 def write_results(data: dict[str, Any], folder: Path) -> Path:
