@@ -15,6 +15,7 @@ from typing import Any
 import matplotlib.pyplot as plt
 import numpy as np
 import seaborn as sns
+from matplotlib import ticker
 from matplotlib.figure import Figure
 
 from helpers.common.folder import RunHistory
@@ -152,19 +153,19 @@ def figure(runs: list[GANRun], at_epoch: int) -> Figure:
 
 
 def label_grid(grid: np.ndarray, at_epoch: int) -> None:
-    """Column titles on top, epochs below, a unit on each axis, the compared epoch dotted, FD on a log scale."""
-    titles = ("digits the samples cover", "classifier Fréchet distance (log; lower is better)",
-              "D(x) on real images (5-epoch mean)")
-    for ax, title in zip(grid[0], titles):
-        ax.set_title(title, loc="right", fontsize="small", color="0.35")
-    for ax in grid.flat:
-        ax.axvline(at_epoch, color="0.6", ls=":", lw=1)
+    """What each column measures on its y axis, epochs below, the compared epoch dotted, FD on a log scale."""
+    for row in grid:
+        for ax, ylabel in zip(row, ("digits covered", "Fréchet distance (log)", "D(x), 5-epoch mean")):
+            ax.set_ylabel(ylabel)
+            ax.axvline(at_epoch, color="0.6", ls=":", lw=1)
+        row[2].axhline(0.5, color="0.6", lw=0.8)
     for ax in grid[-1]:
         ax.set_xlabel("epoch")
     grid[0, 0].set_ylim(0, 10.5)
     grid[0, 1].set_yscale("log")
-    for ax in grid[:, 2]:
-        ax.axhline(0.5, color="0.6", lw=0.8)
+    grid[0, 1].yaxis.set_major_locator(ticker.LogLocator(subs=(1, 2, 5)))
+    grid[0, 1].yaxis.set_major_formatter(ticker.FuncFormatter(lambda value, _: f"{value:g}"))
+    grid[0, 1].yaxis.set_minor_formatter(ticker.NullFormatter())
 
 
 def smooth(values: list[float], width: int = 5) -> np.ndarray:
