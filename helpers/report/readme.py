@@ -84,7 +84,7 @@ def collapse_block(data: dict[str, Any] | None) -> str:
     note = " ".join(n for n in (
         f"Generated from `results/collapse.json` ({p['date']}, commit {p['commit']}, `{p['command']}`; "
         f"{p['device']}).", wall_note(p.get("runs_wall"))) if n)
-    return f"{intro}\n\n{tables.markdown_table(settings['headers'], settings['rows'])}\n\n{note}"
+    return f"{intro} {note}\n\n{tables.markdown_table(settings['headers'], settings['rows'])}"
 
 
 def replace_block(text: str, start: str, end: str, content: str) -> str:
