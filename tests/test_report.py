@@ -584,13 +584,21 @@ def test_the_collapse_section_words_each_setting_by_the_rule_over_three_seeds(tm
     assert "**2 D steps per G step** ends with fewer digits than the writeup" in section
     assert "within these epochs it prevents the collapse" in section  # the weaker discriminator, all ten kept
     assert "overlaps the writeup's settings in both measures: these runs cannot tell it apart" in section  # TTUR
-    assert "5.3 (5–6 over 3 seeds)" in section and "they isolate that balance" in section
+    assert "5.3 (5–6 over 3 seeds)" in section and "move the collapse in opposite directions" in section
     assert "What our runs add" in section and "Heusel et al. (2017)" in section
     assert 'id="collapse-settings"' in section and 'id="collapse-results"' in section and "⟦" not in page
     assert "Over three seeds per setting, the plain GAN's collapse" in page  # the conclusion
 
     quick = rendered(views | {"collapse": collapse_view(tmp_path / "quick", gan_runs[:1])})
-    assert "fewer than the three seeds per setting the rule asks for" in quick and "isolate" not in quick
+    assert "fewer than the three seeds per setting the rule asks for" in quick and "opposite directions" not in quick
+
+    ttur_helps = [fake_gan_run(runs_dir / f"ttur_helps{seed}", {"disc_learning_rate": 0.002}, seed=seed,
+                               digits_end=digits) for seed, digits in enumerate([7, 7, 8])]
+    disagree = " ".join(rendered(views | {"collapse": collapse_view(tmp_path / "disagree",
+                                                                     gan_runs[:9] + ttur_helps)}).split())
+    assert "they do not agree: two discriminator steps per generator step hasten the collapse" in disagree
+    assert "only the slower discriminator keeps every digit in every seed" in disagree
+    assert "opposite directions" not in disagree and "moves with the balance" not in disagree
 
     alike = rendered(views | {"collapse": collapse_view(tmp_path / "alike", gan_runs[:3] + gan_runs[-3:])})
     assert ("by the report's rule, against the plain GAN at the writeup's settings: D learning rate 0.002 cannot be "
