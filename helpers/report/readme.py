@@ -77,10 +77,10 @@ def collapse_block(data: dict[str, Any] | None) -> str:
     if not settings:
         return ""
     p = data["provenance"]
-    intro = ("The collapse study (`make report PROFILE=collapse`), each setting over its seeds at the end of "
-             "training: the digits a fixed batch of 1,000 monitored samples covers, the epoch of its lowest Fréchet "
-             "distance to the validation images, and the rule's outcome against the writeup's settings (mean, and "
-             "range over the seeds):")
+    intro = ("The collapse study (`make report PROFILE=collapse`) below: each setting over its seeds at the end "
+             "of training (mean, and range over the seeds): the digits a fixed batch of 1,000 monitored samples "
+             "covers, the epoch of its lowest Fréchet distance to the validation images, and the rule's outcome "
+             "against the writeup's settings.")
     note = " ".join(n for n in (
         f"Generated from `results/collapse.json` ({p['date']}, commit {p['commit']}, `{p['command']}`; "
         f"{p['device']}).", wall_note(p.get("runs_wall"))) if n)
