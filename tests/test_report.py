@@ -324,7 +324,7 @@ def test_the_readme_reading_is_generated_from_the_records_and_compares_settings_
     weaker = [row("D learning rate 0.000125", seed, 10, 250, {"disc_learning_rate": 1.25e-4}) for seed in range(3)]
     studied = " ".join(readme.rewrite(text, data, {"collapse": {"collapse": {"at_epoch": 300,
                                                                             "runs": writeup + weaker}}}).split())
-    assert "D learning rate 0.000125 prevents the collapse within the epochs run." in studied
+    assert "*D learning rate 0.000125* prevents the collapse within the epochs run." in studied
     assert "end with 4.0 (4–4 over 3 seeds) digits" in studied
 
 
