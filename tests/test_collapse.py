@@ -118,13 +118,14 @@ def test_the_record_keeps_each_settings_spread_and_the_readme_shows_it():
                                                  "prevents"]
     provenance = {"date": "2026-12-02 14:00 UTC", "commit": "abc", "command": "python -m helpers.report "
                   "--profile collapse", "device": "cpu", "runs_wall": None}
-    block = readme.collapse_block(json.loads(json.dumps({"collapse": record, "provenance": provenance})))
+    data = {"profile": "collapse", "collapse": record, "provenance": provenance}
+    block = readme.study_block("collapse", json.loads(json.dumps(data)))
     assert "| D learning rate 0.000125 | 0, 1, 2 | 10.0 (10–10 over 3 seeds) |" in block
     assert "Generated from `results/collapse.json` (2026-12-02 14:00 UTC, commit abc" in block
-    assert readme.collapse_block(None) == "" and reproduction.collapse_record(None) == {}
-    text = f"{readme.COLLAPSE_START}\nold\n{readme.COLLAPSE_END}\n"
+    assert readme.study_block("collapse", None) == "" and reproduction.collapse_record(None) == {}
+    text = "<!-- results:collapse -->\nold\n<!-- /results:collapse -->\n"
     assert readme.rewrite(f"{readme.START}\n{readme.END}\n" + text, FULL_STUB, {}).endswith(
-        f"{readme.COLLAPSE_START}\n\n{readme.COLLAPSE_END}\n")  # no record yet: an empty block
+        "<!-- results:collapse -->\n\n<!-- /results:collapse -->\n")  # no record yet: an empty block
 
 
 FULL_STUB = {"models": [], "reference": [], "profile": "full",

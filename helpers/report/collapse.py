@@ -30,6 +30,18 @@ class Outcome(enum.StrEnum):
     UNDECIDED = "undecided"  # the seeds' ranges overlap: the runs cannot tell the setting apart
     TOO_FEW = "too few seeds"
 
+    @property
+    def words(self) -> str:
+        """The outcome as the clause after a setting's name, worded alike in the report and README."""
+        return OUTCOME_WORDS[self]
+
+
+OUTCOME_WORDS = {Outcome.PREVENTS: "prevents the collapse within the epochs run",
+                 Outcome.DELAYS: "delays the collapse rather than preventing it",
+                 Outcome.HASTENS: "hastens the collapse",
+                 Outcome.UNDECIDED: "cannot be told apart from the writeup's settings",
+                 Outcome.TOO_FEW: "has too few seeds to be compared"}
+
 
 @dataclass(frozen=True, eq=False)  # compared and hashed by identity: one object per setting
 class Setting:

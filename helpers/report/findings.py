@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from helpers.common import tables
 from helpers.common.folder import RunFolder
 from helpers.common.reference import PUBLISHED_NLL, WRITEUP_VAE_EPOCHS, WRITEUP_VAE_LOSS
 from helpers.config import MONITOR_SAMPLES, SCORE_SAMPLES, TRAIN_SIZE
@@ -16,7 +15,6 @@ from helpers.config.folders import split_folders
 from helpers.report import evidence
 from helpers.report.runview import RunView
 
-STUDY_HEADERS = tables.STUDY_HEADERS
 EQUILIBRIUM_MARGIN = 0.1  # D(real) and D(fake) within this of 1/2 count as "close to the equilibrium"
 
 
@@ -119,9 +117,26 @@ def fmt(value: object, digits: int = 2) -> str:
     return str(value)
 
 
-def study_rows(study: RunView) -> list[list]:
-    """The latent-size study's table, as its notebook prints it."""
-    return tables.study_rows(study.metrics.get("study", []))
+LATENT_SIZE_HEADERS = ["latent size", "validation loss", "training loss (mean)", "active units",
+                       "against the lowest mean"]
+SIZE_VERDICTS = {evidence.Verdict.HIGHER: "above its range", evidence.Verdict.OVERLAP: "cannot be told apart",
+                 evidence.Verdict.TOO_FEW: "too few seeds to compare"}
+
+
+def latent_size_rows(study: RunView) -> list[list[str]]:
+    """Per latent size: the final validation loss over its seeds (mean, range), the training loss, the active
+    units (mean, range), and the rule's verdict against the size with the lowest mean."""
+    table = {row["latent_dim"]: row for row in study.metrics.get("study", [])}
+    losses = latent_size_losses(study)
+    best = min(losses, key=lambda size: losses[size].mean) if losses else None
+    rows = []
+    for size, loss in losses.items():
+        units = table.get(size, {})
+        verdict = "lowest" if size == best else SIZE_VERDICTS[evidence.compare(loss, losses[best])]
+        rows.append([str(size), loss.text(2), fmt(units.get("train_loss")),
+                     f"{units['active_units']:.1f} of {size} ({units['active_units_min']}–{units['active_units_max']})"
+                     if units else "–", verdict])
+    return rows
 
 
 def latent_size_losses(study: RunView) -> dict[int, evidence.Spread]:

@@ -89,9 +89,11 @@ def study_record(study: RunView | None) -> dict[str, Any]:
     if not best:
         return {"study": {"rows": rows, "best": None}} if rows else {}
     spread = best["loss"]
-    return {"study": {"rows": rows, "best": {"latent_dim": best["latent_dim"], "loss": spread.text(2),
-                                             "losses": list(spread.values), "seeds": spread.n, "epochs": best["epochs"],
-                                             "ties": best["ties"], "too_few": best["too_few"]}}}
+    settings = {"headers": findings.LATENT_SIZE_HEADERS, "rows": findings.latent_size_rows(study)}
+    return {"study": {"rows": rows, "settings": settings,
+                      "best": {"latent_dim": best["latent_dim"], "loss": spread.text(2), "losses": list(spread.values),
+                               "seeds": spread.n, "epochs": best["epochs"], "ties": best["ties"],
+                               "too_few": best["too_few"]}}}
 
 
 def collapse_record(collapse: RunView | None) -> dict[str, Any]:
