@@ -171,6 +171,10 @@ def test_the_latent_size_study_names_the_best_size_only_as_far_as_the_seeds_tell
     assert "| 10 | 131.50 (130.50–133.00 over 3 seeds) |" in block and "| cannot be told apart |" in block
     assert "| 20 | 131.00 (130.00–132.00 over 3 seeds) |" in block and "| lowest |" in block
     assert "Generated from `results/study.json` (d, commit c, `x`; cpu)." in block
+    large = study_section(views, write_study(tmp_path / "l", {20: [130.0, 131, 132], 200: [131.5, 132, 133]}))
+    assert "do not show the largest code, 200 units, ending worse" in large
+    worse = study_section(views, write_study(tmp_path / "w", {20: [130.0, 131, 132], 200: [134.0, 135, 136]}))
+    assert "The largest code, 200 units, ends above the best" in worse and "largest code, 200" not in close
     few = study_section(views, write_study(tmp_path / "f", {2: [160.0, 161], 20: [130.0, 131]}))
     assert "With fewer than three seeds per size" in few and "tell it apart" not in few
 

@@ -160,7 +160,8 @@ def best_latent_size(study: RunView) -> dict | None:
     verdicts = {size: evidence.compare(losses[size], losses[best]) for size in losses if size != best}
     return {"latent_dim": best, "loss": losses[best], "too_few": any(v is evidence.Verdict.TOO_FEW
                                                                       for v in verdicts.values()),
-            "ties": [size for size, v in verdicts.items() if not v.apart], "epochs": study_epochs(study)}
+            "ties": [size for size, v in verdicts.items() if not v.apart], "epochs": study_epochs(study),
+            "largest": max(losses)}
 
 
 def study_epochs(study: RunView) -> int | None:
