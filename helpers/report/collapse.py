@@ -128,10 +128,22 @@ def study_of_rows(rows: list[dict[str, Any]], rate: float = GANConfig().learning
     by_role = roles([s for s, _ in changed], rate)
     verdicts = {role: dict(changed).get(s) if s else None for role, s in by_role.items()}
     return {"at_epoch": rows[0]["at_epoch"], "writeup": writeup, "changed": changed, "role": by_role,
-            "outcome": verdicts, "compared": len(writeup.rows) >= MIN_SEEDS,
+            "outcome": verdicts, "balance": balance(verdicts), "compared": len(writeup.rows) >= MIN_SEEDS,
             "full_length": min(row["final_epoch"] for row in rows) >= WRITEUP_GAN_EPOCHS,
             "headers": tables.collapse_headers(rows[0]["at_epoch"]), "rows": tables.collapse_rows(rows),
             "setting_headers": SETTING_HEADERS, "setting_rows": setting_rows(writeup, changed)}
+
+
+HELPS = (Outcome.PREVENTS, Outcome.DELAYS)  # the outcomes of a setting that holds the collapse off
+
+
+def balance(verdicts: dict[str, Outcome | None]) -> str | None:
+    """What the settings that tilt the game say together: 'opposite' when the stronger discriminator hastens the
+    collapse and the weaker one holds it off while the faster one does not; 'disagree' when the faster one holds it
+    off too; None otherwise."""
+    if verdicts.get("stronger_d") is not Outcome.HASTENS or verdicts.get("weaker_d") not in HELPS:
+        return None
+    return "disagree" if verdicts.get("faster_d") in HELPS else "opposite"
 
 
 SETTING_HEADERS = ["setting", "seeds", "digits at the end", "most digits", "epoch of the lowest FD",

@@ -123,16 +123,14 @@ SIZE_VERDICTS = {evidence.Verdict.HIGHER: "above its range", evidence.Verdict.OV
                  evidence.Verdict.TOO_FEW: "too few seeds to compare"}
 
 
-def latent_size_rows(study: RunView) -> list[list[str]]:
+def latent_size_rows(study: RunView, best: dict) -> list[list[str]]:
     """Per latent size: the final validation loss over its seeds (mean, range), the training loss, the active
-    units (mean, range), and the rule's verdict against the size with the lowest mean."""
+    units (mean, range), and the rule's verdict against the best size (best: best_latent_size(study))."""
     table = {row["latent_dim"]: row for row in study.metrics.get("study", [])}
-    losses = latent_size_losses(study)
-    best = min(losses, key=lambda size: losses[size].mean) if losses else None
     rows = []
-    for size, loss in losses.items():
+    for size, loss in best["losses"].items():
         units = table.get(size, {})
-        verdict = "lowest" if size == best else SIZE_VERDICTS[evidence.compare(loss, losses[best])]
+        verdict = "lowest" if size == best["latent_dim"] else SIZE_VERDICTS[best["verdicts"][size]]
         rows.append([str(size), loss.text(2), fmt(units.get("train_loss")),
                      f"{units['active_units']:.1f} of {size} ({units['active_units_min']}–{units['active_units_max']})"
                      if units else "–", verdict])
@@ -151,8 +149,9 @@ def latent_size_losses(study: RunView) -> dict[int, evidence.Spread]:
 
 
 def best_latent_size(study: RunView) -> dict | None:
-    """The latent size with the lowest mean validation loss, its spread, and by the rule the sizes the runs cannot
-    tell it apart from (every other size when any has fewer than three seeds); None without results."""
+    """The latent size with the lowest mean validation loss, its spread, every size's spread and verdict against it,
+    and by the rule the sizes the runs cannot tell it apart from (every other size when any has fewer than three
+    seeds); None without results."""
     losses = latent_size_losses(study)
     if not losses:
         return None
@@ -161,7 +160,7 @@ def best_latent_size(study: RunView) -> dict | None:
     return {"latent_dim": best, "loss": losses[best], "too_few": any(v is evidence.Verdict.TOO_FEW
                                                                       for v in verdicts.values()),
             "ties": [size for size, v in verdicts.items() if not v.apart], "epochs": study_epochs(study),
-            "largest": max(losses)}
+            "largest": max(losses), "losses": losses, "verdicts": verdicts}
 
 
 def study_epochs(study: RunView) -> int | None:

@@ -89,7 +89,7 @@ def study_record(study: RunView | None) -> dict[str, Any]:
     if not best:
         return {"study": {"rows": rows, "best": None}} if rows else {}
     spread = best["loss"]
-    settings = {"headers": findings.LATENT_SIZE_HEADERS, "rows": findings.latent_size_rows(study)}
+    settings = {"headers": findings.LATENT_SIZE_HEADERS, "rows": findings.latent_size_rows(study, best)}
     return {"study": {"rows": rows, "settings": settings,
                       "best": {"latent_dim": best["latent_dim"], "loss": spread.text(2), "losses": list(spread.values),
                                "seeds": spread.n, "epochs": best["epochs"], "ties": best["ties"],
