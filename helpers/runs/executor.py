@@ -44,18 +44,11 @@ class ClusterError(RuntimeError):
     """The Dask scheduler cannot be reached (nothing of the build has been touched)."""
 
 
-# glibc raises its mmap threshold each time a large block is freed, up to 32 MiB, so that the IS-NLL's 16 MiB decoder
-# blocks then come from the heap; in a kernel with OMP_NUM_THREADS=1 the heap fragmented to over 20 GiB within
-# 3,000 test images (latent 20, bf16) and stalled the machine. A fixed threshold keeps blocks of 4 MiB and more out
-# of the heap (measured: no growth over 900 images; the training steps' blocks are far smaller).
-MMAP_THRESHOLD = str(4 * 2**20)
-
-
 def run_env(threads: int | None) -> dict[str, str]:
-    """Environment variables for a run's process: epoch bars as text, CPU threads, this repository first, and a
-    fixed malloc mmap threshold."""
+    """Environment variables for a run's process: epoch bars as text, CPU threads, this repository first (the
+    allocator keeps glibc's own settings, as in a run by hand)."""
     env = {PROGRESS_ENV: "text", "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
-           "PYTHONUNBUFFERED": "1", "PYDEVD_DISABLE_FILE_VALIDATION": "1", "MALLOC_MMAP_THRESHOLD_": MMAP_THRESHOLD}
+           "PYTHONUNBUFFERED": "1", "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
     if threads:
         env.update(OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
     return env
