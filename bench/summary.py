@@ -57,14 +57,21 @@ def likelihood_table(results: dict) -> str:
 
 
 def build_line(results: dict) -> str:
-    """A run in the build against the same run by hand."""
+    """A run in the build against the same run by hand: its epochs and its IS-NLL."""
     b = results.get("build")
     if not b:
         return "The build comparison was not measured (bench.speed --skip-pipeline)."
-    return (f"Per epoch ({b['train_images']:,} training images): by hand {b['by_hand_seconds_per_epoch']:.2f} s, in "
+    line = (f"Per epoch ({b['train_images']:,} training images): by hand {b['by_hand_seconds_per_epoch']:.2f} s, in "
             f"the build {b['in_build_seconds_per_epoch']:.2f} s ({b['build_over_by_hand']:.2f}×); inheriting Dask's "
             f"`MALLOC_TRIM_THRESHOLD_=65536`, as runs did before, {b['inherited_malloc_trim_seconds_per_epoch']:.2f} s "
             f"({b['inherited_over_by_hand']:.2f}×).")
+    if "nll_images" not in b:
+        return line
+    return line + (
+        f" The IS-NLL (K = {b['nll_samples']:,}) of {b['nll_images']:,} test images: by hand "
+        f"{b['by_hand_nll_seconds']:.1f} s, in the build {b['in_build_nll_seconds']:.1f} s "
+        f"({b['nll_build_over_by_hand']:.2f}×); with glibc's mmap threshold fixed at 4 MiB, as runs had it until "
+        f"now, {b['fixed_mmap_threshold_nll_seconds']:.1f} s ({b['fixed_mmap_threshold_nll_over_by_hand']:.2f}×).")
 
 
 def precision_table(results: dict) -> str:

@@ -116,6 +116,19 @@ def test_is_nll_is_reproducible_from_a_seed_and_leaves_the_mode_alone(tiny_vae):
     model.eval()
 
 
+def test_bf16_decoding_through_a_copy_of_the_weights_equals_autocast_and_spares_the_model(tiny_vae):
+    # The IS-NLL decodes through a bf16 copy cast once; autocast, which casts the weights at every call, is the
+    # reference: the same bf16 products, so the same logits, while the model itself stays float32.
+    model, _ = tiny_vae
+    z = torch.randn(64, model.latent_dim, generator=torch.Generator().manual_seed(5))
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        expected = model.decode(z)
+    with torch.no_grad():
+        logits = metrics.decoder_at(model, "bf16")(z)
+    assert logits.dtype == torch.float32 and torch.equal(logits, expected)
+    assert all(p.dtype == torch.float32 for p in model.parameters())
+
+
 # --- latent usage --------------------------------------------------------------------------------------------------
 
 def test_active_units_count_only_the_dimensions_that_vary_across_images():
