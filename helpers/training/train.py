@@ -107,7 +107,7 @@ def vae_epoch(step: VAEStep, images: torch.Tensor, batch_size: int, generator: t
     totals = torch.zeros(3, device=images.device)
     draw = batch_size * BATCHES_PER_DRAW
     for start in range(0, len(images), draw):
-        for x in binarize(images[order[start:start + draw]], generator).split(batch_size):
+        for x in binarize(images.index_select(0, order[start:start + draw]), generator).split(batch_size):
             totals.add_(step(x, generator), alpha=len(x))
     loss, reconstruction, kl = (totals / len(images)).tolist()
     return {"train_loss": loss, "train_reconstruction": reconstruction, "train_kl": kl}
@@ -201,7 +201,8 @@ def gan_epoch(steps: GANSteps, images: torch.Tensor, labels: torch.Tensor, batch
     draw = batch_size * BATCHES_PER_DRAW
     for start in range(0, len(images), draw):
         index = order[start:start + draw]
-        for real, digits in zip(images[index].split(batch_size), labels[index].split(batch_size), strict=True):
+        real_batches = images.index_select(0, index).split(batch_size)
+        for real, digits in zip(real_batches, labels.index_select(0, index).split(batch_size), strict=True):
             for _ in range(d_steps):
                 disc_totals += steps.discriminator(real, digits, generator)
             gen_total += steps.generator(len(real), generator)
