@@ -107,7 +107,9 @@ def measure(threads: int, splits: Splits, steps: int, rounds: int, bf16: bool) -
     precisions = ["fp32", "bf16"] if bf16 else ["fp32"]
     for model in MODELS:
         limits = {p: ceiling.ceiling(model, DTYPES[p], threads) | {
-            "chained_seconds_per_epoch": ceiling.chained_ceiling(model, DTYPES[p], threads)} for p in precisions}
+            "chained_seconds_per_epoch": ceiling.chained_ceiling(model, DTYPES[p], threads),
+            "written_out_chained_seconds_per_epoch": ceiling.chained_ceiling(model, DTYPES[p], threads,
+                                                                             written_out=True)} for p in precisions}
         torch.set_num_threads(threads)
         ceilings += [{"model": model, "precision": p, "threads": threads, **limits[p]} for p in precisions]
         base = best_seconds(baseline_loop(model, images), rounds) * scale

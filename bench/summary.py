@@ -10,7 +10,7 @@ import argparse
 import re
 from pathlib import Path
 
-from bench.speed import RESULTS
+from bench.speed import BF16_TARGET, FP32_TARGET, RESULTS
 from helpers.common.files import read_json
 from helpers.common.tables import markdown_table
 
@@ -40,6 +40,34 @@ def breakdown_table(results: dict) -> str:
     parts = list(results["breakdown"][0]["shares"])
     rows = [[b["model"], b["precision"], *(f"{b['shares'][p]:.0%}" for p in parts)] for b in results["breakdown"]]
     return markdown_table(["model", "precision", *parts], rows)
+
+
+MEMORY_PARTS = ("optimizer", "precision copies")  # whole passes over the parameter buffers: bound by memory
+
+
+def bound_table(results: dict) -> str:
+    """How fast each written-out step could be with nothing but its products (at their ceiling, or chained) and its
+    passes over the parameter buffers (as measured): a bound on the issue's targets on this machine.
+
+    The products are those the written-out step runs (records before they were timed: the ceiling's, a few more).
+    """
+    ceilings = {(c["model"], c["precision"]): c for c in results["ceilings"] if c["threads"] == 1}
+    steps = {(r["model"], r["precision"]): r["seconds_per_epoch"] for r in results["rows"]
+             if r["threads"] == 1 and r["step"] == "explicit"}
+    rows = []
+    for b in results["breakdown"]:
+        key = (b["model"], b["precision"])
+        memory = steps[key] * sum(b["shares"][part] for part in MEMORY_PARTS)
+        own = ceilings[key]
+        alone = own.get("written_out_seconds_per_epoch", own["seconds_per_epoch"])
+        chained = own.get("written_out_chained_seconds_per_epoch", own["chained_seconds_per_epoch"])
+        fp32 = ceilings[(b["model"], "fp32")]["seconds_per_epoch"]
+        target = FP32_TARGET if b["precision"] == "fp32" else BF16_TARGET
+        rows.append([*key, f"{steps[key]:.2f}", f"{alone:.2f}", f"{chained:.2f}", f"{memory:.2f}",
+                     f"{fp32 / (alone + memory):.2f}", f"{fp32 / (chained + memory):.2f}", f"{target:g}"])
+    return markdown_table(["model", "precision", "s/epoch", "its products alone (s)", "its products chained (s)",
+                           "optimizer and precision copies (s)", "bound: × the fp32 ceiling's speed",
+                           "bound with the products chained", "target"], rows)
 
 
 def likelihood_table(results: dict) -> str:
@@ -93,6 +121,7 @@ def tables(results: dict) -> str:
     """Every generated part of docs/speed.md."""
     return "\n\n".join([machine_line(results), "### The training step, one thread", step_table(results),
                         "### Where the written-out step's time goes", breakdown_table(results),
+                        "### How fast the step could be on this machine", bound_table(results),
                         "### The likelihood of the test set", likelihood_table(results),
                         "### A run in the build", build_line(results),
                         "### bf16 against fp32 at full length", precision_table(results)]) + "\n"
