@@ -17,7 +17,8 @@ PARTS = {
     "matrix products": ("aten::mm", "aten::addmm", "aten::bmm"),
     "optimizer": ("aten::_fused_adagrad_", "aten::_fused_adam_"),
     "precision copies": ("aten::copy_", "aten::_to_copy"),
-    "data": ("aten::bernoulli_", "aten::index", "aten::randperm", "aten::gather"),
+    "data": ("aten::bernoulli_", "aten::uniform_", "aten::lt", "aten::index", "aten::index_select", "aten::randperm",
+             "aten::gather"),
     "random draws": ("aten::normal_", "aten::random_"),
 }
 

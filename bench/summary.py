@@ -92,7 +92,7 @@ def build_line(results: dict) -> str:
     line = (f"Per epoch ({b['train_images']:,} training images): by hand {b['by_hand_seconds_per_epoch']:.2f} s, in "
             f"the build {b['in_build_seconds_per_epoch']:.2f} s ({b['build_over_by_hand']:.2f}×); inheriting Dask's "
             f"`MALLOC_TRIM_THRESHOLD_=65536`, as runs did before, {b['inherited_malloc_trim_seconds_per_epoch']:.2f} s "
-            f"({b['inherited_over_by_hand']:.2f}×).")
+            f"({b['inherited_malloc_trim_over_by_hand']:.2f}×).")
     if "nll_images" not in b:
         return line
     return line + (
