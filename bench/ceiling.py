@@ -74,6 +74,13 @@ def step_flops(passes: list[Pass]) -> int:
     return sum(2 * rows * n_in * n_out for _, rows, n_in, n_out in products(passes))
 
 
+def operands(kind: str, rows: int, n_in: int, n_out: int, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+    """Random left and right operands of one product of a layer (forward, input or weight gradient)."""
+    x, weight, grad = (torch.randn(rows, n_in, dtype=dtype), torch.randn(n_out, n_in, dtype=dtype),
+                       torch.randn(rows, n_out, dtype=dtype))
+    return {"forward": (x, weight.t()), "input_grad": (grad, weight), "weight_grad": (grad.t(), x)}[kind]
+
+
 def product_seconds(kind: str, rows: int, n_in: int, n_out: int, dtype: torch.dtype, threads: int,
                     repeats: int = 30, rounds: int = 3) -> float:
     """Seconds of one matrix product of a layer at this shape, dtype and thread count (best of rounds).
@@ -81,9 +88,7 @@ def product_seconds(kind: str, rows: int, n_in: int, n_out: int, dtype: torch.dt
     Not cached across models: on a shared machine each model's ceiling is measured next to its own loops.
     """
     torch.set_num_threads(threads)
-    x, weight, grad = torch.randn(rows, n_in, dtype=dtype), torch.randn(n_out, n_in, dtype=dtype), \
-        torch.randn(rows, n_out, dtype=dtype)
-    left, right = {"forward": (x, weight.t()), "input_grad": (grad, weight), "weight_grad": (grad.t(), x)}[kind]
+    left, right = operands(kind, rows, n_in, n_out, dtype)
     torch.mm(left, right)  # warm-up
     best = float("inf")
     for _ in range(rounds):
@@ -116,16 +121,12 @@ def chained_ceiling(model: str, dtype: torch.dtype, threads: int, images: int = 
     written_out, only the products the written-out step runs.
     """
     torch.set_num_threads(threads)
-    operands = []
-    for kind, rows, n_in, n_out in step_products(model, written_out, batch_size):
-        x, weight, grad = (torch.randn(rows, n_in, dtype=dtype), torch.randn(n_out, n_in, dtype=dtype),
-                           torch.randn(rows, n_out, dtype=dtype))
-        operands.append({"forward": (x, weight.t()), "input_grad": (grad, weight), "weight_grad": (grad.t(), x)}[kind])
+    pairs = [operands(*product, dtype) for product in step_products(model, written_out, batch_size)]
     best = float("inf")
     for _ in range(rounds + 1):  # the first round warms up
         start = time.perf_counter()
         for _ in range(10):
-            for left, right in operands:
+            for left, right in pairs:
                 torch.mm(left, right)
         best = min(best, (time.perf_counter() - start) / 10)
     return best * -(-images // batch_size)

@@ -48,8 +48,7 @@ MEMORY_PARTS = ("optimizer", "precision copies")  # whole passes over the parame
 def bound_table(results: dict) -> str:
     """How fast each written-out step could be with nothing but its products (at their ceiling, or chained) and its
     passes over the parameter buffers (as measured): a bound on the issue's targets on this machine.
-
-    The products are those the written-out step runs (records before they were timed: the ceiling's, a few more).
+    The products are those the written-out step runs (bench.ceiling.step_products).
     """
     ceilings = {(c["model"], c["precision"]): c for c in results["ceilings"] if c["threads"] == 1}
     steps = {(r["model"], r["precision"]): r["seconds_per_epoch"] for r in results["rows"]
@@ -58,9 +57,8 @@ def bound_table(results: dict) -> str:
     for b in results["breakdown"]:
         key = (b["model"], b["precision"])
         memory = steps[key] * sum(b["shares"][part] for part in MEMORY_PARTS)
-        own = ceilings[key]
-        alone = own.get("written_out_seconds_per_epoch", own["seconds_per_epoch"])
-        chained = own.get("written_out_chained_seconds_per_epoch", own["chained_seconds_per_epoch"])
+        alone = ceilings[key]["written_out_seconds_per_epoch"]
+        chained = ceilings[key]["written_out_chained_seconds_per_epoch"]
         fp32 = ceilings[(b["model"], "fp32")]["seconds_per_epoch"]
         target = FP32_TARGET if b["precision"] == "fp32" else BF16_TARGET
         rows.append([*key, f"{steps[key]:.2f}", f"{alone:.2f}", f"{chained:.2f}", f"{memory:.2f}",
@@ -89,17 +87,14 @@ def build_line(results: dict) -> str:
     b = results.get("build")
     if not b:
         return "The build comparison was not measured (bench.speed --skip-pipeline)."
-    line = (f"Per epoch ({b['train_images']:,} training images): by hand {b['by_hand_seconds_per_epoch']:.2f} s, in "
+    return (f"Per epoch ({b['train_images']:,} training images): by hand {b['by_hand_seconds_per_epoch']:.2f} s, in "
             f"the build {b['in_build_seconds_per_epoch']:.2f} s ({b['build_over_by_hand']:.2f}×); inheriting Dask's "
             f"`MALLOC_TRIM_THRESHOLD_=65536`, as runs did before, {b['inherited_malloc_trim_seconds_per_epoch']:.2f} s "
-            f"({b['inherited_malloc_trim_over_by_hand']:.2f}×).")
-    if "nll_images" not in b:
-        return line
-    return line + (
-        f" The IS-NLL (K = {b['nll_samples']:,}) of {b['nll_images']:,} test images: by hand "
-        f"{b['by_hand_nll_seconds']:.1f} s, in the build {b['in_build_nll_seconds']:.1f} s "
-        f"({b['nll_build_over_by_hand']:.2f}×); with glibc's mmap threshold fixed at 4 MiB, as runs had it until "
-        f"now, {b['fixed_mmap_threshold_nll_seconds']:.1f} s ({b['fixed_mmap_threshold_nll_over_by_hand']:.2f}×).")
+            f"({b['inherited_malloc_trim_over_by_hand']:.2f}×). The IS-NLL (K = {b['nll_samples']:,}) of "
+            f"{b['nll_images']:,} test images: by hand {b['by_hand_nll_seconds']:.1f} s, in the build "
+            f"{b['in_build_nll_seconds']:.1f} s ({b['nll_build_over_by_hand']:.2f}×); with glibc's mmap threshold "
+            f"fixed at 4 MiB, as runs had it before, {b['fixed_mmap_threshold_nll_seconds']:.1f} s "
+            f"({b['fixed_mmap_threshold_nll_over_by_hand']:.2f}×).")
 
 
 def precision_table(results: dict) -> str:
