@@ -21,6 +21,7 @@ from helpers.common.files import FIGURES, METRICS, WEIGHTS, atomic_path, write_j
 from helpers.common.machine import cpu_name
 from helpers.common.tables import markdown_table  # noqa: F401 (what the notebooks import)
 from helpers.config import Config
+from helpers.config.registry import described
 
 PACKAGES = ("torch", "torchvision", "numpy", "matplotlib", "papermill", "nbconvert", "ipywidgets")
 
@@ -69,9 +70,9 @@ class RunOutputs:
 
     def write_metrics(self, config: Config, history: list[dict[str, float]], device: torch.device,
                       **results: Any) -> Path:
-        """Write metrics.json: parameters, per-epoch history, results, time, device, versions, figures."""
+        """Write metrics.json: kind and parameters, per-epoch history, results, time, device, versions, figures."""
         metrics = {
-            "parameters": config.to_dict(),
+            **described(config),  # kind and parameters
             "history": history,
             "epochs_run": len(history),
             "train_seconds": sum(row.get("seconds", 0.0) for row in history),

@@ -84,11 +84,10 @@ def untrained_runs(tmp_path_factory) -> dict[str, Path]:
 
 def run_models(run_dirs: dict[str, Path]) -> dict:
     """The models of the four run folders (vae_z2, vae_z20, gan, aux_gan), loaded as the exploration notebook does."""
-    from helpers.models import gan
-    from helpers.models.vae import load_vae
+    from helpers.config.registry import EXPERIMENT_OF_MODEL
 
-    return {name: load_vae(path) if name.startswith("vae") else gan.load_generator(path)
-            for name, path in run_dirs.items() if name in ("vae_z2", "vae_z20", "gan", "aux_gan")}
+    return {name: EXPERIMENT_OF_MODEL[name].load(path) for name, path in run_dirs.items()
+            if name in ("vae_z2", "vae_z20", "gan", "aux_gan")}
 
 
 def execute_runs(selected: list, build: Path, timeout: float | None = None, force: bool = False,

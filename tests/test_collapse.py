@@ -30,7 +30,7 @@ def fake_gan_run(folder: Path, changes: dict, seed: int = 0, epochs: int = 20, r
         history.append(row)
     params = GANConfig(seed=seed, epochs=epochs, output_dir=str(folder), **changes).to_dict()
     params["classifier_dir"] = str(folder.parent / "classifier")  # scored while it trained, as the study needs
-    (folder / METRICS).write_text(json.dumps({"parameters": params, "history": history}))
+    (folder / METRICS).write_text(json.dumps({"kind": "gan", "parameters": params, "history": history}))
     (folder / WEIGHTS).write_bytes(b"")
     return folder
 
@@ -151,7 +151,7 @@ def test_a_run_folder_that_is_not_a_finished_gan_run_is_one_clear_line(gan_runs,
         CollapseConfig(run_dirs=gan_runs, at_epoch=21)
     vae = tmp_path / "vae"
     vae.mkdir()
-    (vae / METRICS).write_text(json.dumps({"parameters": {"latent_dim": 2}}))
+    (vae / METRICS).write_text(json.dumps({"kind": "vae", "parameters": {"latent_dim": 2}}))
     (vae / WEIGHTS).write_bytes(b"")
     missing = str(tmp_path / "missing")
     for run_dirs, message in ((str(vae), "run_dirs needs a GAN run"), ("", "run_dirs names no run folder"),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -30,7 +31,7 @@ from helpers.runs.lock import build_lock
 def finished_run(folder: Path, name: str) -> dict[str, bytes]:
     """A run folder as a finished run leaves it; returns every file's bytes (to compare afterwards)."""
     folder.mkdir(parents=True, exist_ok=True)
-    files = {METRICS: json.dumps({"parameters": {"latent_dim": 2}, "history": [{"epoch": 1}]}),
+    files = {METRICS: json.dumps({"kind": "vae", "parameters": {"latent_dim": 2}, "history": [{"epoch": 1}]}),
              FIGURES: json.dumps([{"name": "loss", "file": "loss.png", "caption": "c"}]), "loss.png": "png",
              WEIGHTS: "weights", RECORD: json.dumps({"name": name, "status": "ok", "key": "old", "finished": "then"}),
              LOG: "old log", f"{name}.ipynb": "{}", "checkpoint.pt": "checkpoint", "best.pt": "best"}
@@ -193,6 +194,17 @@ def test_values_that_only_look_valid_name_the_parameter(untrained_runs):
     assert VAEConfig(seed=2**64 - 1).seed == 2**64 - 1 and VAEConfig(nll_images=10_000).nll_images == 10_000
     ExploreConfig(vae_z2_dir=str(untrained_runs["vae_z2"]), vae_z20_dir=str(untrained_runs["vae_z20"]),
                   gan_dir=str(untrained_runs["gan"]), aux_gan_dir=str(untrained_runs["aux_gan"]))
+
+
+def test_a_folder_is_judged_by_the_kind_its_run_wrote_not_by_its_parameter_names(untrained_runs, tmp_path):
+    assert json.loads((untrained_runs["vae_z2"] / METRICS).read_text())["kind"] == "vae"
+    relabelled = tmp_path / "relabelled"
+    shutil.copytree(untrained_runs["vae_z2"], relabelled)
+    metrics = json.loads((relabelled / METRICS).read_text())
+    (relabelled / METRICS).write_text(json.dumps(metrics | {"kind": "gan"}))  # latent_dim 2 still in its parameters
+    with pytest.raises(ParameterError, match=r"^vae_z2_dir='.*' is a GAN run with auxiliary=False; vae_z2_dir needs "
+                                             r"a VAE run with latent_dim 2$"):
+        ExploreConfig(vae_z2_dir=str(relabelled))
 
 
 PAPERMILL = {  # notebook, injected parameters, the line the run stops with

@@ -9,6 +9,7 @@ from torch import nn
 
 from helpers.common.files import METRICS, WEIGHTS, write_json
 from helpers.config import ClassifierConfig
+from helpers.config.registry import described
 from helpers.data import Split, Splits
 from helpers.models import gan
 from helpers.training import gan_train
@@ -39,7 +40,7 @@ class RealDigits(nn.Module):
 def classifier_run(tmp_path_factory):
     """A classifier run folder as the classifier notebook leaves it: its parameters, weights and test accuracy."""
     folder = tmp_path_factory.mktemp("classifier")
-    write_json(folder / METRICS, {"parameters": ClassifierConfig(epochs=1).to_dict(), "test_accuracy": 0.95})
+    write_json(folder / METRICS, {**described(ClassifierConfig(epochs=1)), "test_accuracy": 0.95})
     (folder / WEIGHTS).write_bytes(b"")
     return str(folder)
 

@@ -17,7 +17,6 @@ from helpers.config.base import (
     resolve_device,
 )
 from helpers.config.experiments import (
-    CONFIGS,
     ClassifierConfig,
     CollapseConfig,
     ExploreConfig,
@@ -25,8 +24,10 @@ from helpers.config.experiments import (
     StudyConfig,
     VAEConfig,
 )
+from helpers.config.registry import CONFIGS, EXPERIMENTS, MODELS
 
-__all__ = ["ACTIVE_UNIT_VARIANCE", "CONFIGS", "MONITOR_SAMPLES", "SCORE_SAMPLES", "TEST_SIZE", "TRAIN_SIZE",
+__all__ = ["ACTIVE_UNIT_VARIANCE", "CONFIGS", "EXPERIMENTS", "MODELS", "MONITOR_SAMPLES", "SCORE_SAMPLES", "TEST_SIZE",
+           "TRAIN_SIZE",
            "ClassifierConfig",
            "CollapseConfig", "Config", "ExploreConfig", "GANConfig", "ParameterError", "Role", "RunConfig",
            "StudyConfig", "VAEConfig", "check_device", "resolve_device"]

@@ -20,7 +20,7 @@ from pydantic.fields import FieldInfo
 
 from helpers.common.machine import available_memory
 from helpers.common.names import did_you_mean
-from helpers.config.folders import UPSTREAM, run_of_kind, writable_folder
+from helpers.config.folders import UPSTREAM, needs_of, run_of_kind, writable_folder
 
 IPYTHON_NAMES = {"In", "Out", "get_ipython", "exit", "quit", "open"}
 TRAIN_SIZE = 50_000  # MNIST's and Fashion-MNIST's training split (the other 10,000 are the validation split)
@@ -165,7 +165,7 @@ class RunConfig(Config):
     def _finished_classifier(cls, folder: str, info: ValidationInfo) -> str:
         """Refuse a folder that is not a finished classifier run (empty means: no scores); for the runs that have
         a classifier_dir (the VAE's and the GAN's)."""
-        return run_of_kind(folder, info)
+        return run_of_kind(folder, info, needs_of(cls, info.field_name))
 
     @model_validator(mode="after")
     def _fits_in_memory(self) -> RunConfig:

@@ -1,5 +1,5 @@
-"""The notebooks' configurations: one pydantic model per notebook, whose defaults are the writeup's settings;
-CONFIGS maps a notebook's name to its model."""
+"""The notebooks' configurations: one pydantic model per notebook, whose defaults are the writeup's settings
+(helpers.config.registry names each notebook's)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,9 @@ from helpers.config.base import (
     Role,
     RunConfig,
 )
-from helpers.config.folders import fewest_epochs, finished_runs, run_of_kind, scored_runs
+from helpers.config.folders import Kind, Needs, fewest_epochs, finished_runs, needs_of, run_of_kind, scored_runs
+
+SCORING_CLASSIFIER = Needs(Kind.CLASSIFIER, "(notebooks/classifier.ipynb)")
 
 
 class VAEConfig(RunConfig):
@@ -36,7 +38,7 @@ class VAEConfig(RunConfig):
     # image on the same draws, bench/results.json "likelihood"); densities and sums stay float32
     nll_precision: Annotated[Literal["fp32", "bf16", "auto"], Role.EVALUATION] = "auto"
     # a finished classifier run: scores 10,000 prior samples (empty: no scores)
-    classifier_dir: Annotated[str, Role.EVALUATION] = ""
+    classifier_dir: Annotated[str, Role.EVALUATION, SCORING_CLASSIFIER] = ""
     output_dir: Annotated[str, Role.PATH] = "outputs/vae"
 
     size_fields: ClassVar[tuple[str, ...]] = ("batch_size", "hidden_dim", "latent_dim")
@@ -76,7 +78,7 @@ class GANConfig(RunConfig):
     disc_learning_rate: Annotated[float, Field(ge=0, le=MAX_LEARNING_RATE)] = 0.0  # D's own step (0: learning_rate)
     sample_every: Annotated[Positive, Role.EVALUATION] = 2
     # a finished classifier run: score samples during and after training (empty: none)
-    classifier_dir: Annotated[str, Role.EVALUATION] = ""
+    classifier_dir: Annotated[str, Role.EVALUATION, SCORING_CLASSIFIER] = ""
     # with a classifier: score the fixed sample batch every this many epochs
     score_every: Annotated[Positive, Role.EVALUATION] = 5
     score_samples: Annotated[Positive, Role.EVALUATION] = MONITOR_SAMPLES  # with a classifier: images in that batch
@@ -120,10 +122,12 @@ def variant_name(params: dict[str, Any]) -> str:
 class ExploreConfig(Config):
     """The exploration notebook: trained run folders to load; an empty one means a small model trained here."""
 
-    vae_z2_dir: Annotated[str, Role.EVALUATION] = ""
-    vae_z20_dir: Annotated[str, Role.EVALUATION] = ""
-    gan_dir: Annotated[str, Role.EVALUATION] = ""
-    aux_gan_dir: Annotated[str, Role.EVALUATION] = ""
+    vae_z2_dir: Annotated[str, Role.EVALUATION, Needs(Kind.VAE, "with latent_dim 2", (("latent_dim", 2),))] = ""
+    vae_z20_dir: Annotated[str, Role.EVALUATION, Needs(Kind.VAE)] = ""
+    gan_dir: Annotated[str, Role.EVALUATION, Needs(Kind.GAN, "without the digit head (auxiliary=False)",
+                                                   (("auxiliary", False),))] = ""
+    aux_gan_dir: Annotated[str, Role.EVALUATION, Needs(Kind.GAN, "with the digit head (auxiliary=True)",
+                                                       (("auxiliary", True),))] = ""
     epochs: Annotated[Positive, Role.LENGTH] = 1
     train_size: Count = 2000
     output_dir: Annotated[str, Role.PATH] = "outputs/explore"
@@ -134,7 +138,7 @@ class ExploreConfig(Config):
     @classmethod
     def _finished_run(cls, folder: str, info: ValidationInfo) -> str:
         """Refuse a folder that is not a finished run of the kind the slot needs (empty: train one here)."""
-        return run_of_kind(folder, info)
+        return run_of_kind(folder, info, needs_of(cls, info.field_name))
 
 
 class ClassifierConfig(RunConfig):
@@ -162,7 +166,7 @@ class ClassifierConfig(RunConfig):
 class StudyConfig(Config):
     """The study notebook: the sweep's run folders and the active-unit threshold."""
 
-    sweep_dirs: Annotated[str, Role.EVALUATION] = ""
+    sweep_dirs: Annotated[str, Role.EVALUATION, Needs(Kind.VAE)] = ""
     active_threshold: Annotated[Finite, Role.EVALUATION] = ACTIVE_UNIT_VARIANCE
     device: Annotated[str, Role.NUMERICS] = "cpu"
     output_dir: Annotated[str, Role.PATH] = "outputs/study"
@@ -171,13 +175,13 @@ class StudyConfig(Config):
     @classmethod
     def _finished_runs(cls, sweep_dirs: str, info: ValidationInfo) -> str:
         """Refuse a value that names no folder, or a folder without a finished VAE run."""
-        return finished_runs(sweep_dirs, info)
+        return finished_runs(sweep_dirs, info, needs_of(cls, info.field_name))
 
 
 class CollapseConfig(Config):
     """The collapse notebook: finished GAN run folders to compare, and the epoch to compare them at."""
 
-    run_dirs: Annotated[str, Role.EVALUATION] = ""
+    run_dirs: Annotated[str, Role.EVALUATION, Needs(Kind.GAN)] = ""
     at_epoch: Annotated[Count, Role.EVALUATION] = 0  # 0: the last epoch every run reached
     output_dir: Annotated[str, Role.PATH] = "outputs/collapse"
 
@@ -185,7 +189,7 @@ class CollapseConfig(Config):
     @classmethod
     def _finished_runs(cls, run_dirs: str, info: ValidationInfo) -> str:
         """Refuse a value that names no folder, or a folder without a finished GAN run scored while it trained."""
-        return scored_runs(finished_runs(run_dirs, info), info)
+        return scored_runs(finished_runs(run_dirs, info, needs_of(cls, info.field_name)), info)
 
     @model_validator(mode="after")
     def _an_epoch_every_run_reached(self) -> CollapseConfig:
@@ -195,8 +199,3 @@ class CollapseConfig(Config):
             raise ValueError(f"at_epoch must be <= {reached} (the epochs of the shortest run in run_dirs; 0 means "
                              f"the last epoch every run reached), got {self.at_epoch}")
         return self
-
-
-CONFIGS: dict[str, type[Config]] = {"vae": VAEConfig, "gan": GANConfig, "explore": ExploreConfig,
-                                    "classifier": ClassifierConfig, "study": StudyConfig,
-                                    "collapse": CollapseConfig}  # by notebook stem

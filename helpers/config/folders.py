@@ -1,20 +1,23 @@
 """Parameters that name run folders: each folder must hold a finished run of the kind the parameter needs.
 
-A folder is judged by its metrics.json parameters ('latent_dim': a VAE run, 'noise_dim': a GAN run, 'channels':
-a classifier run). Before a build runs anything, a folder that a run of the same build will make is a
-placeholder ('{runs.NAME}'), judged by the parameters that run will have (UPSTREAM, set by Config.check).
+Such a parameter declares what it needs on its field (``Annotated[str, Needs(Kind.VAE, ...)]``), and a folder is
+judged by what its run wrote into metrics.json: its kind and its parameters. Before a build runs anything, a folder
+that a run of the same build will make is a placeholder ('{runs.NAME}'), judged by what that run will write
+(UPSTREAM, set by Config.check).
 """
 
 from __future__ import annotations
 
+import enum
 import glob
 import os
 import tempfile
 from contextvars import ContextVar
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationInfo
+from pydantic import BaseModel, ValidationInfo
 
 from helpers.common.files import METRICS, WEIGHTS
 from helpers.common.folder import RunFolder
@@ -22,40 +25,71 @@ from helpers.common.folder import RunFolder
 SEPARATOR = ","  # between the run folders of one parameter (what a {sweep.NAME} placeholder stands for)
 PLACEHOLDER_MARK = "{runs."  # a run-layer placeholder: the folder of a run that may not have run yet
 UPSTREAM: ContextVar[dict[str, dict[str, Any] | None] | None] = ContextVar("upstream", default=None)  # Config.check
+# (a placeholder -> what its run will write: {"kind": ..., "parameters": {...}}, or None when unknown)
 
 
-def finished_runs(text: str, info: ValidationInfo) -> str:
+class Kind(enum.StrEnum):
+    """What a run folder holds, written by the run into its metrics.json (helpers.config.registry names each
+    experiment's): which parameters naming run folders it may fill."""
+
+    VAE = "vae"
+    GAN = "gan"
+    CLASSIFIER = "classifier"
+    SUMMARY = "summary"  # a notebook that reads other runs (exploration, studies): nothing reads its folder
+
+    @property
+    def words(self) -> str:
+        """One of its runs, in words: 'a VAE run'."""
+        return {"vae": "a VAE run", "gan": "a GAN run", "classifier": "a classifier run"}.get(self, "a summary run")
+
+
+@dataclass(frozen=True)
+class Needs:
+    """On a parameter naming run folders: the kind of run each must hold, and the parameters it must have."""
+
+    kind: Kind
+    detail: str = ""  # the condition in words, after the kind's: 'with latent_dim 2'
+    where: tuple[tuple[str, Any], ...] = ()  # (parameter, value) pairs the run must have
+
+    @property
+    def words(self) -> str:
+        """What the parameter needs, in words: 'a VAE run with latent_dim 2'."""
+        return f"{self.kind.words} {self.detail}".strip()
+
+    def fits(self, kind: str | None, params: dict[str, Any]) -> bool:
+        """Whether a run of this kind with these parameters fills the slot."""
+        return kind == self.kind and all(bool(params.get(k)) == v if isinstance(v, bool) else params.get(k) == v
+                                         for k, v in self.where)
+
+
+def needs_of(config: type[BaseModel], field: str | None) -> Needs:
+    """The Needs a field declares (a config's parameters naming run folders each declare one)."""
+    return next(item for item in config.model_fields[field or ""].metadata if isinstance(item, Needs))
+
+
+def finished_runs(text: str, info: ValidationInfo, needs: Needs) -> str:
     """text when its comma-separated folders (or glob) are finished runs of the kind the parameter needs."""
     folders = split_folders(text)
     if not folders:
         raise ValueError(f"{info.field_name} names no run folder: {text!r}")
     for folder in folders:
-        run_of_kind(str(folder), info)
+        run_of_kind(str(folder), info, needs)
     return text
 
 
-def run_of_kind(folder: str, info: ValidationInfo) -> str:
+def run_of_kind(folder: str, info: ValidationInfo, needs: Needs) -> str:
     """folder itself when empty or a finished run of the kind its parameter needs; else ValueError naming both."""
-    if folder and (params := run_parameters(folder, info)) is not None:
-        check_run_kind(info.field_name, folder, params)
+    if folder and (run := written_run(folder, info)) is not None:
+        kind, params = run.get("kind"), run.get("parameters") or {}
+        if not needs.fits(kind, params):
+            raise ValueError(f"{info.field_name}={folder!r} is {describe_run(kind, params)}; {info.field_name} "
+                             f"needs {needs.words}")
     return folder
 
 
-RUN_SLOTS = {  # what each parameter naming run folders needs in them: a test on its parameters, and in words
-    "vae_z2_dir": (lambda p: "latent_dim" in p and p["latent_dim"] == 2, "a VAE run with latent_dim 2"),
-    "vae_z20_dir": (lambda p: "latent_dim" in p, "a VAE run"),
-    "gan_dir": (lambda p: "noise_dim" in p and not p.get("auxiliary"), "a GAN run without the digit head "
-                "(auxiliary=False)"),
-    "aux_gan_dir": (lambda p: "noise_dim" in p and bool(p.get("auxiliary")), "a GAN run with the digit head "
-                    "(auxiliary=True)"),
-    "sweep_dirs": (lambda p: "latent_dim" in p, "a VAE run"),
-    "run_dirs": (lambda p: "noise_dim" in p, "a GAN run"),
-    "classifier_dir": (lambda p: "channels" in p, "a classifier run (notebooks/classifier.ipynb)"),
-}
-
-
-def run_parameters(folder: str, info: ValidationInfo) -> dict[str, Any] | None:
-    """A finished run folder's parameters (metrics.json); a placeholder's come from the build (None: unknown)."""
+def written_run(folder: str, info: ValidationInfo) -> dict[str, Any] | None:
+    """What a finished run folder's metrics.json says of its run (kind, parameters); a placeholder's comes from the
+    build (None: not known yet)."""
     upstream = UPSTREAM.get()
     if PLACEHOLDER_MARK in folder and upstream is not None:
         return upstream.get(folder)
@@ -64,32 +98,25 @@ def run_parameters(folder: str, info: ValidationInfo) -> dict[str, Any] | None:
     missing = [f for f in (WEIGHTS, METRICS) if not (Path(folder) / f).exists()]
     if missing:
         raise ValueError(f"{info.field_name}={folder!r} is not a finished run folder: {', '.join(missing)} missing")
-    if (params := folder_parameters(folder)) is None:
+    if (run := folder_run(folder)) is None:
         raise ValueError(f"{info.field_name}={folder!r}: its {METRICS} cannot be read; run it again")
-    return params
+    return run
 
 
-def check_run_kind(field: str, folder: str, params: dict[str, Any]) -> None:
-    """Raise ValueError unless a run's parameters are of the kind the parameter field needs."""
-    fits, wanted = RUN_SLOTS[field]
-    if not fits(params):
-        raise ValueError(f"{field}={folder!r} is {describe_run(params)}; {field} needs {wanted}")
-
-
-def describe_run(params: dict[str, Any]) -> str:
-    """A run's kind in words, from its parameters: 'a VAE run with latent_dim 20', 'a GAN run with ...'."""
-    if "latent_dim" in params:
-        return f"a VAE run with latent_dim {params['latent_dim']}"
-    if "noise_dim" in params:
+def describe_run(kind: str | None, params: dict[str, Any]) -> str:
+    """A run in words, from its kind and parameters: 'a VAE run with latent_dim 20', 'a GAN run with ...'."""
+    if kind == Kind.VAE:
+        return f"a VAE run with latent_dim {params.get('latent_dim')}"
+    if kind == Kind.GAN:
         return f"a GAN run with auxiliary={bool(params.get('auxiliary'))}"
-    return "a classifier run" if "channels" in params else "not a VAE, GAN or classifier run"
+    return Kind(kind).words if kind in set(Kind) else "a run of no known kind (its metrics.json names none)"
 
 
 def scored_runs(text: str, info: ValidationInfo) -> str:
     """text when every GAN run it names was scored by a classifier while it trained (its classifier_dir set)."""
     upstream = UPSTREAM.get() or {}
     for folder in map(str, split_folders(text)):
-        params = upstream.get(folder) if PLACEHOLDER_MARK in folder else folder_parameters(folder)
+        params = parameters_of(upstream.get(folder) if PLACEHOLDER_MARK in folder else folder_run(folder))
         if params is not None and not params.get("classifier_dir"):
             raise ValueError(f"{info.field_name}={folder!r} is a GAN run trained without classifier_dir; "
                              f"{info.field_name} needs runs scored by a classifier while they trained")
@@ -101,17 +128,22 @@ def fewest_epochs(text: str) -> int | None:
     upstream = UPSTREAM.get() or {}
     epochs = []
     for folder in map(str, split_folders(text)):
-        params = upstream.get(folder) if PLACEHOLDER_MARK in folder else folder_parameters(folder)
+        params = parameters_of(upstream.get(folder) if PLACEHOLDER_MARK in folder else folder_run(folder))
         if not params or "epochs" not in params:
             return None
         epochs.append(int(params["epochs"]))
     return min(epochs, default=None)
 
 
-def folder_parameters(folder: str) -> dict[str, Any] | None:
-    """A finished run folder's parameters from its metrics.json ({} when it has none), or None when unreadable."""
+def folder_run(folder: str) -> dict[str, Any] | None:
+    """A finished run folder's metrics.json ({} when it has none), or None when unreadable."""
     metrics = RunFolder(Path(folder)).read(METRICS, None)
-    return (metrics.get("parameters") or {}) if isinstance(metrics, dict) else None
+    return metrics if isinstance(metrics, dict) else None
+
+
+def parameters_of(run: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The parameters of a run as metrics.json (or a placeholder's upstream entry) holds them; None when unknown."""
+    return None if run is None else run.get("parameters") or {}
 
 
 def writable_folder(folder: str, info: ValidationInfo) -> str:

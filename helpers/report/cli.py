@@ -23,6 +23,7 @@ import nbformat
 from helpers import runs
 from helpers.common.files import DiskFullError, atomic_path, write_text
 from helpers.config import ParameterError, check_device
+from helpers.config.registry import SECTION_RUNS
 from helpers.report import document, export
 from helpers.report import results as reproduction
 from helpers.report.runview import RunView, devices
@@ -31,7 +32,6 @@ from helpers.runs.executor import ClusterError, Executor
 from helpers.runs.lock import BuildLockedError, build_lock
 
 BUILD = runs.ROOT / "report" / "build"
-SECTION_RUNS = ("vae_z2", "vae_z20", "gan", "aux_gan")  # the runs the writeup's sections are made of
 
 
 def git_commit() -> str:

@@ -21,6 +21,7 @@ from markupsafe import Markup
 
 from helpers.common.paths import ROOT
 from helpers.common.reference import WRITEUP_GAN_CLAIM, WRITEUP_GAN_EPOCHS, WRITEUP_VAE_EPOCHS, WRITEUP_VAE_LOSS
+from helpers.config.registry import MODELS
 from helpers.report import collapse, findings
 from helpers.report.runview import RunView, devices
 
@@ -31,7 +32,6 @@ TITLE = "Variational autoencoders and GANs on MNIST: a reproduction"
 BLOCK = re.compile(r"<!--block (\d+)-->")
 REF = re.compile(r"⟦ref:([^⟧]*)⟧")
 HEADING = re.compile(r"^(#{2,3}) (.+?)(\s*\{-\})?\s*$", re.M)
-EXPLORER_KINDS = {"vae2": "vae2", "vae20": "vae20", "gan": "gan"}
 
 
 class DocumentError(ValueError):
@@ -118,11 +118,12 @@ class Document:
         html = self.env.get_template("blocks/run.html.j2").render(runs=views, profile=profile)
         return self.place(html, "parameters of " + " and ".join(v.name for v in views))
 
-    def explorer(self, payload: dict[str, Any] | None, title: str = "") -> Markup:
-        """Place a kernel-free explorer for one model's payload ('' when the exploration run wrote none)."""
+    def explorer(self, run: str, payload: dict[str, Any] | None, title: str = "") -> Markup:
+        """Place the kernel-free explorer its registry entry names for one model's payload ('' when the exploration
+        run wrote none)."""
         if not payload:
             return Markup("")
-        kind = EXPLORER_KINDS[payload["kind"]]
+        kind = MODELS[run].explorer
         uid = "x" + hashlib.sha256(repr(sorted(payload.items())).encode()).hexdigest()[:10]
         html = self.env.get_template(f"explorers/{kind}.html.j2").render(
             uid=uid, data=payload, title=title, kit=script("kit.js"), script=script(f"{kind}.js"))
@@ -193,7 +194,7 @@ def context(doc: Document, views: dict[str, RunView], profile: str, meta: list[t
     return {
         "runs": views, "profile": profile, "meta": meta, "title": TITLE, **{n: views[n] for n in views},
         "fig": doc.fig, "table": doc.table, "ref": doc.ref, "run_blocks": doc.runs, "unplaced": doc.unplaced,
-        "explorer": lambda name, title="": doc.explorer(payloads.get(name), title), "explorers": payloads,
+        "explorer": lambda name, title="": doc.explorer(name, payloads.get(name), title), "explorers": payloads,
         "panel": lambda run, name, label="": Panel(run, name, label), "devices": lambda *v: devices(list(v)),
         "writeup": {"vae_loss": WRITEUP_VAE_LOSS, "vae_epochs": WRITEUP_VAE_EPOCHS, "gan_epochs": WRITEUP_GAN_EPOCHS,
                     "gan_claim": WRITEUP_GAN_CLAIM},

@@ -12,6 +12,7 @@ from helpers.common.reference import PUBLISHED_NLL, WRITEUP_VAE_EPOCHS, WRITEUP_
 from helpers.config import MONITOR_SAMPLES, SCORE_SAMPLES, TRAIN_SIZE
 from helpers.config.experiments import variant_name
 from helpers.config.folders import split_folders
+from helpers.config.registry import MODELS
 from helpers.report import evidence
 from helpers.report.runview import RunView
 
@@ -171,9 +172,6 @@ def study_epochs(study: RunView) -> int | None:
 
 # ---- the results table over all models (also written to results/<profile>.json) ----------------------------------
 
-RESULT_MODELS = (("vae_z2", "VAE, latent 2"), ("vae_z20", "VAE, latent 20"), ("gan", "GAN"), ("aux_gan", None),
-                 ("digit_head_gan", variant_name({"auxiliary": True})))
-# (the writeup's auxiliary GAN read both ways: the AC-GAN, and a digit head only)
 RESULT_COLUMNS = ["model", "negative ELBO", "IS-NLL", "active units", "IS", f"FD ({SCORE_SAMPLES:,} samples)",
                   "density", "coverage",
                   "conditional accuracy", "epochs", "training minutes", "device", "notes"]
@@ -225,7 +223,7 @@ def training_minutes(run: RunView) -> float | None:
 
 def model_results(views: dict[str, RunView]) -> list[dict]:
     """The four models' results, in the table's order."""
-    return [model_result(views[name], label or gan_label(views[name])) for name, label in RESULT_MODELS
+    return [model_result(views[name], model.label or gan_label(views[name])) for name, model in MODELS.items()
             if name in views]
 
 

@@ -234,6 +234,7 @@ def check_parameters(selected: list[Run], build: Path) -> None:
     checked parameters. A notebook without a config class (a test's own) is checked when it runs.
     """
     from helpers.config import CONFIGS, ParameterError
+    from helpers.config.registry import described
 
     checked: dict[str, dict[str, Any] | None] = {}
     for run in selected:
@@ -244,7 +245,7 @@ def check_parameters(selected: list[Run], build: Path) -> None:
         values = {**run.params, "output_dir": display_path(run_folder(build, run.name))}
         upstream = {f"{{runs.{name}}}": checked.get(name) for name in run.needs()}
         try:
-            checked[run.name] = config.check(values, upstream).to_dict()
+            checked[run.name] = described(config.check(values, upstream))
         except ParameterError as exc:
             raise ProfileError(f"run {run.name}: {exc}") from None
 
