@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from helpers.common import measures
 from helpers.config import SCORE_SAMPLES, GANConfig
 
 READINGS = {"GAN": "the **plain GAN**: no digit head, and the generator never sees a label",
@@ -65,15 +66,9 @@ def training_table(config: GANConfig, final: dict[str, Any], epochs: int) -> tup
 
 
 def scores_table(config: GANConfig, scores: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
-    """The scored samples' IS, FD, density and coverage, digits and entropy (and, conditional, the asked digit
-    drawn): headers, a row."""
-    told = config.conditional
-    columns = ["samples", "Inception Score", "Fréchet distance to test", "density", "coverage", "digits covered",
-               "digit entropy (nats)"]
-    row = [scores["samples"], scores["inception_score"], scores["frechet_distance"], scores.get("density"),
-           scores.get("coverage"), scores["digits_covered"], scores["digit_entropy"]]
-    return (columns + (["asked digit drawn"] if told else []),
-            [row + ([f"{scores['conditional_accuracy']:.2%}"] if told else [])])
+    """The scored samples' measures (and, conditional, the asked digit drawn): headers, a row."""
+    return measures.score_table(scores, "samples", measures.SAMPLE_SCORES + (
+        ("conditional_accuracy",) if config.conditional else ()))
 
 
 def gan_train_test_table(accuracies: dict[str, float]) -> tuple[list[str], list[list[Any]]]:

@@ -23,6 +23,7 @@ from helpers.common.paths import ROOT
 from helpers.common.reference import WRITEUP_GAN_CLAIM, WRITEUP_GAN_EPOCHS, WRITEUP_VAE_EPOCHS, WRITEUP_VAE_LOSS
 from helpers.config.registry import MODELS
 from helpers.report import collapse, findings
+from helpers.report import results as record
 from helpers.report.runview import RunView, devices
 
 SECTIONS = ROOT / "report" / "sections"
@@ -198,7 +199,7 @@ def context(doc: Document, views: dict[str, RunView], profile: str, meta: list[t
         "panel": lambda run, name, label="": Panel(run, name, label), "devices": lambda *v: devices(list(v)),
         "writeup": {"vae_loss": WRITEUP_VAE_LOSS, "vae_epochs": WRITEUP_VAE_EPOCHS, "gan_epochs": WRITEUP_GAN_EPOCHS,
                     "gan_claim": WRITEUP_GAN_CLAIM},
-        "f": findings, "found": found, "fmt": findings.fmt,
+        "f": findings, "record": record, "found": found, "fmt": findings.fmt,
         "aux_label": findings.gan_label(views["aux_gan"]) if "aux_gan" in views else "AC-GAN",
         "place_header": lambda: doc.place(
             doc.env.get_template("blocks/header.html.j2").render(title=TITLE, meta=meta), "header"),

@@ -8,11 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from helpers.common.folder import RunFolder
-from helpers.common.reference import PUBLISHED_NLL, WRITEUP_VAE_EPOCHS, WRITEUP_VAE_LOSS
-from helpers.config import MONITOR_SAMPLES, SCORE_SAMPLES, TRAIN_SIZE
+from helpers.common.reference import WRITEUP_VAE_EPOCHS, WRITEUP_VAE_LOSS
+from helpers.config import TRAIN_SIZE
 from helpers.config.experiments import variant_name
 from helpers.config.folders import split_folders
-from helpers.config.registry import MODELS
 from helpers.report import evidence
 from helpers.report.runview import RunView
 
@@ -170,72 +169,6 @@ def study_epochs(study: RunView) -> int | None:
     return rows[0]["epochs"] if rows else None
 
 
-# ---- the results table over all models (also written to results/<profile>.json) ----------------------------------
-
-RESULT_COLUMNS = ["model", "negative ELBO", "IS-NLL", "active units", "IS", f"FD ({SCORE_SAMPLES:,} samples)",
-                  "density", "coverage",
-                  "conditional accuracy", "epochs", "training minutes", "device", "notes"]
-REFERENCE_POINTS = (("real_test", "real test images (IS; its maximum is 10)"),
-                    ("real_validation", "real validation vs test images (FD)"),
-                    ("real_validation_monitored", f"{MONITOR_SAMPLES:,} real validation vs test images (FD at the "
-                     "GAN monitor's sample size)"),
-                    ("independent_pixels", "independent pixels (floor)"))
-
-
-SHMELKOV = ("gan_train_accuracy", "gan_test_accuracy", "real_classifier_accuracy")  # the AC-GAN's GAN-train/test
-
-
-def model_result(run: RunView, label: str) -> dict:
-    """One model's numbers as the results table and results file hold them (None where the run has none)."""
-    test, samples = run.metrics.get("test") or {}, run.metrics.get("samples") or {}
-    return {"run": run.name, "model": label, "status": run.status, "latent_dim": run.params.get("latent_dim"),
-            "neg_elbo": test.get("loss"), "nll_elbo": test.get("nll_elbo"), "nll": test.get("nll"),
-            "nll_stderr": test.get("nll_stderr"), "elbo_minus_nll": difference(test.get("loss"), test.get("nll")),
-            "nll_samples": test.get("nll_samples"), "nll_images": test.get("nll_images"),
-            **{key: test.get(key) for key in ("nll_published_k", "nll_published_k_stderr", "nll_published_k_samples")},
-            "active_units": test.get("active_units"), "inception_score": samples.get("inception_score"),
-            "frechet_distance": samples.get("frechet_distance"), "density": samples.get("density"),
-            "coverage": samples.get("coverage"), "digits_covered": samples.get("digits_covered"),
-            "conditional_accuracy": samples.get("conditional_accuracy"), "scored_samples": samples.get("samples"),
-            **{key: samples.get(key) for key in SHMELKOV},
-            "validation_neg_elbo": run.final("validation_loss"), "monitor": coverage(run), "game": game(run),
-            "epochs": run.epochs_run, "minutes": training_minutes(run), "device": run.device() or None}
-
-
-def difference(a: float | None, b: float | None) -> float | None:
-    """a - b, or None when either is missing."""
-    return None if a is None or b is None else a - b
-
-
-def game(run: RunView) -> dict | None:
-    """A GAN's discriminator outputs D(x) and D(G(z)) at its first and last epoch; None for other runs."""
-    real, fake = run.history("d_real"), run.history("d_fake")
-    if not real or not fake:
-        return None
-    return {"d_real_first": real[0], "d_real_last": real[-1], "d_fake_first": fake[0], "d_fake_last": fake[-1]}
-
-
-def training_minutes(run: RunView) -> float | None:
-    """Minutes the run spent training, summed over its epochs (so a resumed run counts all of them)."""
-    seconds = run.metrics.get("train_seconds")
-    return seconds / 60 if seconds is not None else run.record.get("minutes")
-
-
-def model_results(views: dict[str, RunView]) -> list[dict]:
-    """The four models' results, in the table's order."""
-    return [model_result(views[name], model.label or gan_label(views[name])) for name, model in MODELS.items()
-            if name in views]
-
-
-def reference_results(classifier: RunView | None) -> list[dict]:
-    """IS and FD of real data and of the floor, from the classifier run (empty without one)."""
-    points = (classifier.metrics.get("reference") or {}) if classifier else {}
-    return [{"reference": key, "model": label, "inception_score": points[key].get("inception_score"),
-             "frechet_distance": points[key].get("frechet_distance"), "density": points[key].get("density"),
-             "coverage": points[key].get("coverage"), "samples": points[key].get("samples")}
-            for key, label in REFERENCE_POINTS if key in points]
-
-
 def percent(value: float | None, digits: int = 1) -> str | None:
     """0.873 as '87.3%' (with digits decimals); None stays None."""
     return None if value is None else f"{100 * value:.{digits}f}%"
@@ -244,51 +177,6 @@ def percent(value: float | None, digits: int = 1) -> str | None:
 def training_images(params: dict) -> str:
     """The training images a run used, as '50,000' (train_size, where 0 or absent means the whole split)."""
     return f"{params.get('train_size') or TRAIN_SIZE:,}"
-
-
-def nll_text(result: dict) -> str | None:
-    """'88.12 ± 0.31' with K and the image count, or None."""
-    if result["nll"] is None:
-        return None
-    return f"{result['nll']:.2f} ± {result['nll_stderr']:.2f}"
-
-
-def nll_note(result: dict) -> str:
-    """How the IS-NLL was estimated: K and images."""
-    if result["nll"] is None:
-        return ""
-    return f"K = {result['nll_samples']:,}, {result['nll_images']:,} test images"
-
-
-def results_rows(views: dict[str, RunView]) -> list[list]:
-    """The results table: our four models, real data and the floor, the writeup's and published figures."""
-    rows, ours = [], model_results(views)
-    for r in ours:
-        units = f"{r['active_units']} of {r['latent_dim']}" if r["active_units"] is not None else None
-        rows.append([f"{r['model']} (ours)", r["neg_elbo"], nll_text(r), units, r["inception_score"],
-                     r["frechet_distance"], r["density"], r["coverage"], percent(r["conditional_accuracy"]),
-                     r["epochs"], r["minutes"], (r["device"] or "").split(" (")[0] or None, nll_note(r)])
-    for r in reference_results(views.get("classifier")):
-        rows.append([r["model"], None, None, None, r["inception_score"], r["frechet_distance"], r["density"],
-                     r["coverage"], None, None, None, None, f"{r['samples']:,} images" if r["samples"] else ""])
-    for latent in (2, 20):
-        rows.append([f"VAE, latent {latent} (writeup)", WRITEUP_VAE_LOSS[latent][1], None, None, None, None, None,
-                     None, None, WRITEUP_VAE_EPOCHS, None, None, "validation set"])
-    vaes = {r["latent_dim"]: r for r in ours if r["latent_dim"] is not None}
-    for source, model, latent, nll, samples, differs in PUBLISHED_NLL:
-        rows.append([f"{model} ({source})", None, f"{nll:.2f}", None, None, None, None, None, None, None, None, None,
-                     published_note(nll, samples, differs, vaes.get(latent))])
-    return rows
-
-
-def published_note(nll: float, samples: int, differs: str, ours: dict | None) -> str:
-    """A published row's notes: its K; ours at the same K and how far above or below theirs; what differs."""
-    note = f"K = {samples:,}"
-    if ours and ours.get("nll_published_k_samples") == samples:
-        gap = ours["nll_published_k"] - nll
-        note += (f"; ours at this K on {ours['nll_images']:,} test images: {ours['nll_published_k']:.2f} ± "
-                 f"{ours['nll_published_k_stderr']:.2f} ({gap:+.2f} nats)")
-    return f"{note}; differs: {differs}"
 
 
 # ---- the GANs' digit coverage ------------------------------------------------------------------------------------

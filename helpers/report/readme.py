@@ -20,7 +20,8 @@ from typing import Any
 
 import jinja2
 
-from helpers.common import tables
+from helpers.common import measures, tables
+from helpers.common.measures import MISSING
 from helpers.report import collapse
 from helpers.report.findings import fmt, percent
 from helpers.runs import ROOT
@@ -33,28 +34,17 @@ FINDINGS_START, FINDINGS_END = "<!-- findings:full -->", "<!-- /findings:full --
 FINDINGS_TEMPLATE = ROOT / "report" / "templates" / "readme" / "findings.md.j2"
 WIDTH = 115  # README's line length
 STUDIES = ("collapse", "study")  # the profiles whose records the reading also draws on, when they exist
-HEADERS = ["model", "negative ELBO", "IS-NLL (± s.e.)", "active units", "IS", "FD", "conditional accuracy",
-           "epochs", "training minutes", "device"]
-
-
-def model_row(m: dict[str, Any]) -> list[str]:
-    """One model's numbers as README cells."""
-    nll = f"{m['nll']:.2f} ± {m['nll_stderr']:.2f}" if m.get("nll") is not None else None
-    units = f"{m['active_units']} of {m['latent_dim']}" if m.get("active_units") is not None else None
-    return [m["model"], fmt(m.get("neg_elbo")), fmt(nll), fmt(units), fmt(m.get("inception_score")),
-            fmt(m.get("frechet_distance")), fmt(percent(m.get("conditional_accuracy"))), fmt(m.get("epochs")),
-            fmt(m.get("minutes"), 1), fmt(m.get("device"))]
 
 
 def table(data: dict[str, Any]) -> str:
     """The Markdown block: our models, the classifier's reference points, and where the numbers come from."""
-    rows = [model_row(m) for m in data["models"]]
-    rows += [[r["model"], "–", "–", "–", fmt(r["inception_score"]), fmt(r["frechet_distance"]), "–", "–", "–", "–"]
-             for r in data["reference"]]
+    rows = [[m["model"], *(cell or MISSING for cell in measures.cells(m, "readme"))]
+            for m in [*data["models"], *data["reference"]]]
     nll = [m for m in data["models"] if m.get("nll") is not None]
     notes = [f"IS-NLL with K = {nll[0]['nll_samples']:,} on {nll[0]['nll_images']:,} test images." if nll else "",
              source_note(data), "Regenerate with `python -m helpers.report.readme`; do not edit by hand."]
-    return tables.markdown_table(HEADERS, rows) + "\n\n" + " ".join(n for n in notes if n)
+    headers = ["model", *measures.headers("readme")]
+    return tables.markdown_table(headers, rows) + "\n\n" + " ".join(n for n in notes if n)
 
 
 def wall_note(wall: dict[str, Any] | None) -> str:

@@ -1,4 +1,5 @@
-"""The reproduction record: every number of the results table and the build's provenance, in one JSON file.
+"""The reproduction record and the results table over all models: every number of the table and the build's
+provenance, in one JSON file; the table's columns are the measures helpers.common.measures declares.
 
 The build writes it (``results/<profile>.json`` at the repository root for the report's default build folder),
 never a person: README's results table is generated from ``results/full.json`` by helpers.report.readme.
@@ -14,8 +15,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from helpers.common import measures
 from helpers.common.files import write_json
 from helpers.common.reference import PUBLISHED_NLL, WRITEUP_VAE_EPOCHS, WRITEUP_VAE_LOSS
+from helpers.config import MONITOR_SAMPLES
+from helpers.config.registry import MODELS
 from helpers.report import collapse as collapse_study
 from helpers.report import findings
 from helpers.report.runview import RunView, devices
@@ -23,6 +27,103 @@ from helpers.runs import ROOT
 
 RESULTS = ROOT / "results"
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"  # run.json's "finished" (RunFolder.write_record)
+
+REFERENCE_POINTS = (("real_test", "real test images (IS; its maximum is 10)"),
+                    ("real_validation", "real validation vs test images (FD)"),
+                    ("real_validation_monitored", f"{MONITOR_SAMPLES:,} real validation vs test images (FD at the "
+                     "GAN monitor's sample size)"),
+                    ("independent_pixels", "independent pixels (floor)"))
+
+
+def difference(a: float | None, b: float | None) -> float | None:
+    """a - b, or None when either is missing."""
+    return None if a is None or b is None else a - b
+
+
+def game(run: RunView) -> dict | None:
+    """A GAN's discriminator outputs D(x) and D(G(z)) at its first and last epoch; None for other runs."""
+    real, fake = run.history("d_real"), run.history("d_fake")
+    if not real or not fake:
+        return None
+    return {"d_real_first": real[0], "d_real_last": real[-1], "d_fake_first": fake[0], "d_fake_last": fake[-1]}
+
+
+def training_minutes(run: RunView) -> float | None:
+    """Minutes the run spent training, summed over its epochs (so a resumed run counts all of them)."""
+    seconds = run.metrics.get("train_seconds")
+    return seconds / 60 if seconds is not None else run.record.get("minutes")
+
+
+COMPUTED = {  # the measures the record computes from a run rather than reads from its metrics.json
+    "validation_neg_elbo": lambda run: run.final("validation_loss"), "monitor": findings.coverage, "game": game,
+    "epochs": lambda run: run.epochs_run, "minutes": training_minutes, "device": lambda run: run.device() or None}
+
+
+def model_result(run: RunView, label: str) -> dict:
+    """One model's numbers as the results table and results file hold them (None where the run has none)."""
+    result = {"run": run.name, "model": label, "status": run.status, "latent_dim": run.params.get("latent_dim")}
+    for measure in measures.RECORDED:
+        result[measure.key] = measure.value(run.metrics) if measure.source else COMPUTED.get(measure.key, no_value)(run)
+    result["elbo_minus_nll"] = difference(result["neg_elbo"], result["nll"])
+    return result
+
+
+def no_value(run: RunView) -> None:
+    """A measure computed from other measures of the same record (filled in after them)."""
+    return None
+
+
+def model_results(views: dict[str, RunView]) -> list[dict]:
+    """The writeup's models' results, in the registry's order."""
+    return [model_result(views[name], model.label or findings.gan_label(views[name]))
+            for name, model in MODELS.items() if name in views]
+
+
+def reference_results(classifier: RunView | None) -> list[dict]:
+    """IS and FD of real data and of the floor, from the classifier run (empty without one)."""
+    points = (classifier.metrics.get("reference") or {}) if classifier else {}
+    return [{"reference": key, "model": label, "inception_score": points[key].get("inception_score"),
+             "frechet_distance": points[key].get("frechet_distance"), "density": points[key].get("density"),
+             "coverage": points[key].get("coverage"), "samples": points[key].get("samples")}
+            for key, label in REFERENCE_POINTS if key in points]
+
+
+def results_columns() -> list[str]:
+    """The report's results table's headers: the model, its measures, the notes."""
+    return ["model", *measures.headers("report"), "notes"]
+
+
+def results_rows(views: dict[str, RunView]) -> list[list]:
+    """The results table: our models, real data and the floor, the writeup's and published figures."""
+    ours = model_results(views)
+    rows = [[f"{r['model']} (ours)", *measures.cells(r, "report"), nll_note(r)] for r in ours]
+    rows += [[r["model"], *measures.cells(r, "report"), f"{r['samples']:,} images" if r["samples"] else ""]
+             for r in reference_results(views.get("classifier"))]
+    rows += [[f"VAE, latent {latent} (writeup)", *measures.cells(
+        {"neg_elbo": WRITEUP_VAE_LOSS[latent][1], "epochs": WRITEUP_VAE_EPOCHS}, "report"), "validation set"]
+             for latent in (2, 20)]
+    vaes = {r["latent_dim"]: r for r in ours if r["latent_dim"] is not None}
+    rows += [[f"{model} ({source})", *measures.cells({"nll": nll}, "report"),
+              published_note(nll, samples, differs, vaes.get(latent))]
+             for source, model, latent, nll, samples, differs in PUBLISHED_NLL]
+    return rows
+
+
+def nll_note(result: dict) -> str:
+    """How the IS-NLL was estimated: K and images."""
+    if result["nll"] is None:
+        return ""
+    return f"K = {result['nll_samples']:,}, {result['nll_images']:,} test images"
+
+
+def published_note(nll: float, samples: int, differs: str, ours: dict | None) -> str:
+    """A published row's notes: its K; ours at the same K and how far above or below theirs; what differs."""
+    note = f"K = {samples:,}"
+    if ours and ours.get("nll_published_k_samples") == samples:
+        gap = ours["nll_published_k"] - nll
+        note += (f"; ours at this K on {ours['nll_images']:,} test images: {ours['nll_published_k']:.2f} ± "
+                 f"{ours['nll_published_k_stderr']:.2f} ({gap:+.2f} nats)")
+    return f"{note}; differs: {differs}"
 
 
 def run_environments(views: dict[str, RunView]) -> dict[str, dict[str, Any]]:
@@ -61,9 +162,9 @@ def provenance(views: dict[str, RunView], argv: list[str], commit: str, threads:
 
 def record(views: dict[str, RunView], profile: str, provenance: dict[str, Any]) -> dict[str, Any]:
     """Every number of the results table (ours, the reference points, the writeup's and published), and provenance."""
-    models = findings.model_results(views)
+    models = model_results(views)
     return {"profile": profile, "models": models,
-            "reference": findings.reference_results(views.get("classifier")),
+            "reference": reference_results(views.get("classifier")),
             "classifier": {"test_accuracy": views["classifier"].metrics.get("test_accuracy")}
             if "classifier" in views else {},
             "writeup": [{"model": f"VAE, latent {latent}", "validation_neg_elbo": WRITEUP_VAE_LOSS[latent][1],
@@ -78,7 +179,7 @@ def published_rows(models: list[dict]) -> list[dict[str, Any]]:
     ours_at = {(m["latent_dim"], m.get("nll_published_k_samples")): m.get("nll_published_k")
                for m in models if m.get("latent_dim") is not None}  # ours at the published K, by latent size and K
     return [{"source": source, "model": model, "latent_dim": latent, "nll": nll, "nll_samples": samples,
-             "differs": differs, "ours_minus_theirs": findings.difference(ours_at.get((latent, samples)), nll)}
+             "differs": differs, "ours_minus_theirs": difference(ours_at.get((latent, samples)), nll)}
             for source, model, latent, nll, samples, differs in PUBLISHED_NLL]
 
 
