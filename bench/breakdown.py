@@ -13,6 +13,9 @@ from collections import defaultdict
 import torch
 from torch.profiler import ProfilerActivity, profile
 
+from bench.loops import MODELS, our_loop
+from helpers.data import load_splits
+
 PARTS = {
     "matrix products": ("aten::mm", "aten::addmm", "aten::bmm"),
     "optimizer": ("aten::_fused_adagrad_", "aten::_fused_adam_"),
@@ -48,9 +51,6 @@ def breakdown_line(model: str, path: str, precision: str, shares: dict[str, floa
 
 def main() -> None:
     """Print the breakdown of every benchmark model's step, autograd's and the written-out one, fp32 and bf16."""
-    from bench.speed import MODELS, our_loop
-    from helpers.data import load_splits
-
     torch.set_num_threads(1)
     splits = load_splits()
     for model in MODELS:

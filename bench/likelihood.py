@@ -19,7 +19,7 @@ from helpers.config import TEST_SIZE, seeds
 from helpers.data import Splits, load_splits
 from helpers.evaluation import metrics
 from helpers.models import vae
-from helpers.models.precision import native_bf16
+from helpers.models.precision import Numerics, native_bf16
 from helpers.training import train
 
 LATENT_DIM, HIDDEN = 20, 500
@@ -29,7 +29,7 @@ def trained_vae(splits: Splits, epochs: int) -> vae.VAE:
     """A latent-20 VAE after a few epochs of the training loop (bf16 where native: it is only the object scored)."""
     train.seed_everything(0)
     model = vae.VAE(LATENT_DIM, HIDDEN)
-    step, _ = train.vae_trainer(model, 0.01, "bf16" if native_bf16(torch.device("cpu")) else "fp32")
+    step, _ = train.vae_trainer(model, 0.01, Numerics.of("auto", "cpu"))
     generator = torch.Generator().manual_seed(0)
     for _ in range(epochs):
         train.vae_epoch(step, splits.train.images, 100, generator)
@@ -50,12 +50,12 @@ def matmul_rate(dtype: torch.dtype, rows: int) -> float:
     return sum(2 * rows * n_in * n_out for n_in, n_out in shapes) / seconds / 1e9
 
 
-def score(model: vae.VAE, images: torch.Tensor, precision: str, samples: int) -> tuple[torch.Tensor, float]:
+def score(model: vae.VAE, images: torch.Tensor, numerics: Numerics, samples: int) -> tuple[torch.Tensor, float]:
     """Each image's -log p(x) estimate and the seconds it took (same draws for every precision)."""
     generator = torch.Generator().manual_seed(seeds.NLL_PROPOSALS)
     start = time.perf_counter()
     with torch.no_grad():
-        log_px = metrics.log_marginal_likelihood(model, images, samples, generator=generator, precision=precision)
+        log_px = metrics.log_marginal_likelihood(model, images, samples, generator=generator, numerics=numerics)
     return -log_px, time.perf_counter() - start
 
 
@@ -70,7 +70,7 @@ def measure(images: int = 200, epochs: int = 5, samples: int = metrics.BURDA_SAM
     precisions = ["fp32", "bf16"] if native_bf16(torch.device("cpu")) else ["fp32"]
     estimates, rows = {}, []
     for precision in precisions:
-        estimates[precision], seconds = score(model, test, precision, samples)
+        estimates[precision], seconds = score(model, test, Numerics.of(precision, "cpu"), samples)
         per_image = seconds / images
         rate = decoder_gflop(samples) / per_image
         rows.append({"precision": precision, "samples": samples, "images_timed": images, "train_epochs": epochs,

@@ -27,6 +27,7 @@ from helpers.config import ClassifierConfig, GANConfig, VAEConfig, seeds
 from helpers.data import Splits, load_splits
 from helpers.evaluation import metrics, scores
 from helpers.models import classifier, gan, vae
+from helpers.models.precision import FP32
 from helpers.training import train
 from helpers.training.classifier import fit_classifier
 from helpers.training.monitor import Scorer
@@ -51,7 +52,7 @@ def score(model: vae.VAE, splits: Splits, nll_images: int) -> dict[str, float]:
     """The float32 IS-NLL (K = 5000) of the first nll_images fixed-binarized test images, same draws for all."""
     test = splits.test.binarized(seeds.EVAL_BINARIZATION)[:nll_images]
     generator = torch.Generator().manual_seed(seeds.NLL_PROPOSALS)
-    return metrics.importance_sampled_nll(model, test, generator=generator, precision="fp32")
+    return metrics.importance_sampled_nll(model, test, generator=generator, numerics=FP32)
 
 
 def summary(rows: list[dict], measures: tuple[str, ...]) -> dict:

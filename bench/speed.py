@@ -21,19 +21,18 @@ from pathlib import Path
 
 import torch
 
-from bench import baseline, breakdown, build, ceiling, likelihood
+from bench import breakdown, build, ceiling, likelihood
+from bench.loops import BATCH, MODELS, baseline_loop, our_loop
 from bench.pipeline import pipeline_cost
 from helpers.common.files import read_json, write_json
 from helpers.common.machine import cpu_flags, cpu_name
 from helpers.config import seeds
 from helpers.data import Splits, load_splits
-from helpers.models import gan, vae
-from helpers.models.precision import BF16_CPU_FLAGS, native_bf16
+from helpers.models import vae
+from helpers.models.precision import BF16_CPU_FLAGS, Numerics, native_bf16
 from helpers.training import train
 
-MODELS = ("vae_z2", "vae_z20", "gan", "aux_gan")
 EPOCH_IMAGES = 50_000
-BATCH = 100
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
 FP32_TARGET, BF16_TARGET = 0.85, 2.0  # issue 23: of the fp32 ceiling, and times the fp32 ceiling's speed
 RESULTS = Path(__file__).with_name("results.json")
@@ -48,54 +47,6 @@ def best_seconds(run: Callable[[], object], rounds: int) -> float:
         run()
         times.append(time.perf_counter() - start)
     return min(times)
-
-
-def our_loop(model: str, precision: str, splits: Splits, images: int, autograd: bool = False
-             ) -> Callable[[], object]:
-    """One partial epoch of helpers/training/train.py's loop for a benchmark model, ready to call repeatedly.
-
-    With autograd, the steps are autograd's on the modules (train.vae_step and train.AutogradGANSteps) instead of
-    the written-out ones the training uses (helpers/training/explicit.py).
-    """
-    train.seed_everything(0)
-    device, generator = torch.device("cpu"), torch.Generator().manual_seed(0)
-    if model.startswith("vae"):
-        net = vae.VAE(int(model.removeprefix("vae_z")))
-        x = splits.train.images[:images]
-        if autograd:
-            optimizer = train.make_optimizer(torch.optim.Adagrad, net.parameters(), device, lr=0.01)
-            return lambda: train.vae_epoch(lambda b, g: train.vae_step(net, optimizer, b, g, precision), x, BATCH,
-                                           generator)
-        step, _ = train.vae_trainer(net, 0.01, precision)
-        return lambda: train.vae_epoch(step, x, BATCH, generator)
-    gen, disc = gan_models(model)
-    if autograd:
-        steps = train.AutogradGANSteps(gen, disc, *(train.make_optimizer(
-            torch.optim.Adam, m.parameters(), device, lr=5e-4, betas=(0.5, 0.999)) for m in (gen, disc)), precision)
-    else:
-        steps = train.gan_trainer(gen, disc, 5e-4, 5e-4, (0.5, 0.999), precision)
-    real, labels = gan.to_signed(splits.train.images[:images]), splits.train.labels[:images]
-    return lambda: train.gan_epoch(steps, real, labels, BATCH, 1, generator)
-
-
-def baseline_loop(model: str, images: int) -> Callable[[], object]:
-    """One partial epoch of the examples-style loop (bench/baseline.py) for a benchmark model."""
-    train.seed_everything(0)
-    if model.startswith("vae"):
-        net = vae.VAE(int(model.removeprefix("vae_z")))
-        optimizer = torch.optim.Adagrad(net.parameters(), lr=0.01)
-        loader = baseline.mnist_loader(images, BATCH, signed=False)
-        return lambda: baseline.vae_epoch(net, optimizer, loader)
-    gen, disc = gan_models(model)
-    gen_opt, disc_opt = (torch.optim.Adam(m.parameters(), lr=5e-4, betas=(0.5, 0.999)) for m in (gen, disc))
-    loader = baseline.mnist_loader(images, BATCH, signed=True)
-    return lambda: baseline.gan_epoch(gen, disc, gen_opt, disc_opt, loader)
-
-
-def gan_models(model: str) -> tuple[gan.Generator, gan.Discriminator]:
-    """The networks of the gan run (plain) or the aux_gan run (conditional generator, digit head)."""
-    aux = model == "aux_gan"
-    return gan.models_from_parameters({"noise_dim": 64, "hidden_dim": 256, "auxiliary": aux, "conditional": aux})
 
 
 def measure(threads: int, splits: Splits, steps: int, rounds: int, bf16: bool) -> tuple[list[dict], list[dict]]:
@@ -156,7 +107,7 @@ def quality(epochs: int, splits: Splits, bf16: bool) -> dict:
     for precision in ["fp32", "bf16"] if bf16 else ["fp32"]:
         train.seed_everything(0)
         net, generator = vae.VAE(2), torch.Generator().manual_seed(0)
-        step, _ = train.vae_trainer(net, 0.01, precision)
+        step, _ = train.vae_trainer(net, 0.01, Numerics.of(precision, "cpu"))
         start = time.perf_counter()
         for _ in range(epochs):
             train.vae_epoch(step, splits.train.images, BATCH, generator)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from bench import summary
-from bench.speed import MODELS, RESULTS
+from bench.loops import MODELS
+from bench.speed import RESULTS
 from helpers.common.files import read_json
 
 

@@ -1,4 +1,5 @@
-"""The written-out training steps (helpers/training/explicit.py) take autograd's steps, one by one.
+"""The written-out training steps (helpers/training/explicit.py) take autograd's steps, one by one, and train only
+the model classes registered for them (train.WRITTEN_OUT).
 
 tests/test_train_equivalence.py compares whole epochs for the writeup's networks; here every activation the VAE
 offers and every GAN variant is compared step by step in float64 (where the two differ only by the order of
@@ -13,6 +14,7 @@ import pytest
 import torch
 
 from helpers.models import gan, vae
+from helpers.models.precision import FP32, Numerics
 from helpers.training import explicit, train
 
 STEPS = 5
@@ -45,11 +47,11 @@ def test_vae_step_is_autograds_step(activation, float64):
     reference = vae.VAE(3, 40, activation)
     model = copy.deepcopy(reference)
     optimizer = train.make_optimizer(torch.optim.Adagrad, reference.parameters(), torch.device("cpu"), lr=0.01)
-    step, _ = train.vae_trainer(model, 0.01, "fp32")
+    step, _ = train.vae_trainer(model, 0.01, FP32)
     assert isinstance(step, explicit.VAEStep)
     draws, x = (torch.Generator().manual_seed(1), torch.Generator().manual_seed(1)), binary_batch()
     for _ in range(STEPS):
-        expected = train.vae_step(reference, optimizer, x, draws[0], "fp32")
+        expected = train.vae_step(reference, optimizer, x, draws[0], FP32)
         assert torch.allclose(step(x, draws[1]), expected, **SAME)
         assert_same_weights(model, reference)
 
@@ -64,7 +66,7 @@ def test_gan_steps_are_autograds_steps(auxiliary, conditional, float64):
     adam = lambda m: train.make_optimizer(torch.optim.Adam, m.parameters(), torch.device("cpu"), lr=5e-3,
                                           betas=(0.5, 0.999))
     reference = train.AutogradGANSteps(ref_gen, ref_disc, adam(ref_gen), adam(ref_disc))
-    steps = train.gan_trainer(gen, disc, 5e-3, 5e-3, (0.5, 0.999), "fp32")
+    steps = train.gan_trainer(gen, disc, 5e-3, 5e-3, (0.5, 0.999), FP32)
     assert isinstance(steps, explicit.GANSteps)
     draws = (torch.Generator().manual_seed(1), torch.Generator().manual_seed(1))
     real = binary_batch() * 2 - 1
@@ -112,23 +114,51 @@ def test_bf16_tanh_through_float32_gives_bf16s_own_values():
     assert torch.equal(explicit.tanh_(x.clone()), torch.tanh(x))
 
 
-def test_a_layer_without_a_written_backward_trains_by_autograd():
+class HalvedLogitsVAE(vae.VAE):
+    """The VAE's very Sequentials computing something else (as a conditional VAE would): its logits halved."""
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """Half the VAE's logits."""
+        return super().decode(z) * 0.5
+
+
+def test_a_subclass_of_the_vae_trains_its_own_forward_by_autograd_unless_registered(monkeypatch):
+    torch.manual_seed(0)
+    model, x = HalvedLogitsVAE(2, 16), binary_batch()
+    registered = copy.deepcopy(model)
+    with torch.no_grad():
+        logits, mean, log_var = model(x, torch.Generator().manual_seed(0))
+        expected = torch.stack(vae.neg_elbo(logits, x, mean, log_var))
+    step, _ = train.vae_trainer(model, 0.01, FP32)
+    assert not isinstance(step, explicit.VAEStep)
+    assert torch.allclose(step(x, torch.Generator().manual_seed(0)), expected)  # the halved logits' loss
+    monkeypatch.setitem(train.WRITTEN_OUT, (HalvedLogitsVAE,), explicit.VAEStep)
+    step, _ = train.vae_trainer(registered, 0.01, FP32)
+    assert isinstance(step, explicit.VAEStep)  # registered: the VAE's written-out step, whatever decode says
+    assert not torch.allclose(step(x, torch.Generator().manual_seed(0)), expected)
+
+
+def test_gan_networks_of_a_subclass_train_by_autograd():
+    class SubclassedGenerator(gan.Generator):
+        """The plain generator under another class (not registered)."""
+
+    steps = train.gan_trainer(SubclassedGenerator(4, 8), gan.Discriminator(8), 1e-3, 1e-3, (0.5, 0.999), FP32)
+    assert isinstance(steps, train.AutogradGANSteps)
+
+
+def test_a_vae_whose_layers_were_changed_in_place_is_refused_not_trained_by_the_written_out_step():
     model = vae.VAE(2, 16)
     model.decoder.insert(1, torch.nn.Dropout(0.1))
-    step, optimizer = train.vae_trainer(model, 0.01, "fp32")
-    assert not isinstance(step, explicit.VAEStep)
-    before = [p.detach().clone() for p in model.parameters()]
-    losses = step(binary_batch(), torch.Generator().manual_seed(0))
-    assert losses.shape == (3,) and torch.isfinite(losses).all()
-    assert any(not torch.equal(b, p) for b, p in zip(before, model.parameters(), strict=True))
+    with pytest.raises(explicit.UnsupportedModelError, match="no written-out backward for Dropout"):
+        train.vae_trainer(model, 0.01, FP32)
 
 
 def test_bf16_steps_keep_weights_optimizer_state_and_losses_in_float32():
     torch.manual_seed(0)
     model = vae.VAE(2, 32)
     reference = copy.deepcopy(model)
-    step, optimizer = train.vae_trainer(model, 0.01, "bf16")
-    fp32_step, _ = train.vae_trainer(reference, 0.01, "fp32")
+    step, optimizer = train.vae_trainer(model, 0.01, Numerics.of("bf16", "cpu"))
+    fp32_step, _ = train.vae_trainer(reference, 0.01, FP32)
     x = binary_batch()
     for _ in range(3):
         losses = step(x, torch.Generator().manual_seed(0))
@@ -144,7 +174,7 @@ def test_bf16_steps_keep_weights_optimizer_state_and_losses_in_float32():
 
 def test_the_model_reads_the_trained_weights():
     model = vae.VAE(2, 16)
-    step, _ = train.vae_trainer(model, 0.1, "fp32")
+    step, _ = train.vae_trainer(model, 0.1, FP32)
     step(binary_batch(), torch.Generator().manual_seed(0))
     flat = torch.cat([p.detach().reshape(-1) for p in model.parameters()])
     assert torch.equal(flat, step.flat.parameter.detach())

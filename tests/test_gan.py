@@ -11,6 +11,7 @@ import torch
 from helpers.config import GANConfig, ParameterError
 from helpers.data import Split, Splits
 from helpers.models import gan
+from helpers.models.precision import FP32
 from helpers.training import checkpoints, monitor, train
 
 
@@ -156,7 +157,7 @@ def test_training_records_what_the_figures_need(tmp_path, conditional):
 
 def test_d_steps_discriminator_updates_per_generator_update():
     gen, disc = gan.Generator(4, 8), gan.Discriminator(8)
-    steps = train.gan_trainer(gen, disc, 1e-3, 1e-3, (0.9, 0.999), "fp32")
+    steps = train.gan_trainer(gen, disc, 1e-3, 1e-3, (0.9, 0.999), FP32)
     images, labels = torch.rand(100, 784) * 2 - 1, torch.zeros(100, dtype=torch.long)
     train.gan_epoch(steps, images, labels, 25, 3, torch.Generator().manual_seed(0))
     count = lambda opt: int(opt.state[opt.param_groups[0]["params"][0]]["step"])

@@ -9,6 +9,7 @@ import torch
 
 from helpers.evaluation import metrics
 from helpers.models import vae
+from helpers.models.precision import FP32, Numerics
 from helpers.training import train
 
 # --- likelihood by importance sampling ---------------------------------------------------------------------------
@@ -85,7 +86,7 @@ def tiny_vae(splits):
     """A VAE (latent 2) after one epoch on 2,000 training images, and 300 fixed-binarized test images."""
     torch.manual_seed(0)
     model = vae.VAE(latent_dim=2, hidden_dim=100)
-    step, _ = train.vae_trainer(model, 0.01, "fp32")
+    step, _ = train.vae_trainer(model, 0.01, FP32)
     train.vae_epoch(step, splits.train.images[:2000], 100, torch.Generator().manual_seed(0))
     return model.eval(), splits.test.binarized(1)[:300]
 
@@ -124,7 +125,7 @@ def test_bf16_decoding_through_a_copy_of_the_weights_equals_autocast_and_spares_
     with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
         expected = model.decode(z)
     with torch.no_grad():
-        logits = metrics.decoder_at(model, "bf16")(z)
+        logits = metrics.decoder_at(model, Numerics.of("bf16", "cpu"))(z)
     assert logits.dtype == torch.float32 and torch.equal(logits, expected)
     assert all(p.dtype == torch.float32 for p in model.parameters())
 

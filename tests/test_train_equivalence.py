@@ -23,6 +23,7 @@ import torch
 
 from helpers.data import binarize
 from helpers.models import gan, vae
+from helpers.models.precision import FP32
 from helpers.training import explicit, train
 
 STEPS_PER_EPOCH, EPOCHS, BATCH = 60, 5, 20  # 300 steps on a small subset
@@ -81,7 +82,7 @@ def train_vae_both_ways() -> dict[str, Trained]:
         torch.manual_seed(0)
         model, generator = vae.VAE(latent_dim=2, hidden_dim=64), torch.Generator().manual_seed(0)
         if name == "optimized":
-            step, _ = train.vae_trainer(model, 0.01, "fp32")
+            step, _ = train.vae_trainer(model, 0.01, FP32)
             assert isinstance(step, explicit.VAEStep)  # the written-out backward is what trains
             losses = [list(train.vae_epoch(step, x_all, BATCH, generator).values()) for _ in range(EPOCHS)]
         else:
@@ -157,7 +158,7 @@ def train_gan_both_ways(aux: bool) -> dict[str, Trained]:
                                                 "conditional": aux})
         generator = torch.Generator().manual_seed(0)
         if name == "optimized":
-            steps = train.gan_trainer(gen, disc, 5e-4, 5e-4, (0.5, 0.999), "fp32")
+            steps = train.gan_trainer(gen, disc, 5e-4, 5e-4, (0.5, 0.999), FP32)
             assert isinstance(steps, explicit.GANSteps)  # the written-out backward is what trains
             rows = [train.gan_epoch(steps, real_all, labels, BATCH, 1, generator) for _ in range(EPOCHS)]
         else:

@@ -149,8 +149,22 @@ def test_a_non_finite_loss_stops_the_run_and_keeps_the_last_checkpoint(tmp_path)
                                                  ({"avx512f", "avx2"}, "fp32")])
 def test_auto_precision_is_bf16_only_where_the_cpu_has_native_bf16(monkeypatch, flags, expected):
     monkeypatch.setattr(precision, "cpu_flags", lambda: frozenset(flags))
-    assert precision.resolve_precision("auto", "cpu") == expected
-    assert precision.resolve_precision("fp32", "cpu") == "fp32" and precision.resolve_precision("bf16", "cpu") == "bf16"
+    assert precision.Numerics.of("auto", "cpu").name == expected
+    assert precision.Numerics.of("fp32", "cpu").name == "fp32" and precision.Numerics.of("bf16", "cpu").name == "bf16"
+
+
+def test_numerics_hold_the_compute_dtype_and_one_autocast_context_that_runs_again():
+    fp32, bf16 = precision.Numerics.of("fp32", "cpu"), precision.Numerics.of("bf16", "cpu")
+    assert fp32.dtype is None and bf16.dtype == torch.bfloat16
+    layer, x = torch.nn.Linear(4, 3), torch.randn(2, 4)
+    for _ in range(2):  # built once, entered once per step
+        with bf16.autocast:
+            assert layer(x).dtype == torch.bfloat16
+        with fp32.autocast:
+            assert layer(x).dtype == torch.float32
+    assert not torch.is_autocast_enabled("cpu")
+    with pytest.raises(ValueError, match="precision must be 'fp32', 'bf16' or 'auto', got 'fp16'"):
+        precision.Numerics.of("fp16", "cpu")
 
 
 def test_bf16_training_keeps_losses_and_optimizer_state_in_float32_and_records_it(tmp_path):

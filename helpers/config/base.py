@@ -34,6 +34,7 @@ Count = Annotated[int, Field(ge=0)]  # 0 has a meaning: "all images" for train_s
 Seed = Annotated[int, Field(ge=0, lt=2**64)]  # torch's generators take 64-bit seeds
 Rate = Annotated[float, Field(gt=0, le=MAX_LEARNING_RATE, allow_inf_nan=False)]
 Finite = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+Precision = Literal["fp32", "bf16", "auto"]  # of the matrix products ('auto': bf16 where the hardware has it)
 BOUNDS = {"greater than": ">", "greater than or equal to": ">=", "less than": "<", "less than or equal to": "<="}
 
 
@@ -148,7 +149,7 @@ class RunConfig(Config):
     # torch CPU threads: these small MLPs run fastest on one (above all on a busy machine)
     cpu_threads: Annotated[Positive, Role.PLUMBING] = 1
     # matrix products (auto: bf16 where the hardware has it)
-    precision: Annotated[Literal["fp32", "bf16", "auto"], Role.NUMERICS] = "fp32"
+    precision: Annotated[Precision, Role.NUMERICS] = "fp32"
 
     size_fields: ClassVar[tuple[str, ...]] = ("batch_size", "hidden_dim")
 

@@ -16,6 +16,7 @@ from helpers.config.base import (
     Count,
     Finite,
     Positive,
+    Precision,
     Rate,
     Role,
     RunConfig,
@@ -36,7 +37,7 @@ class VAEConfig(RunConfig):
     nll_images: Annotated[Count, Role.EVALUATION] = 0  # test images for the IS-NLL (0: all 10,000)
     # the IS-NLL decoder's matrix products ('auto': bf16 where native; it agrees with fp32 within 0.05 nats per
     # image on the same draws, bench/results.json "likelihood"); densities and sums stay float32
-    nll_precision: Annotated[Literal["fp32", "bf16", "auto"], Role.EVALUATION] = "auto"
+    nll_precision: Annotated[Precision, Role.EVALUATION] = "auto"
     # a finished classifier run: scores 10,000 prior samples (empty: no scores)
     classifier_dir: Annotated[str, Role.EVALUATION, SCORING_CLASSIFIER] = ""
     output_dir: Annotated[str, Role.PATH] = "outputs/vae"
@@ -45,7 +46,7 @@ class VAEConfig(RunConfig):
     read_after_training: ClassVar[tuple[str, ...]] = ("classifier_dir",)  # scores prior samples at the end
     # bf16 where native: at the writeup's 200 epochs, three seeds each, bf16 and fp32 VAEs of latent size 20 agree
     # in validation loss and IS-NLL within the seeds' spread (bench/results.json, "precision_comparison")
-    precision: Annotated[Literal["fp32", "bf16", "auto"], Role.NUMERICS] = "auto"
+    precision: Annotated[Precision, Role.NUMERICS] = "auto"
 
     def weight_count(self) -> int:
         """Encoder 784-h-h-2z and decoder z-h-h-784."""
@@ -87,7 +88,7 @@ class GANConfig(RunConfig):
     output_dir: Annotated[str, Role.PATH] = "outputs/gan"
     # bf16 where native: at the writeup's 300 epochs, three seeds each, bf16 and fp32 plain GANs agree in digits
     # covered and in FD over training within the seeds' spread (bench/results.json, "precision_comparison")
-    precision: Annotated[Literal["fp32", "bf16", "auto"], Role.NUMERICS] = "auto"
+    precision: Annotated[Precision, Role.NUMERICS] = "auto"
 
     size_fields: ClassVar[tuple[str, ...]] = ("batch_size", "hidden_dim", "noise_dim")
 

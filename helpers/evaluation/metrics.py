@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 
 from helpers.common.files import PROGRESS_ENV
 from helpers.config import ACTIVE_UNIT_VARIANCE, SCORE_SAMPLES  # noqa: F401 (names metrics re-exports)
-from helpers.models.precision import matmul_precision, widened
+from helpers.models.precision import FP32, Numerics, widened
 
 BURDA_SAMPLES = 5000  # K of Burda et al. (2015)
 MAX_ROWS = 5_000  # decoder rows (images x samples) per pass: 16 MB per 784-wide float32 tensor (bench.likelihood:
@@ -81,20 +81,20 @@ def log_importance_weights(model: LatentVariableModel, x: torch.Tensor, samples:
     return log_likelihood(widened(decoded), x) + prior - proposal
 
 
-def decoder_at(model: LatentVariableModel, precision: str) -> Callable[[torch.Tensor], torch.Tensor]:
-    """model.decode with its matrix products at precision ('fp32' or 'bf16').
+def decoder_at(model: LatentVariableModel, numerics: Numerics) -> Callable[[torch.Tensor], torch.Tensor]:
+    """model.decode with its matrix products at numerics (fp32: model.decode itself).
 
     In bf16 a module decodes through a bf16 copy of its weights, cast once: autocast would cast them again for
-    every batch of draws. Other models decode under autocast.
+    every batch of draws. Other models decode under numerics' autocast.
     """
-    if precision != "bf16":
+    if numerics.dtype is None:
         return model.decode
     if isinstance(model, torch.nn.Module):
-        low = copy.deepcopy(model).to(torch.bfloat16)
-        return lambda z: low.decode(z.to(torch.bfloat16))
+        low = copy.deepcopy(model).to(numerics.dtype)
+        return lambda z: low.decode(z.to(numerics.dtype))
 
     def decode(z: torch.Tensor) -> torch.Tensor:
-        with matmul_precision(precision, z.device):
+        with numerics.autocast:
             return model.decode(z)
     return decode
 
@@ -103,11 +103,11 @@ def decoder_at(model: LatentVariableModel, precision: str) -> Callable[[torch.Te
 def log_marginal_likelihood(model: LatentVariableModel, x: torch.Tensor, samples: int = BURDA_SAMPLES,
                             max_rows: int = MAX_ROWS, generator: torch.Generator | None = None,
                             log_likelihood: LogLikelihood = bernoulli_log_likelihood,
-                            progress: bool = False, precision: str = "fp32") -> torch.Tensor:
+                            progress: bool = False, numerics: Numerics = FP32) -> torch.Tensor:
     """The importance-sampled estimate of log p(x) for each image (N,), at most max_rows decoded rows at a time."""
     chunk = min(samples, max_rows)
     image_batch = max(1, max_rows // chunk)
-    decode = decoder_at(model, precision)
+    decode = decoder_at(model, numerics)
     # One result tensor filled in place: a small tensor kept per image would sit above each image's freed decoder
     # blocks in glibc's heap, which then grew to 5.9 GiB over 3,000 images (latent 20, K = 5000, one thread).
     estimates = torch.full((len(x),), -math.inf, device=x.device, dtype=torch.float64)
@@ -122,18 +122,18 @@ def log_marginal_likelihood(model: LatentVariableModel, x: torch.Tensor, samples
 
 def importance_sampled_nll(model: LatentVariableModel, x: torch.Tensor, samples: int = BURDA_SAMPLES,
                            max_rows: int = MAX_ROWS, generator: torch.Generator | None = None,
-                           progress: bool = False, precision: str = "fp32") -> dict[str, float]:
+                           progress: bool = False, numerics: Numerics = FP32) -> dict[str, float]:
     """Mean negative log-likelihood over images x (nats), its standard error over images, K, the image count and
-    the decoder's precision ('fp32' or 'bf16', see decoder_at)."""
+    the decoder's precision (numerics' name: 'fp32' or 'bf16', see decoder_at)."""
     is_module = isinstance(model, torch.nn.Module)
     was_training = is_module and model.training
     if is_module:
         model.eval()
         x = x.to(next(model.parameters(), x).device)
-    log_px = log_marginal_likelihood(model, x, samples, max_rows, generator, progress=progress, precision=precision)
+    log_px = log_marginal_likelihood(model, x, samples, max_rows, generator, progress=progress, numerics=numerics)
     if was_training:
         model.train()
-    return mean_with_stderr(-log_px, "nll") | {"samples": samples, "images": len(x), "precision": precision}
+    return mean_with_stderr(-log_px, "nll") | {"samples": samples, "images": len(x), "precision": numerics.name}
 
 
 def mean_with_stderr(values: torch.Tensor, name: str) -> dict[str, float]:

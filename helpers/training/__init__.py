@@ -1,1 +1,2 @@
-"""Training: the epoch loops and `fit`, checkpoints and resume, the GAN's monitor, and matrix-product precision."""
+"""Training: the epoch loops and `fit`, their written-out steps, checkpoints and resume, the GAN's monitor,
+GAN-train and GAN-test, the classifier's training."""

@@ -8,9 +8,13 @@ Here the same step is spelled out as few, large operations:
   one fused optimizer call updates the whole network;
 - each layer's forward is one ``addmm``; its backward writes the weight and bias gradients straight into their
   slots of the gradient buffer (``out=``) and computes the input's gradient only where something needs it;
-- in bf16, one copy per optimizer step refreshes a bf16 copy of the weights, the matrix products and
-  activations run in bf16, and one copy hands the bf16 gradients to the float32 buffer. The losses, the KL
-  term, the gradients of the losses' inputs, the master weights and the optimizer state stay float32.
+- in bf16 (a Numerics whose dtype is bfloat16), one copy per optimizer step refreshes a bf16 copy of the
+  weights, the matrix products and activations run in bf16, and one copy hands the bf16 gradients to the float32
+  buffer. The losses, the KL term, the gradients of the losses' inputs, the master weights and the optimizer
+  state stay float32.
+
+Each step is written for its model classes and train.WRITTEN_OUT registers it for exactly those: a subclass trains
+by autograd.
 """
 
 from __future__ import annotations
@@ -23,14 +27,15 @@ import torch.nn.functional as F
 from torch import nn
 
 from helpers.models import gan
+from helpers.models.precision import Numerics
 from helpers.models.vae import VAE
 
-COMPUTE_DTYPES = {"bf16": torch.bfloat16}  # other precisions compute in the parameters' own dtype
 DEVICES = ("cpu",)  # measured here; a GPU keeps autograd's step (its launches, not its operators, dominate)
 
 
 class UnsupportedModelError(TypeError):
-    """A network holds a layer whose backward is not written here (train.py then uses autograd)."""
+    """A network of a registered model class holds a layer whose backward is not written here: its layers were
+    changed after it was built (a network with other layers needs its own class, which trains by autograd)."""
 
 
 @dataclass(frozen=True)
@@ -56,7 +61,8 @@ def activation_of(module: nn.Module) -> Activation:
         return Activation(F.elu_, lambda grad, out: aten.elu_backward(grad, 1.0, 1.0, 1.0, True, out))
     if isinstance(module, nn.Softplus) and module.beta == 1.0 and module.threshold == 20.0:
         return Activation(F.softplus, lambda grad, out: grad * -torch.expm1(-out))
-    raise UnsupportedModelError(f"no written-out backward for {type(module).__name__}")
+    raise UnsupportedModelError(f"no written-out backward for {type(module).__name__}: a network with other layers "
+                                "needs its own model class (one not in train.WRITTEN_OUT trains by autograd)")
 
 
 def tanh_(x: torch.Tensor) -> torch.Tensor:
@@ -64,28 +70,16 @@ def tanh_(x: torch.Tensor) -> torch.Tensor:
     return x.copy_(torch.tanh(x.float())) if x.dtype == torch.bfloat16 else torch.tanh_(x)
 
 
-def supported(*sequences: nn.Sequential) -> bool:
-    """Whether every module of the sequences is a linear layer or an activation with a written-out backward."""
-    try:
-        for sequence in sequences:
-            for module in sequence:
-                if not isinstance(module, nn.Linear):
-                    activation_of(module)
-    except UnsupportedModelError:
-        return False
-    return True
-
-
 class FlatParameters:
     """A network's parameters as views of one master buffer, with a gradient buffer and a compute copy beside it."""
 
-    def __init__(self, module: nn.Module, precision: str):
+    def __init__(self, module: nn.Module, compute_dtype: torch.dtype | None):
         parameters = list(module.parameters())
         master = torch.cat([p.detach().reshape(-1) for p in parameters])
         self.parameter = nn.Parameter(master)
         self.parameter.grad = torch.zeros_like(master)
         self.slots = self._rebind(parameters)
-        dtype = COMPUTE_DTYPES.get(precision, master.dtype)
+        dtype = master.dtype if compute_dtype is None else compute_dtype
         separate = dtype != master.dtype
         self.weights = torch.empty_like(master, dtype=dtype) if separate else self.parameter.data
         self.grads = torch.empty_like(master, dtype=dtype) if separate else self.parameter.grad
@@ -219,8 +213,8 @@ class VAEStep:
     """One Adagrad step of the VAE on a binary batch, as train.vae_step computes it; callable like it."""
 
     def __init__(self, model: VAE, optimizer_for: Callable[[list[nn.Parameter]], torch.optim.Optimizer],
-                 precision: str):
-        self.flat = FlatParameters(model, precision)
+                 numerics: Numerics):
+        self.flat = FlatParameters(model, numerics.dtype)
         self.encoder, self.decoder = MLP(self.flat, model.encoder), MLP(self.flat, model.decoder)
         self.optimizer = optimizer_for([self.flat.parameter])
         self.dtype = self.flat.weights.dtype
@@ -249,9 +243,9 @@ class GANSteps:
     """The discriminator's and the generator's steps of train.gan_epoch (plain GAN, digit head, AC-GAN), written out."""
 
     def __init__(self, gen: gan.Generator, disc: gan.Discriminator,
-                 optimizer_for: Callable[[list[nn.Parameter], str], torch.optim.Optimizer], precision: str):
+                 optimizer_for: Callable[[list[nn.Parameter], str], torch.optim.Optimizer], numerics: Numerics):
         self.gen, self.disc = gen, disc
-        self.gen_flat, self.disc_flat = FlatParameters(gen, precision), FlatParameters(disc, precision)
+        self.gen_flat, self.disc_flat = FlatParameters(gen, numerics.dtype), FlatParameters(disc, numerics.dtype)
         self.gen_mlp = MLP(self.gen_flat, gen.hidden, gen.out)
         self.disc_mlp = MLP(self.disc_flat, disc.hidden)
         self.real_fake = Dense(self.disc_flat, disc.real_fake)

@@ -26,7 +26,7 @@ from helpers.common.files import CHECKPOINT, PROGRESS, PROGRESS_ENV, write_json 
 from helpers.config import GANConfig, VAEConfig, seeds
 from helpers.data import Splits, binarize
 from helpers.models import gan
-from helpers.models.precision import matmul_precision, resolve_precision
+from helpers.models.precision import FP32, Numerics
 from helpers.models.vae import VAE, evaluate, neg_elbo
 from helpers.training import explicit
 from helpers.training.checkpoints import Stateful, resume, save_checkpoint, training_fingerprint
@@ -35,6 +35,13 @@ from helpers.training.monitor import COLLAPSE_SPREAD, Monitor, Scorer, Snapshots
 BATCHES_PER_DRAW = 10  # shuffled images are gathered (and binarized) for this many batches at once
 FUSED_DEVICES = {torch.optim.Adagrad: ("cpu",), torch.optim.Adam: ("cpu", "cuda", "mps")}  # one-kernel steps
 VAEStep = Callable[[torch.Tensor, torch.Generator], torch.Tensor]  # (binary batch, generator) -> (loss, rec, kl)
+# The written-out step of each model class, or pair of classes trained together, by exact class: a subclass (a
+# conditional VAE with the VAE's Sequentials, say) computes something else, so it trains by autograd until its own
+# written-out step is registered here.
+WRITTEN_OUT: dict[tuple[type[torch.nn.Module], ...], type] = {
+    (VAE,): explicit.VAEStep,
+    (gan.Generator, gan.Discriminator): explicit.GANSteps,
+}
 
 
 class NonFiniteLossError(RuntimeError):
@@ -114,10 +121,10 @@ def vae_epoch(step: VAEStep, images: torch.Tensor, batch_size: int, generator: t
 
 
 def vae_step(model: VAE, optimizer: torch.optim.Optimizer, x: torch.Tensor, generator: torch.Generator,
-             precision: str) -> torch.Tensor:
+             numerics: Numerics) -> torch.Tensor:
     """One optimizer step on the binary batch x by autograd (the reference of explicit.VAEStep); its (loss,
     reconstruction, kl), detached, on the device."""
-    with matmul_precision(precision, x.device):
+    with numerics.autocast:
         logits, mean, log_var = model(x, generator)
     loss, reconstruction, kl = neg_elbo(logits, x, mean, log_var)
     optimizer.zero_grad(set_to_none=True)
@@ -126,19 +133,28 @@ def vae_step(model: VAE, optimizer: torch.optim.Optimizer, x: torch.Tensor, gene
     return torch.stack([loss, reconstruction, kl]).detach()
 
 
-def vae_trainer(model: VAE, learning_rate: float, precision: str) -> tuple[VAEStep, torch.optim.Optimizer]:
-    """The VAE's training step and its Adagrad: written out (explicit.VAEStep) on a CPU where the layers allow,
-    else autograd's."""
+def vae_trainer(model: VAE, learning_rate: float, numerics: Numerics) -> tuple[VAEStep, torch.optim.Optimizer]:
+    """The VAE's training step and its Adagrad: the written-out one registered for the model's class where it runs
+    (written_out_step), else autograd's."""
     device = next(model.parameters()).device
 
     def adagrad(parameters: Iterable[torch.nn.Parameter]) -> torch.optim.Optimizer:
         return make_optimizer(torch.optim.Adagrad, parameters, device, lr=learning_rate)
 
-    if device.type in explicit.DEVICES and explicit.supported(model.encoder, model.decoder):
-        step = explicit.VAEStep(model, adagrad, precision)
+    written_out = written_out_step(model)
+    if written_out:
+        step = written_out(model, adagrad, numerics)
         return step, step.optimizer
     optimizer = adagrad(model.parameters())
-    return (lambda x, generator: vae_step(model, optimizer, x, generator, precision)), optimizer
+    return (lambda x, generator: vae_step(model, optimizer, x, generator, numerics)), optimizer
+
+
+def written_out_step(*models: torch.nn.Module) -> type | None:
+    """The written-out step that WRITTEN_OUT registers for exactly these models' classes, where such steps run
+    (explicit.DEVICES); None: autograd's step."""
+    if next(models[0].parameters()).device.type not in explicit.DEVICES:
+        return None
+    return WRITTEN_OUT.get(tuple(type(model) for model in models))
 
 
 def make_optimizer(kind: type[torch.optim.Optimizer], params: Iterable[torch.nn.Parameter], device: torch.device,
@@ -163,12 +179,12 @@ def fit_vae(model: VAE, splits: Splits, config: VAEConfig, checkpoint: Path | No
             ) -> list[dict[str, Any]]:
     """Train the VAE with Adagrad as the writeup does; each epoch also scores the fixed-binarized validation set.
 
-    Matrix products run at config.precision (resolved: 'auto' -> bf16 or fp32), recorded in every history row;
-    the validation loss is always computed in float32.
+    Matrix products run at config.precision, resolved once here (Numerics.of: 'auto' -> bf16 or fp32) and recorded
+    in every history row; the validation loss is always computed in float32.
     """
     device = next(model.parameters()).device
-    precision = resolve_precision(config.precision, device)
-    step, optimizer = vae_trainer(model, config.learning_rate, precision)
+    numerics = Numerics.of(config.precision, device)
+    step, optimizer = vae_trainer(model, config.learning_rate, numerics)
     generator = make_generator(config.seed, device)
     validation = splits.validation.binarized(config.seed + seeds.EVAL_BINARIZATION)
     eval_generator = torch.Generator(device)
@@ -177,7 +193,7 @@ def fit_vae(model: VAE, splits: Splits, config: VAEConfig, checkpoint: Path | No
         row = vae_epoch(step, splits.train.images, config.batch_size, generator)
         eval_generator.manual_seed(config.seed + epoch)
         scores = evaluate(model, validation, generator=eval_generator)
-        return row | {f"validation_{k}": v for k, v in scores.items()} | {"precision": precision}
+        return row | {f"validation_{k}": v for k, v in scores.items()} | {"precision": numerics.name}
 
     return fit(run_epoch, config.epochs, {"model": model, "optimizer": optimizer}, generator, checkpoint,
                fingerprint=training_fingerprint(config), resume_from_checkpoint=config.resume,
@@ -237,34 +253,35 @@ class AutogradGANSteps:
     disc: gan.Discriminator
     gen_optimizer: torch.optim.Optimizer
     disc_optimizer: torch.optim.Optimizer
-    precision: str = "fp32"
+    numerics: Numerics = FP32
 
     def discriminator(self, real: torch.Tensor, digits: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         """discriminator_step on these networks."""
-        return discriminator_step(self.gen, self.disc, self.disc_optimizer, real, digits, generator, self.precision)
+        return discriminator_step(self.gen, self.disc, self.disc_optimizer, real, digits, generator, self.numerics)
 
     def generator(self, n: int, generator: torch.Generator) -> torch.Tensor:
         """generator_step on these networks."""
-        return generator_step(self.gen, self.disc, self.gen_optimizer, n, generator, self.precision)
+        return generator_step(self.gen, self.disc, self.gen_optimizer, n, generator, self.numerics)
 
 
 def gan_trainer(gen: gan.Generator, disc: gan.Discriminator, learning_rate: float, disc_learning_rate: float,
-                betas: tuple[float, float], precision: str) -> GANSteps:
-    """The GAN's steps with their Adam optimizers: written out (explicit.GANSteps) on a CPU where the layers allow,
-    else autograd's."""
+                betas: tuple[float, float], numerics: Numerics) -> GANSteps:
+    """The GAN's steps with their Adam optimizers: the written-out ones registered for the networks' classes where
+    they run (written_out_step), else autograd's."""
     device = next(gen.parameters()).device
     rates = {"G": learning_rate, "D": disc_learning_rate}
 
     def adam(parameters: Iterable[torch.nn.Parameter], network: str) -> torch.optim.Optimizer:
         return make_optimizer(torch.optim.Adam, parameters, device, lr=rates[network], betas=betas)
 
-    if device.type in explicit.DEVICES and explicit.supported(gen.hidden, gen.out, disc.hidden):
-        return explicit.GANSteps(gen, disc, adam, precision)
-    return AutogradGANSteps(gen, disc, adam(gen.parameters(), "G"), adam(disc.parameters(), "D"), precision)
+    written_out = written_out_step(gen, disc)
+    if written_out:
+        return written_out(gen, disc, adam, numerics)
+    return AutogradGANSteps(gen, disc, adam(gen.parameters(), "G"), adam(disc.parameters(), "D"), numerics)
 
 
 def discriminator_step(gen: gan.Generator, disc: gan.Discriminator, optimizer: torch.optim.Optimizer,
-                       real: torch.Tensor, digits: torch.Tensor, generator: torch.Generator, precision: str
+                       real: torch.Tensor, digits: torch.Tensor, generator: torch.Generator, numerics: Numerics
                        ) -> torch.Tensor:
     """One step of D on a real batch and as many generated images, both scored in one forward pass.
 
@@ -272,9 +289,9 @@ def discriminator_step(gen: gan.Generator, disc: gan.Discriminator, optimizer: t
     """
     n = len(real)
     asked = gen.random_labels(n, generator)
-    with torch.no_grad(), matmul_precision(precision, real.device):
+    with torch.no_grad(), numerics.autocast:
         fake = gen(gen.noise(n, generator), asked)
-    with matmul_precision(precision, real.device):
+    with numerics.autocast:
         logits, digit_logits = disc(torch.cat([real, fake.to(real.dtype)]))
     real_logits, fake_logits = logits.split(n)
     loss = gan.discriminator_loss(real_logits, fake_logits)
@@ -293,10 +310,10 @@ def discriminator_step(gen: gan.Generator, disc: gan.Discriminator, optimizer: t
 
 
 def generator_step(gen: gan.Generator, disc: gan.Discriminator, optimizer: torch.optim.Optimizer, n: int,
-                   generator: torch.Generator, precision: str) -> torch.Tensor:
+                   generator: torch.Generator, numerics: Numerics) -> torch.Tensor:
     """One step of G on n generated images (D passes gradients through, its weights get none); G's loss, detached."""
     asked = gen.random_labels(n, generator)
-    with frozen(disc), matmul_precision(precision, next(gen.parameters()).device):
+    with frozen(disc), numerics.autocast:
         fake_logits, fake_digits = disc(gen(gen.noise(n, generator), asked))
     loss = gan.generator_loss(fake_logits)
     generated_classes = gan.class_loss(fake_digits, asked) if asked is not None else 0.0
@@ -330,9 +347,9 @@ def fit_gan(gen: gan.Generator, disc: gan.Discriminator, splits: Splits, config:
     """
     device = next(gen.parameters()).device
     betas = (config.adam_beta1, 0.999)
-    precision = resolve_precision(config.precision, device)
+    numerics = Numerics.of(config.precision, device)  # resolved once, recorded in every history row
     steps = gan_trainer(gen, disc, config.learning_rate, config.disc_learning_rate or config.learning_rate, betas,
-                        precision)
+                        numerics)
     generator = make_generator(config.seed, device)
     train_images, validation_images = gan.to_signed(splits.train.images), gan.to_signed(splits.validation.images)
     fixed = make_generator(config.seed + seeds.PROGRESS_SAMPLES, device)
@@ -358,7 +375,7 @@ def fit_gan(gen: gan.Generator, disc: gan.Discriminator, splits: Splits, config:
             row["val_accuracy"] = gan.digit_accuracy(disc, validation_images, splits.validation.labels)
         if epoch == 0 or (epoch + 1) % config.sample_every == 0 or epoch + 1 == config.epochs:
             snapshots.add(epoch + 1, samples)
-        return row | {"precision": precision}
+        return row | {"precision": numerics.name}
 
     state = {"G": gen, "D": disc, "gen_optimizer": steps.gen_optimizer, "disc_optimizer": steps.disc_optimizer,
              "snapshots": snapshots} | ({"monitor": monitor} if monitor else {})

@@ -12,7 +12,7 @@ from helpers.config import ClassifierConfig
 from helpers.config.registry import described
 from helpers.data import Split, Splits
 from helpers.models import gan
-from helpers.training import gan_train
+from helpers.training import gan_train_test
 
 TRAIN_IMAGES = 2000
 
@@ -53,25 +53,25 @@ def small(splits):
 
 
 def test_varied_samples_teach_the_digits_and_prototypes_do_not(small, classifier_run):
-    varied = gan_train.gan_train_accuracy(RealDigits(small.train, False), classifier_run, small, seed=0)
-    prototypes = gan_train.gan_train_accuracy(RealDigits(small.train, True), classifier_run, small, seed=0)
+    varied = gan_train_test.gan_train_accuracy(RealDigits(small.train, False), classifier_run, small, seed=0)
+    prototypes = gan_train_test.gan_train_accuracy(RealDigits(small.train, True), classifier_run, small, seed=0)
     # measured on one CPU: 0.85 against 0.53 after one epoch on 2,000 images; the margins leave room for others
     assert varied > 0.75 and prototypes < varied - 0.15
 
 
 def test_generated_split_labels_each_image_with_the_digit_asked(small):
-    split = gan_train.generated_split(RealDigits(small.train, True), 50, seed=0)
+    split = gan_train_test.generated_split(RealDigits(small.train, True), 50, seed=0)
     prototypes = torch.stack([small.train.images[small.train.labels == d][0] for d in range(10)])
     assert split.images.shape == (50, 784) and torch.allclose(split.images, prototypes[split.labels], atol=1e-6)
 
 
 def test_an_unconditional_generator_is_refused_with_one_line():
     with pytest.raises(ValueError, match="conditional generator"):
-        gan_train.generated_split(gan.Generator(), 10, seed=0)
+        gan_train_test.generated_split(gan.Generator(), 10, seed=0)
 
 
 def test_the_three_accuracies_come_back_together(small, classifier_run):
-    result = gan_train.gan_train_and_test(RealDigits(small.train, False), classifier_run, small, 0,
+    result = gan_train_test.gan_train_and_test(RealDigits(small.train, False), classifier_run, small, 0,
                                           {"conditional_accuracy": 0.9})
     assert result["gan_test_accuracy"] == 0.9 and result["real_classifier_accuracy"] == 0.95
     assert 0 < result["gan_train_accuracy"] <= 1
