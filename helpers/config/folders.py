@@ -55,11 +55,16 @@ RUN_SLOTS = {  # what each parameter naming run folders needs in them: a test on
 
 
 def run_parameters(folder: str, info: ValidationInfo) -> dict[str, Any] | None:
-    """A finished run folder's parameters (metrics.json); a placeholder's come from the build (None: unknown)."""
+    """A finished run folder's parameters (metrics.json); a placeholder's come from the build (None: unknown).
+
+    A folder whose run executes now (a build started this run beside it, as the profile's after_training allows)
+    is unknown here: the notebook waits for that run where it reads the folder (RunFolder.trained), which stops
+    with one line naming what is missing when that run did not finish.
+    """
     upstream = UPSTREAM.get()
     if PLACEHOLDER_MARK in folder and upstream is not None:
         return upstream.get(folder)
-    if RunFolder(Path(folder)).executing_elsewhere():  # started by the build before it ends: checked when read
+    if RunFolder(Path(folder)).executing_elsewhere():
         return None
     missing = [f for f in (WEIGHTS, METRICS) if not (Path(folder) / f).exists()]
     if missing:

@@ -21,9 +21,9 @@ from typing import Any
 import jinja2
 
 from helpers.common import tables
+from helpers.common.paths import ROOT
 from helpers.report import collapse
 from helpers.report.findings import fmt, percent
-from helpers.runs import ROOT
 
 README = ROOT / "README.md"
 RESULTS = ROOT / "results"
