@@ -19,13 +19,13 @@ import pytest
 import yaml
 
 from conftest import NOTEBOOKS, ROOT
-from helpers import runs
 from helpers.common.files import FIGURES, LOG, METRICS, PREVIOUS, RECORD, WEIGHTS, DiskFullError
+from helpers.common.folder import RunFolder
 from helpers.config import CONFIGS, CollapseConfig, ExploreConfig, GANConfig, ParameterError, StudyConfig, VAEConfig
 from helpers.report import cli
 from helpers.report.runview import RunView
-from helpers.runs import RunFolder
 from helpers.runs.lock import build_lock
+from helpers.runs.profile import check_parameters, load_profile
 
 
 def finished_run(folder: Path, name: str) -> dict[str, bytes]:
@@ -79,6 +79,7 @@ def profile_file(tmp_path: Path, text: str) -> str:
     return str(path)
 
 
+EARLY_VAE = "  vae:\n    notebook: notebooks/vae.ipynb\n    params: {classifier_dir: \"{runs.classifier}\"}\n"
 PROFILES = {
     "typo": ("runs:\n  vae_z2:\n    notebook: notebooks/vae.ipynb\n    parmas: {epochs: 1}\n",
              "runs.vae_z2: unknown key 'parmas' (did you mean 'params'?)"),
@@ -90,6 +91,21 @@ PROFILES = {
     "empty": ("", "got an empty file"),
     "no runs": ("name: x\n", "has no runs"),
     "a run that is a number": ("runs:\n  a: 5\n", "runs.a must be a mapping"),
+    "after_training misspelt": (f"runs:\n  classifier: {{notebook: notebooks/classifier.ipynb}}\n{EARLY_VAE}"
+                                "    after_training: [clasifier]\n",
+                                "run vae: after_training names 'clasifier', no run of the profile; "
+                                "did you mean 'classifier'?"),
+    "after_training on a run not read": (f"runs:\n  classifier: {{notebook: notebooks/classifier.ipynb}}\n"
+                                         "  gan: {notebook: notebooks/gan.ipynb}\n"
+                                         f"{EARLY_VAE}    after_training: [gan]\n",
+                                         "run vae: after_training names 'gan', but none of its parameters reads "
+                                         "that run's folder"),
+    "after_training not a list": (f"runs:\n  classifier: {{notebook: notebooks/classifier.ipynb}}\n{EARLY_VAE}"
+                                  "    after_training: classifier\n",
+                                  "runs.vae.after_training must be a list of values, got 'classifier'"),
+    "after_training on a sweep": ("sweeps:\n  s:\n    notebook: notebooks/vae.ipynb\n    grid: {seed: [0]}\n"
+                                  "    after_training: [classifier]\n",
+                                  "sweeps.s: unknown key 'after_training'"),
 }
 
 
@@ -166,8 +182,8 @@ def test_every_notebook_has_its_config_class_in_the_registry():
 
 def test_profile_runs_and_sweep_points_pass_the_check():
     for name in ("quick", "full", "study"):
-        profile = runs.load_profile(name)
-        runs.check_parameters(profile.runs, Path("/nonexistent/build"))
+        profile = load_profile(name)
+        check_parameters(profile.runs, Path("/nonexistent/build"))
 
 
 def test_values_that_only_look_valid_name_the_parameter(untrained_runs):
@@ -244,7 +260,7 @@ def test_a_failed_attempt_puts_the_finished_outputs_back_and_says_so(tmp_path):
     (folder / "vae_z2.ipynb").write_text("the failed attempt")
     (folder / LOG).write_text("Traceback: boom")
     (folder / RECORD).write_text(json.dumps({"name": "vae_z2", "status": "failed", "error": "boom", "key": "new"}))
-    assert RunFolder(folder, "vae_z2").restore(finished=False)
+    assert RunFolder(folder, "vae_z2").put_back_set_aside()
     after = snapshot(folder)
     finished = (METRICS, FIGURES, "loss.png", WEIGHTS, "best.pt", "vae_z2.ipynb")
     assert {k: after[k] for k in finished} == {k: before[k] for k in finished}
@@ -276,8 +292,9 @@ def test_a_finished_rerun_replaces_the_outputs(tmp_path):
     RunFolder(folder, "gan").set_aside()
     (folder / METRICS).write_text("new")
     (folder / RECORD).write_text(json.dumps({"status": "ok", "key": "new"}))
-    assert not RunFolder(folder, "gan").restore(finished=True)
+    RunFolder(folder, "gan").discard_set_aside()
     assert (folder / METRICS).read_text() == "new" and not (folder / PREVIOUS).exists()
+    assert not RunFolder(folder, "gan").put_back_set_aside()  # nothing is left to put back
 
 
 def toy_notebook(path: Path) -> str:

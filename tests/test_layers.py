@@ -46,7 +46,7 @@ def test_importing_the_run_and_report_layer_loads_neither_torch_nor_ipywidgets(t
 
 
 def test_the_cache_key_covers_every_wing_a_notebook_imports():
-    from helpers.runs import source_digest
+    from helpers.runs.cachekey import source_digest
 
     notebook_imports = {wing(m) for path in (ROOT / "notebooks").glob("*.ipynb")
                         for cell in json.loads(path.read_text())["cells"] if cell["cell_type"] == "code"

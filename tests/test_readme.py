@@ -52,7 +52,7 @@ def make_targets() -> set[str]:
 
 def check_make(argv: list[str]) -> None:
     """make TARGET [VAR=VALUE ...]: a target of ours; PROFILE a profile; ARGS what the build accepts."""
-    from helpers.runs import PROFILES
+    from helpers.runs.profile import PROFILES
 
     assert argv[1] in make_targets(), f"no make target {argv[1]!r}"
     for assignment in argv[2:]:

@@ -17,14 +17,15 @@ import yaml
 from PIL import Image
 
 from conftest import CHROMIUM, CHROMIUM_ARGS, canvas_pixels, press
-from helpers import runs
 from helpers.common.files import FIGURES, METRICS, RECORD, read_json
+from helpers.common.paths import ROOT
 from helpers.common.reference import WRITEUP_VAE_LOSS
 from helpers.report import cli, document, export, findings, readme
 from helpers.report import results as reproduction
 from helpers.report.document import Document, DocumentError
 from helpers.report.evidence import Verdict
 from helpers.report.runview import RunView
+from helpers.runs.profile import PLACEHOLDER, declared, load_profile
 
 TINY = {"epochs": 1, "train_size": 1000, "channels": 4, "nll_samples": 20, "nll_images": 200,
         "score_samples": 200}  # applied to every run whose notebook declares the name
@@ -360,13 +361,13 @@ def test_the_readme_agrees_with_the_committed_results():
 
 def tiny_profile(path: Path) -> Path:
     """The quick profile's training runs with tiny settings, limited to the notebooks that exist here."""
-    quick = runs.load_profile("quick")
+    quick = load_profile("quick")
     spec = {"name": "tiny", "description": "tiny test runs", "runs": {}}
     for run in quick.runs:
         if run.name in TINY_RUNS and run.notebook_path.exists():
-            params = dict(run.params) | {k: v for k, v in TINY.items() if k in runs.declared(run)}
+            params = dict(run.params) | {k: v for k, v in TINY.items() if k in declared(run)}
             params = {k: v for k, v in params.items()  # a folder of a run left out (the classifier): not used
-                      if all(name in TINY_RUNS for name in runs.PLACEHOLDER.findall(str(v)))}
+                      if all(name in TINY_RUNS for name in PLACEHOLDER.findall(str(v)))}
             spec["runs"][run.name] = {"notebook": run.notebook, "params": params}
     path.write_text(yaml.safe_dump(spec, sort_keys=False))
     return path
@@ -411,7 +412,7 @@ def test_html_has_every_section_figure_and_the_results_table(tiny_build):
     for section in SECTIONS:
         assert section in headings, section
     build = root / "build" / "tiny"
-    expected = [(run.name, f["file"]) for run in runs.load_profile(root / "tiny.yaml").runs
+    expected = [(run.name, f["file"]) for run in load_profile(root / "tiny.yaml").runs
                 for f in read_json(build / run.name / "figures.json", [])]
     assert len(expected) >= 6
     images = re.findall(r'<img[^>]*\bsrc="data:image/png;base64,([^"]+)"', page)
@@ -546,7 +547,7 @@ def vnu_command() -> list[str] | None:
     if shutil.which("vnu"):
         return ["vnu"]
     dist = "node_modules/vnu-jar/build/dist/vnu.jar"
-    candidates = [os.environ.get("VNU_JAR", ""), str(Path.home() / ".cache/vnu" / dist), str(runs.ROOT / dist)]
+    candidates = [os.environ.get("VNU_JAR", ""), str(Path.home() / ".cache/vnu" / dist), str(ROOT / dist)]
     jar = next((c for c in candidates if c and Path(c).exists()), None)
     return ["java", "-jar", jar] if jar and shutil.which("java") else None
 

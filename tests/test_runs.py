@@ -8,12 +8,22 @@ import nbformat
 import pytest
 
 from conftest import execute_runs
-from helpers import runs
+from helpers.common.folder import RunFolder
+from helpers.common.paths import ROOT
+from helpers.runs.profile import (
+    ProfileError,
+    Run,
+    apply_overrides,
+    load_profile,
+    resolved_params,
+    select,
+    summary_table,
+)
 
 
 def test_profiles_list_every_experiment_of_the_writeup():
     writeup = {"classifier", "vae_z2", "vae_z20", "gan", "aux_gan", "explore"}
-    quick, full = runs.load_profile("quick"), runs.load_profile("full")
+    quick, full = load_profile("quick"), load_profile("full")
     assert writeup <= set(quick.names()) and set(full.names()) == writeup  # full: the writeup's reproduction only
     for profile in (quick, full):
         assert all(profile.run(n).params["classifier_dir"] == "{runs.classifier}"
@@ -27,13 +37,13 @@ def test_profiles_list_every_experiment_of_the_writeup():
 def test_the_full_profile_orders_its_runs_so_that_two_workers_end_together():
     # Two workers take runs in the profile's order: the VAEs start beside the classifier (they need it only for
     # their final scores), then the GANs, which need it from their first epoch, the AC-GAN (the longest) first.
-    assert runs.load_profile("full").names() == ["classifier", "vae_z20", "vae_z2", "aux_gan", "gan", "explore"]
+    assert load_profile("full").names() == ["classifier", "vae_z20", "vae_z2", "aux_gan", "gan", "explore"]
 
 
 def test_full_profile_uses_the_writeups_epochs_and_default_vae_parameters():
     # The notebooks' defaults are the writeup's settings: the full profile states only what picks each experiment,
     # and the classifier that scores it (the IS-NLL covers all 10,000 test images at Burda et al.'s K = 5000).
-    full = runs.load_profile("full")
+    full = load_profile("full")
     judge = {"classifier_dir": "{runs.classifier}"}
     assert full.run("classifier").params == {}
     assert full.run("vae_z2").params == {"latent_dim": 2} | judge
@@ -44,31 +54,31 @@ def test_full_profile_uses_the_writeups_epochs_and_default_vae_parameters():
 
 
 def test_unknown_profile_names_the_known_ones():
-    with pytest.raises(runs.ProfileError, match="quick"):
-        runs.load_profile("quikc")
+    with pytest.raises(ProfileError, match="quick"):
+        load_profile("quikc")
 
 
 def test_only_pulls_in_the_runs_it_needs_and_orders_them_first():
-    profile = runs.load_profile("quick")
-    assert [r.name for r in runs.select(profile, ["classifier"])] == ["classifier"]
-    assert [r.name for r in runs.select(profile, ["vae_z20"])] == ["classifier", "vae_z20"]
-    ordered = [r.name for r in runs.select(profile, ["explore"])]
+    profile = load_profile("quick")
+    assert [r.name for r in select(profile, ["classifier"])] == ["classifier"]
+    assert [r.name for r in select(profile, ["vae_z20"])] == ["classifier", "vae_z20"]
+    ordered = [r.name for r in select(profile, ["explore"])]
     assert ordered[0] == "classifier" and ordered[-1] == "explore"
     assert set(ordered) == {"classifier", "vae_z2", "vae_z20", "gan", "aux_gan", "explore"}
-    with pytest.raises(runs.ProfileError, match="did you mean 'vae_z2'"):
-        runs.select(profile, ["vae_z3"])
+    with pytest.raises(ProfileError, match="did you mean 'vae_z2'"):
+        select(profile, ["vae_z3"])
 
 
 def test_set_targets_a_run_a_notebook_or_every_run_that_declares_the_name():
-    profile = runs.load_profile("quick")
-    chosen = [r for r in runs.select(profile, ["vae_z2", "vae_z20"]) if r.name != "classifier"]
+    profile = load_profile("quick")
+    chosen = [r for r in select(profile, ["vae_z2", "vae_z20"]) if r.name != "classifier"]
     before = [dict(r.params) for r in chosen]
-    by_notebook = runs.apply_overrides(chosen, ["vae.epochs=3", "vae_z20.learning_rate=0.05"], device="cpu")
+    by_notebook = apply_overrides(chosen, ["vae.epochs=3", "vae_z20.learning_rate=0.05"], device="cpu")
     assert [r.params["epochs"] for r in by_notebook] == [3, 3]
     assert [r.params.get("learning_rate") for r in by_notebook] == [None, 0.05]
     assert all(r.params["device"] == "cpu" for r in by_notebook)
     assert [r.params for r in chosen] == before  # the profile itself is untouched
-    everywhere = runs.apply_overrides(chosen, ["train_size=1000"])
+    everywhere = apply_overrides(chosen, ["train_size=1000"])
     assert all(r.params["train_size"] == 1000 for r in everywhere)
 
 
@@ -78,17 +88,17 @@ def test_set_targets_a_run_a_notebook_or_every_run_that_declares_the_name():
     ("epochs", "name=value"),
 ])
 def test_bad_set_options_are_refused_with_a_hint(assignment, message):
-    chosen = runs.select(runs.load_profile("quick"), ["vae_z2"])
-    with pytest.raises(runs.ProfileError, match=message):
-        runs.apply_overrides(chosen, [assignment])
+    chosen = select(load_profile("quick"), ["vae_z2"])
+    with pytest.raises(ProfileError, match=message):
+        apply_overrides(chosen, [assignment])
 
 
 def test_placeholders_become_run_folders_and_output_dir_is_the_runs_own(tmp_path):
-    explore = runs.load_profile("quick").run("explore")
-    params = runs.resolved_params(explore, tmp_path)
+    explore = load_profile("quick").run("explore")
+    params = resolved_params(explore, tmp_path)
     assert params["vae_z2_dir"] == str(tmp_path.resolve() / "vae_z2")
     assert params["output_dir"] == str(tmp_path.resolve() / "explore")
-    inside = runs.resolved_params(explore, runs.ROOT / "report" / "build" / "quick")
+    inside = resolved_params(explore, ROOT / "report" / "build" / "quick")
     assert inside["gan_dir"] == "report/build/quick/gan"  # relative to the repository root, where papermill runs
 
 
@@ -117,28 +127,28 @@ def toy_notebook(path):
 def test_executor_caches_finished_runs_and_keeps_going_after_a_failure(tmp_path, capsys):
     notebook = toy_notebook(tmp_path / "toy.ipynb")
     build = tmp_path / "build"
-    first = [runs.Run("bad", notebook, {"value": -1}), runs.Run("good", notebook, {"value": 2}),
-             runs.Run("after_bad", notebook, {"source": "{runs.bad}"})]
+    first = [Run("bad", notebook, {"value": -1}), Run("good", notebook, {"value": 2}),
+             Run("after_bad", notebook, {"source": "{runs.bad}"})]
     results = {r.name: r for r in execute_runs(first, build, timeout=120)}
     assert results["bad"].failed and "value must be >= 0, got -1" in results["bad"].error
     assert results["good"].status == "ok"
     assert json.loads((build / "good" / "metrics.json").read_text()) == {"value": 2, "seed": 0}
     assert "value is 2" in (build / "good" / "log.txt").read_text()  # the notebook's output, to follow a run
     assert results["after_bad"].failed and "needs run bad" in results["after_bad"].error
-    assert runs.RunFolder(build / "bad", "bad").record()["status"] == "failed"
-    assert "bad" in runs.summary_table(list(results.values()))
+    assert RunFolder(build / "bad", "bad").record()["status"] == "failed"
+    assert "bad" in summary_table(list(results.values()))
 
-    again = execute_runs([runs.Run("good", notebook, {"value": 2})], build, timeout=120)
+    again = execute_runs([Run("good", notebook, {"value": 2})], build, timeout=120)
     assert [r.status for r in again] == ["cached"]
-    changed = execute_runs([runs.Run("good", notebook, {"value": 5})], build, timeout=120)
+    changed = execute_runs([Run("good", notebook, {"value": 5})], build, timeout=120)
     assert changed[0].status == "ok"
     assert json.loads((build / "good" / "metrics.json").read_text()) == {"value": 5, "seed": 0}
     assert "[1/1] good: ok" in capsys.readouterr().out
 
 
 def test_optional_run_without_its_notebook_is_skipped_not_failed(tmp_path):
-    results = execute_runs([runs.Run("later", str(tmp_path / "absent.ipynb"), optional=True),
-                                runs.Run("needed", str(tmp_path / "absent.ipynb"))], tmp_path)
+    results = execute_runs([Run("later", str(tmp_path / "absent.ipynb"), optional=True),
+                            Run("needed", str(tmp_path / "absent.ipynb"))], tmp_path)
     assert [r.status for r in results] == ["skipped", "failed"]
     assert "does not exist" in results[1].error
 

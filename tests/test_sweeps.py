@@ -14,8 +14,9 @@ import yaml
 from test_runs import toy_notebook
 
 from conftest import assert_non_blank, execute_runs
-from helpers import runs
+from helpers.common.folder import Result
 from helpers.runs import runner
+from helpers.runs.profile import ProfileError, load_profile, resolved_params, select
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,7 +30,7 @@ def write_profile(tmp_path: Path, grid: dict, notebook: str, extra_runs: dict | 
     return path
 
 
-def outputs(build: Path, results: list[runs.Result]) -> dict[str, tuple[str, dict]]:
+def outputs(build: Path, results: list[Result]) -> dict[str, tuple[str, dict]]:
     """Each run's status and metrics.json, as a user compares two builds."""
     return {r.name: (r.status, json.loads((build / r.name / "metrics.json").read_text())
                      if (build / r.name / "metrics.json").exists() else {}) for r in results}
@@ -37,14 +38,14 @@ def outputs(build: Path, results: list[runs.Result]) -> dict[str, tuple[str, dic
 
 def test_a_sweep_expands_into_runs_named_from_their_values_and_a_placeholder_waits_for_all(tmp_path):
     notebook = toy_notebook(tmp_path / "toy.ipynb")
-    profile = runs.load_profile(write_profile(tmp_path, {"value": [1, 2], "seed": [0, 1]}, notebook,
-                                              {"summary": {"notebook": notebook, "params": {"source": "{sweep.toy}"}}}))
+    profile = load_profile(write_profile(tmp_path, {"value": [1, 2], "seed": [0, 1]}, notebook,
+                                         {"summary": {"notebook": notebook, "params": {"source": "{sweep.toy}"}}}))
     points = ["toy_value-1_seed-0", "toy_value-1_seed-1", "toy_value-2_seed-0", "toy_value-2_seed-1"]
     assert profile.sweeps == {"toy": points}
     assert profile.run("toy_value-2_seed-1").params == {"source": "x", "value": 2, "seed": 1}
-    assert [r.name for r in runs.select(profile, ["summary"])] == [*points, "summary"]
-    assert [r.name for r in runs.select(profile, ["toy"])] == points  # a sweep's name selects its points
-    resolved = runs.resolved_params(profile.run("summary"), tmp_path / "build")
+    assert [r.name for r in select(profile, ["summary"])] == [*points, "summary"]
+    assert [r.name for r in select(profile, ["toy"])] == points  # a sweep's name selects its points
+    resolved = resolved_params(profile.run("summary"), tmp_path / "build")
     assert resolved["source"].split(",") == [str((tmp_path / "build" / p).resolve()) for p in points]
 
 
@@ -57,13 +58,13 @@ def test_a_sweep_expands_into_runs_named_from_their_values_and_a_placeholder_wai
 ])
 def test_a_malformed_grid_is_refused_in_one_line_before_any_run(tmp_path, grid, message):
     notebook = toy_notebook(tmp_path / "toy.ipynb")
-    with pytest.raises(runs.ProfileError, match=message) as caught:
-        runs.load_profile(write_profile(tmp_path, grid, notebook))
+    with pytest.raises(ProfileError, match=message) as caught:
+        load_profile(write_profile(tmp_path, grid, notebook))
     assert "\n" not in str(caught.value)
 
 
 def test_the_quick_profile_has_a_small_latent_sweep_and_the_study_reads_all_of_it():
-    profile = runs.load_profile("quick")
+    profile = load_profile("quick")
     points = profile.sweeps["vae_latent"]
     assert len(points) == 8 and all(profile.run(p).params["epochs"] <= 5 for p in points)
     assert set(profile.run("study").needs()) == set(points)
@@ -90,8 +91,8 @@ def test_a_kernel_that_fails_to_start_is_retried_twice_and_the_log_says_so(capsy
 @pytest.mark.slow
 def test_four_points_on_two_workers_match_one_worker_and_run_once(tmp_path, capsys):
     notebook = toy_notebook(tmp_path / "toy.ipynb")
-    profile = runs.load_profile(write_profile(tmp_path, {"value": [1, 2], "seed": [0, 1]}, notebook))
-    selected = runs.select(profile, None)
+    profile = load_profile(write_profile(tmp_path, {"value": [1, 2], "seed": [0, 1]}, notebook))
+    selected = select(profile, None)
     parallel = execute_runs(selected, tmp_path / "two", timeout=120, workers=2)
     assert sorted(p.name for p in (tmp_path / "two").iterdir()) == profile.sweeps["toy"]
     assert [r.status for r in parallel] == ["ok"] * 4
@@ -107,12 +108,12 @@ def test_four_points_on_two_workers_match_one_worker_and_run_once(tmp_path, caps
 @pytest.mark.slow
 def test_a_failing_point_is_reported_and_the_others_finish(tmp_path, capsys):
     notebook = toy_notebook(tmp_path / "toy.ipynb")
-    profile = runs.load_profile(write_profile(tmp_path, {"value": [-1, 1, 2]}, notebook))
-    results = {r.name: r for r in execute_runs(runs.select(profile, None), tmp_path / "b", 120, workers=2)}
+    profile = load_profile(write_profile(tmp_path, {"value": [-1, 1, 2]}, notebook))
+    results = {r.name: r for r in execute_runs(select(profile, None), tmp_path / "b", 120, workers=2)}
     assert results["toy_value--1"].failed and "value must be >= 0, got -1" in results["toy_value--1"].error
     assert results["toy_value-1"].status == results["toy_value-2"].status == "ok"
     assert "toy_value--1: failed" in capsys.readouterr().out
-    rerun = execute_runs(runs.select(profile, None), tmp_path / "b", 120, workers=2)
+    rerun = execute_runs(select(profile, None), tmp_path / "b", 120, workers=2)
     assert [r.status for r in rerun] == ["failed", "cached", "cached"]  # only the failed point ran again
 
 
@@ -148,8 +149,8 @@ def loopback_cluster(tmp_path):
 @pytest.mark.slow
 def test_the_same_sweep_through_a_loopback_scheduler_gives_the_same_results(tmp_path, loopback_cluster):
     notebook = toy_notebook(tmp_path / "toy.ipynb")
-    selected = runs.select(runs.load_profile(write_profile(tmp_path, {"value": [1, 2], "seed": [0, 1]}, notebook)),
-                           None)
+    selected = select(load_profile(write_profile(tmp_path, {"value": [1, 2], "seed": [0, 1]}, notebook)),
+                      None)
     remote = execute_runs(selected, tmp_path / "remote", timeout=120, scheduler=loopback_cluster)
     assert outputs(tmp_path / "remote", remote) == {  # what the LocalCluster gives (the test above)
         f"toy_value-{value}_seed-{seed}": ("ok", {"value": value, "seed": seed}) for value in (1, 2) for seed in (0, 1)}
@@ -213,8 +214,8 @@ def write_points_profile(tmp_path: Path, points: object, notebook: str, grid: di
 
 def test_listed_points_change_one_setting_each_and_are_named_from_it(tmp_path):
     notebook = toy_notebook(tmp_path / "toy.ipynb")
-    profile = runs.load_profile(write_points_profile(tmp_path, [{"value": 2}, {"seed": 1}, {"value": 3, "seed": 1}],
-                                                     notebook))
+    profile = load_profile(write_points_profile(tmp_path, [{"value": 2}, {"seed": 1}, {"value": 3, "seed": 1}],
+                                                notebook))
     assert profile.sweeps == {"toy": ["toy_value-2", "toy_seed-1", "toy_value-3_seed-1"]}
     assert profile.run("toy_seed-1").params == {"source": "x", "seed": 1}  # the notebook's default value otherwise
     assert profile.run("toy_value-3_seed-1").params == {"source": "x", "value": 3, "seed": 1}
@@ -230,16 +231,16 @@ def test_listed_points_change_one_setting_each_and_are_named_from_it(tmp_path):
 ])
 def test_malformed_points_are_refused_in_one_line_before_any_run(tmp_path, points, grid, message):
     notebook = toy_notebook(tmp_path / "toy.ipynb")
-    with pytest.raises(runs.ProfileError, match=message) as caught:
-        runs.load_profile(write_points_profile(tmp_path, points, notebook, grid))
+    with pytest.raises(ProfileError, match=message) as caught:
+        load_profile(write_points_profile(tmp_path, points, notebook, grid))
     assert "\n" not in str(caught.value)
 
 
 def test_the_full_profile_is_the_writeups_models_and_the_collapse_study_a_profile_of_its_own():
-    full = runs.load_profile("full")  # the writeup's models; the digit-head reading runs in the collapse study
+    full = load_profile("full")  # the writeup's models; the digit-head reading runs in the collapse study
     assert {run.name for run in full.runs} == {"classifier", "vae_z2", "vae_z20", "gan", "aux_gan", "explore"}
     assert not full.sweeps and all(run.params.get("nll_images", 0) == 0 for run in full.runs)  # all test images
-    collapse = runs.load_profile("collapse")
+    collapse = load_profile("collapse")
     settings = {name: [collapse.run(point) for point in points] for name, points in collapse.sweeps.items()}
     assert all(sorted(run.params["seed"] for run in points) == [0, 1, 2]
                for points in settings.values())  # three seeds per setting, at the notebook's 300 epochs
@@ -250,7 +251,7 @@ def test_the_full_profile_is_the_writeups_models_and_the_collapse_study_a_profil
 
 
 def test_a_run_is_submitted_once_the_runs_it_needs_ended_and_a_worker_is_free():
-    from helpers.runs.executor import Executor
+    from helpers.runs.executor import Executor, Waiting
 
     class Client:  # records what the executor hands to Dask; two workers of one thread
         def __init__(self) -> None:
@@ -267,16 +268,16 @@ def test_a_run_is_submitted_once_the_runs_it_needs_ended_and_a_worker_is_free():
     executor.client = Client()
     needs = {"classifier": [], "gan": ["classifier"], "seed-1": ["classifier"], "seed-2": ["classifier"],
              "collapse": ["gan", "seed-1", "seed-2"]}
-    pending = {name: ({"name": name}, needed) for name, needed in needs.items()}
+    pending = {name: Waiting({"name": name}, needed, []) for name, needed in needs.items()}
     futures: dict = {}
     results: dict = {}
     executor.submit_ready(pending, futures, results)
     assert executor.client.submitted == [("classifier", ())]
     assert list(pending) == ["gan", "seed-1", "seed-2", "collapse"]
-    results["classifier"] = runs.Result("classifier", "ok")
+    results["classifier"] = Result("classifier", "ok")
     executor.submit_ready(pending, futures, results)
     assert [name for name, _ in executor.client.submitted[1:]] == ["gan", "seed-1"]  # two workers: two at once
     assert executor.client.submitted[1][1] == (results["classifier"],)  # its result, not a future to wait on
-    results["gan"] = runs.Result("gan", "ok")
+    results["gan"] = Result("gan", "ok")
     executor.submit_ready(pending, futures, results)
     assert [name for name, _ in executor.client.submitted[3:]] == ["seed-2"] and list(pending) == ["collapse"]

@@ -208,13 +208,16 @@ class RunFolder:
         write_json(aside / RECORD, kept)
         return True
 
-    def restore(self, finished: bool) -> bool:
-        """After a run: drop the set-aside outputs when it finished, else put them back; True when they were kept."""
+    def discard_set_aside(self) -> None:
+        """After a run that finished: drop the outputs set aside before it (nothing when there are none)."""
+        if (self.path / PREVIOUS).exists():
+            shutil.rmtree(self.path / PREVIOUS)
+
+    def put_back_set_aside(self) -> bool:
+        """After a run that failed: remove what it left, put the set-aside finished outputs back and record the
+        failure with the finished run's record under 'kept'; True when there were outputs to put back."""
         aside = self.path / PREVIOUS
         if not aside.exists():
-            return False
-        if finished:
-            shutil.rmtree(aside)
             return False
         failure = self.record() or {"name": self.name, "status": Status.FAILED,
                                     "error": "the run was interrupted before it finished"}
@@ -231,12 +234,11 @@ class RunFolder:
         return True
 
     def recover(self) -> None:
-        """Put back the finished outputs an interrupted build left in .previous/ (nothing when there are none)."""
-        if (self.path / PREVIOUS).exists():
-            if self.is_finished(self.record()):  # the run finished, the build died before dropping .previous
-                shutil.rmtree(self.path / PREVIOUS)
-            else:
-                self.restore(finished=False)
+        """Settle what an interrupted build left in .previous/: dropped when the run had finished, else put back."""
+        if self.is_finished(self.record()):  # the run finished, the build died before dropping .previous
+            self.discard_set_aside()
+        else:
+            self.put_back_set_aside()
 
     def reuse_kept(self, key: str) -> bool:
         """Make the kept finished run current again when its key is the one asked for (a failed attempt undone)."""

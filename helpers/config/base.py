@@ -58,9 +58,6 @@ class Config(BaseModel):
     """What every notebook's parameters share: the checks, the data, the device and the output folder."""
 
     model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True)
-    # parameters naming run folders that the notebook reads only after its training: a build starts the run as
-    # soon as those runs started, and the notebook waits for them where it reads them
-    read_after_training: ClassVar[tuple[str, ...]] = ()
 
     epochs: Annotated[Positive, Role.LENGTH] = 1
     train_size: Count = 0

@@ -43,7 +43,6 @@ class VAEConfig(RunConfig):
     output_dir: Annotated[str, Role.PATH] = "outputs/vae"
 
     size_fields: ClassVar[tuple[str, ...]] = ("batch_size", "hidden_dim", "latent_dim")
-    read_after_training: ClassVar[tuple[str, ...]] = ("classifier_dir",)  # scores prior samples at the end
     # bf16 where native: at the writeup's 200 epochs, three seeds each, bf16 and fp32 VAEs of latent size 20 agree
     # in validation loss and IS-NLL within the seeds' spread (bench/results.json, "precision_comparison")
     precision: Annotated[Precision, Role.NUMERICS] = "auto"

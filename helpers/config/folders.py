@@ -89,11 +89,16 @@ def run_of_kind(folder: str, info: ValidationInfo, needs: Needs) -> str:
 
 def written_run(folder: str, info: ValidationInfo) -> dict[str, Any] | None:
     """What a finished run folder's metrics.json says of its run (kind, parameters); a placeholder's comes from the
-    build (None: not known yet)."""
+    build (None: not known yet).
+
+    A folder whose run executes now (a build started this run beside it, as the profile's after_training allows)
+    is unknown here: the notebook waits for that run where it reads the folder (RunFolder.trained), which stops
+    with one line naming what is missing when that run did not finish.
+    """
     upstream = UPSTREAM.get()
     if PLACEHOLDER_MARK in folder and upstream is not None:
         return upstream.get(folder)
-    if RunFolder(Path(folder)).executing_elsewhere():  # started by the build before it ends: checked when read
+    if RunFolder(Path(folder)).executing_elsewhere():
         return None
     missing = [f for f in (WEIGHTS, METRICS) if not (Path(folder) / f).exists()]
     if missing:

@@ -20,10 +20,13 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from helpers.common.folder import RunHistory
-from helpers.config import StudyConfig  # noqa: F401 (the notebook imports it from here)
+from helpers.config import (
+    ACTIVE_UNIT_VARIANCE,
+    TRAIN_SIZE,
+    StudyConfig,  # noqa: F401 (the notebook imports it from here)
+)
 from helpers.config.folders import split_folders
-from helpers.data import TRAIN_SIZE
-from helpers.evaluation.metrics import ACTIVE_UNIT_VARIANCE, active_units
+from helpers.evaluation.metrics import active_units
 
 
 class SweepRun(RunHistory):

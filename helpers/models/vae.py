@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from helpers.common.folder import RunFolder
-from helpers.models.latent import interpolate  # noqa: F401 (vae.interpolate, as before)
+from helpers.models.latent import interpolate
 from helpers.models.precision import widened
 
 ACTIVATIONS = {"relu": nn.ReLU, "leaky_relu": nn.LeakyReLU, "tanh": nn.Tanh, "elu": nn.ELU, "softplus": nn.Softplus}

@@ -8,7 +8,3 @@
 - ``results``: the reproduction record, results/<profile>.json (every number of the results table, provenance)
 - ``readme``: README's results table generated from results/full.json (``python -m helpers.report.readme``)
 """
-
-from helpers.report.cli import main
-
-__all__ = ["main"]

@@ -20,24 +20,35 @@ from pathlib import Path
 
 import nbformat
 
-from helpers import runs
 from helpers.common.files import DiskFullError, atomic_path, write_text
+from helpers.common.folder import RunFolder
+from helpers.common.paths import ROOT, display_path
 from helpers.config import ParameterError, check_device
 from helpers.config.registry import SECTION_RUNS
 from helpers.report import document, export
 from helpers.report import results as reproduction
 from helpers.report.runview import RunView, devices
-from helpers.runs import display_path
 from helpers.runs.executor import ClusterError, Executor
 from helpers.runs.lock import BuildLockedError, build_lock
+from helpers.runs.profile import (
+    Profile,
+    ProfileError,
+    Run,
+    apply_overrides,
+    check_parameters,
+    load_profile,
+    run_minutes,
+    select,
+    summary_table,
+)
 
-BUILD = runs.ROOT / "report" / "build"
+BUILD = ROOT / "report" / "build"
 
 
 def git_commit() -> str:
     """The repository's short commit, marked when the work tree has changes."""
     def git(*args: str) -> str:
-        return subprocess.run(["git", *args], cwd=runs.ROOT, capture_output=True, text=True, timeout=20).stdout.strip()
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=20).stdout.strip()
 
     try:
         commit = git("rev-parse", "--short", "HEAD") or "unknown"
@@ -47,13 +58,13 @@ def git_commit() -> str:
         return "unknown"
 
 
-def read_views(profile: runs.Profile, build: Path) -> dict[str, RunView]:
+def read_views(profile: Profile, build: Path) -> dict[str, RunView]:
     """Every run of the profile, and the sections' runs even when the profile lacks them."""
     names = profile.names() + [n for n in SECTION_RUNS if n not in profile.names()]
     return {name: RunView.read(build, name) for name in names}
 
 
-def build_report(profile: runs.Profile, build: Path, output: Path, pdf: bool = True) -> tuple[Path, Path | None]:
+def build_report(profile: Profile, build: Path, output: Path, pdf: bool = True) -> tuple[Path, Path | None]:
     """Write <build>/report.{ipynb,html,pdf} and copy the HTML and PDF to <output>/report.{html,pdf}.
 
     Every file is written to a unique temporary name and renamed, so a reader or a crash never sees half a
@@ -124,7 +135,7 @@ def seconds(text: str) -> float:
     return value
 
 
-def write_reproduction_record(profile: runs.Profile, build: Path, folder: Path, argv: list[str],
+def write_reproduction_record(profile: Profile, build: Path, folder: Path, argv: list[str],
                               threads: int | None) -> Path:
     """Write <folder>/<profile>.json: every number of the results table and the build's provenance."""
     views = read_views(profile, build)
@@ -190,13 +201,13 @@ def unusable_folder(folder: Path) -> str:
     return ""
 
 
-def checked_runs(args: argparse.Namespace) -> tuple[runs.Profile, list[runs.Run]]:
+def checked_runs(args: argparse.Namespace) -> tuple[Profile, list[Run]]:
     """The profile and the selected runs with every parameter checked (ProfileError/ParameterError if not)."""
     if args.device:
         check_device(args.device)
-    profile = runs.load_profile(args.profile)
-    selected = runs.apply_overrides(runs.select(profile, args.only), args.assignments, args.device)
-    runs.check_parameters(selected, args.output / profile.name)
+    profile = load_profile(args.profile)
+    selected = apply_overrides(select(profile, args.only), args.assignments, args.device)
+    check_parameters(selected, args.output / profile.name)
     return profile, selected
 
 
@@ -223,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         profile, selected = checked_runs(args)
-    except (runs.ProfileError, ParameterError) as exc:
+    except (ProfileError, ParameterError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     build = args.output / profile.name
@@ -242,20 +253,20 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-def execute_and_build(args: argparse.Namespace, profile: runs.Profile, selected: list[runs.Run], build: Path,
+def execute_and_build(args: argparse.Namespace, profile: Profile, selected: list[Run], build: Path,
                       executor: Executor | None) -> int:
     """Execute the runs (holding the build folder's lock), then build the report and print the summary."""
     start = time.perf_counter()
     results = [] if executor is None else executor.execute(selected, build, args.timeout, args.force)
     for name in profile.names():  # a build killed while a run executed: put its finished outputs back
         if (build / name).is_dir():
-            runs.RunFolder(build / name, name).recover()
+            RunFolder(build / name, name).recover()
     build_report(profile, build, args.output, pdf=not args.no_pdf)
     record_folder = args.results or (reproduction.RESULTS if args.output == BUILD else args.output / "results")
     write_reproduction_record(profile, build, record_folder, args.argv, args.threads or None)
     if results:
-        print("\n" + runs.summary_table(results))
+        print("\n" + summary_table(results))
     failed = [r.name for r in results if r.failed]
     print(f"\nbuild {'FAILED (' + ', '.join(failed) + ')' if failed else 'ok'} in "
-          f"{(time.perf_counter() - start) / 60:.1f} min wall, {runs.run_minutes(results):.1f} min of runs")
+          f"{(time.perf_counter() - start) / 60:.1f} min wall, {run_minutes(results):.1f} min of runs")
     return 1 if failed else 0

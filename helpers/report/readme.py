@@ -22,9 +22,9 @@ import jinja2
 
 from helpers.common import measures, tables
 from helpers.common.measures import MISSING
+from helpers.common.paths import ROOT
 from helpers.report import collapse
 from helpers.report.findings import fmt, percent
-from helpers.runs import ROOT
 
 README = ROOT / "README.md"
 RESULTS = ROOT / "results"

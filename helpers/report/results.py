@@ -17,13 +17,13 @@ from typing import Any
 
 from helpers.common import measures
 from helpers.common.files import write_json
+from helpers.common.paths import ROOT
 from helpers.common.reference import PUBLISHED_NLL, WRITEUP_VAE_EPOCHS, WRITEUP_VAE_LOSS
 from helpers.config import MONITOR_SAMPLES
 from helpers.config.registry import MODELS
 from helpers.report import collapse as collapse_study
 from helpers.report import findings
 from helpers.report.runview import RunView, devices
-from helpers.runs import ROOT
 
 RESULTS = ROOT / "results"
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"  # run.json's "finished" (RunFolder.write_record)

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from helpers.common.folder import RunFolder, Status
+from helpers.common.paths import display_path
 from helpers.config import CONFIGS, Role
-from helpers.runs import RunFolder, Status, display_path
 
 HIDDEN_PARAMS = {name for config in CONFIGS.values() for name in config.with_role(Role.PATH)}  # not settings
 

@@ -4,13 +4,13 @@ By default a LocalCluster sized to the machine (one worker process per core, one
 chooses how many; `scheduler` ('tcp://host:port') uses an existing cluster instead, whose workers need the
 repository, its environment and the data at the same paths (or the build folder on a shared mount). A
 run's task starts ``python -m helpers.runs.runner`` (papermill) and waits for it. A run is submitted once every
-run it needs ('{runs.NAME}') has ended, with their results as arguments, and only while a worker thread is free,
-except that a run needing another only after its training (a VAE's classifier, which scores its samples at the
-end) is submitted once that run started: the task holds a lock on its run folder while it executes, on which
-the notebook waits where it reads the folder.
-so Dask starts it at once on that worker. (Dask would assign every submitted task to a worker straight away,
-without knowing that a run takes minutes: runs could wait behind one worker while another idles.) Runs start in
-the order they are given; one worker runs them one after another.
+run it needs ('{runs.NAME}') has ended, with their results as arguments, or, for the runs its profile declares
+it reads only after its training (``after_training``: a VAE's classifier, which scores its samples at the end),
+once they started: a task holds a lock on its run folder while it executes (RunFolder.executing), on which the
+notebook waits where it reads the folder. A run is submitted only while a worker thread is free, so Dask starts
+it at once on that worker. (Dask would assign every submitted task to a worker straight away, without knowing
+that a run takes minutes: runs could wait behind one worker while another idles.) Runs start in the order they
+are given; one worker runs them one after another.
 """
 
 from __future__ import annotations
@@ -25,12 +25,13 @@ import sys
 import time
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from helpers.common.files import LOG, PROGRESS_ENV
 from helpers.common.folder import Result, RunFolder, Status
 from helpers.common.paths import ROOT, display_path
-from helpers.runs.profile import Run, cache_key, data_digest, resolved_params, run_folder, source_digest
+from helpers.runs.cachekey import cache_key, data_digest, source_digest
+from helpers.runs.profile import Run, resolved_params, run_folder
 from helpers.runs.runner import RunSpec
 
 TOPIC = "helpers-runs"  # the Dask event topic on which a task says that its run started
@@ -42,6 +43,14 @@ NOT_INHERITED = ("MALLOC_TRIM_THRESHOLD_",)  # environment a run's process must 
 
 class ClusterError(RuntimeError):
     """The Dask scheduler cannot be reached (nothing of the build has been touched)."""
+
+
+class Waiting(NamedTuple):
+    """A run not yet submitted: its spec and the runs it waits for."""
+
+    spec: RunSpec
+    needs: list[str]  # the runs it needs that this build executes or has settled: each must have ended...
+    after_training: list[str]  # ...or, for these (its profile's declaration), only have started
 
 
 def run_env(threads: int | None) -> dict[str, str]:
@@ -62,7 +71,7 @@ def run_task(spec: RunSpec, *upstream: Result) -> Result:
         result = Result(spec.name, Status.FAILED, error=f"needs run {', '.join(unfinished)}, which did not finish")
         folder.write_record(spec.notebook, spec.params, result)
         return result
-    with folder.executing():  # runs that read this one after their training wait on this lock
+    with folder.executing():  # runs that read this one only after their training wait on this lock
         announce(spec.name)
         done, start = execute(spec, folder)
     record = folder.record()
@@ -73,7 +82,9 @@ def run_task(spec: RunSpec, *upstream: Result) -> Result:
     else:
         fields = {f.name for f in dataclasses.fields(Result)}
         result = Result(**{k: v for k, v in record.items() if k in fields})
-    if folder.restore(finished=result.status is Status.OK):
+    if result.status is Status.OK:
+        folder.discard_set_aside()
+    elif folder.put_back_set_aside():
         result.error += f"; the previous finished outputs are kept in {display_path(folder.path)}"
     return result
 
@@ -135,7 +146,6 @@ class Executor:
         self.client: Any = None
         self.events: queue.Queue[dict[str, str]] = queue.Queue()
         self.started: set[str] = set()  # runs whose process started
-        self.after_training: dict[str, list[str]] = {}  # run -> the needed runs it reads only after its training
 
     def __enter__(self) -> Executor:
         self.connect()
@@ -184,7 +194,7 @@ class Executor:
         build = build.resolve()
         progress = Progress(runs, build)
         results: dict[str, Result] = {}
-        pending: dict[str, tuple[RunSpec, list[str]]] = {}  # run -> (its spec, the runs it needs)
+        pending: dict[str, Waiting] = {}
         keys: dict[str, str] = {}
         sources, data_keys = source_digest(), {}
         for run in runs:
@@ -199,27 +209,26 @@ class Executor:
             if source not in data_keys:  # hashing the dataset takes a second: once per build
                 data_keys[source] = data_digest(*source)
             upstream = [keys.get(n) or RunFolder(run_folder(build, n), n).record().get("key", "") for n in run.needs()]
-            keys[run.name] = key = cache_key(run, params, upstream, sources, data_keys[source])
+            keys[run.name] = key = cache_key(run.notebook_path, params, upstream, sources, data_keys[source])
             if not (force or any(n in pending for n in run.needs())) and reusable(folder, key):
                 results[run.name] = Result(run.name, Status.CACHED, key=key)
                 progress.finished(results[run.name])
                 continue
             spec = RunSpec(name=run.name, notebook=run.notebook, params=params, folder=str(folder.path), key=key,
                            timeout=timeout, env=run_env(self.threads))
-            pending[run.name] = (spec, [n for n in run.needs() if n in pending or n in results])
-            self.after_training[run.name] = run.needs_after_training()
+            pending[run.name] = Waiting(spec, [n for n in run.needs() if n in pending or n in results],
+                                        run.after_training)
             progress.queued(run.name)
         self.wait(pending, results, progress)
         return [results[run.name] for run in runs]
 
-    def submit_ready(self, pending: dict[str, tuple[RunSpec, list[str]]], futures: dict[str, Any],
-                     results: dict[str, Result]) -> None:
-        """Submit, in the given order, pending runs whose needed runs have all ended (or, those read only after
-        training, started), while a worker thread is free."""
+    def submit_ready(self, pending: dict[str, Waiting], futures: dict[str, Any], results: dict[str, Result]
+                     ) -> None:
+        """Submit, in the given order, pending runs whose needed runs have all ended (or, those it declares it
+        reads only after its training, started), while a worker thread is free."""
         free = sum(self.client.nthreads().values()) - sum(name not in results for name in futures)
-        for name, (spec, needs) in list(pending.items()):
-            late = self.after_training.get(name, [])
-            if free > 0 and all(n in results or (n in late and n in self.started) for n in needs):
+        for name, (spec, needs, after_training) in list(pending.items()):
+            if free > 0 and all(n in results or (n in after_training and n in self.started) for n in needs):
                 free -= 1
                 ended = [results[n] for n in needs if n in results]
                 futures[name] = self.client.submit(run_task, spec, *ended, pure=False,
@@ -239,8 +248,7 @@ class Executor:
         except TimeoutError:
             pass
 
-    def wait(self, pending: dict[str, tuple[RunSpec, list[str]]], results: dict[str, Result],
-             progress: Progress) -> None:
+    def wait(self, pending: dict[str, Waiting], results: dict[str, Result], progress: Progress) -> None:
         """Submit runs as they become ready and follow them until all ended, adding each one's Result to results."""
         futures: dict[str, Any] = {}
         try:

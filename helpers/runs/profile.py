@@ -1,10 +1,12 @@
 """Runs: one notebook executed by papermill with one set of parameters into one folder.
 
 A profile (``helpers/runs/profiles/<name>.yaml``) lists runs by name, each with its notebook and parameters.
-A parameter may name another run's folder as ``"{runs.<name>}"``; that run then goes first. Every run
-writes ``run.json`` (status, minutes, error, cache key) and ``log.txt`` (the notebook's printed output)
-beside its executed notebook; a run whose key (notebook, parameters, helpers' source, data, upstream
-keys) matches a finished run is skipped.
+A parameter may name another run's folder as ``"{runs.<name>}"``; that run then goes first, and has ended before
+this one starts unless this one declares ``after_training: [<name>]``: it reads that folder only after its own
+training (a VAE's classifier, which scores its samples at the end), so it may start once that run started and the
+notebook waits where it reads the folder. Every run writes ``run.json`` (status, minutes, error, cache key) and
+``log.txt`` (the notebook's printed output) beside its executed notebook; a run whose key (helpers.runs.cachekey)
+matches a finished run is skipped.
 A failing run never stops the others: its error is recorded and the next run starts.
 A profile may also declare sweeps (helpers.runs.sweeps): grids of runs over one notebook. Runs execute on Dask
 (helpers.runs.executor), each in its own process (helpers.runs.runner).
@@ -15,9 +17,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import graphlib
-import hashlib
-import json
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +24,6 @@ from typing import Any
 
 import yaml
 
-from helpers import NOT_HASHED
 from helpers.common.folder import Result
 from helpers.common.names import did_you_mean
 from helpers.common.paths import ROOT, display_path
@@ -42,12 +40,14 @@ class ProfileError(ValueError):
 
 @dataclass
 class Run:
-    """One notebook with one set of parameters; `optional` runs are skipped when their notebook is missing."""
+    """One notebook with one set of parameters; `optional` runs are skipped when their notebook is missing;
+    `after_training` names the needed runs it reads only after its training (it may start once they started)."""
 
     name: str
     notebook: str
     params: dict[str, Any] = field(default_factory=dict)
     optional: bool = False
+    after_training: list[str] = field(default_factory=list)
 
     @property
     def notebook_path(self) -> Path:
@@ -59,15 +59,6 @@ class Run:
         """The runs whose folders this run's parameters refer to, in the order they appear."""
         found = [m for v in self.params.values() if isinstance(v, str) for m in PLACEHOLDER.findall(v)]
         return list(dict.fromkeys(found))
-
-    def needs_after_training(self) -> list[str]:
-        """The needed runs that the notebook reads only after its training (its config's read_after_training)."""
-        from helpers.config import CONFIGS
-
-        late = set(getattr(CONFIGS.get(self.notebook_path.stem), "read_after_training", ()))
-        early = {m for key, value in self.params.items() if key not in late and isinstance(value, str)
-                 for m in PLACEHOLDER.findall(value)}
-        return [name for name in self.needs() if name not in early]
 
 
 @dataclass
@@ -109,7 +100,7 @@ def load_profile(name_or_path: str | Path) -> Profile:
                  for name, entry in (spec.sweeps or {}).items()}
         runs = [Run(name, entry.notebook,
                     {k: sweeping.fill_sweep_placeholders(v, grids) for k, v in (entry.params or {}).items()},
-                    entry.optional)
+                    entry.optional, list(entry.after_training))
                 for name, entry in (spec.runs or {}).items()]
     except ValueError as exc:
         raise ProfileError(f"profile {path.name}: {exc}") from None
@@ -123,7 +114,20 @@ def load_profile(name_or_path: str | Path) -> Profile:
     for run in profile.runs:
         for needed in run.needs():
             profile.run(needed)  # raises on an unknown name
+        check_after_training(run, profile, path.name)
     return profile
+
+
+def check_after_training(run: Run, profile: Profile, file: str) -> None:
+    """Refuse, in one line, an after_training entry that is not a run whose folder the run's parameters name."""
+    for name in run.after_training:
+        if name in run.needs():
+            continue
+        if name not in profile.names():
+            raise ProfileError(f"profile {file}: run {run.name}: after_training names {name!r}, no run of the "
+                               f"profile{did_you_mean(name, run.needs())}")
+        raise ProfileError(f"profile {file}: run {run.name}: after_training names {name!r}, but none of its "
+                           f"parameters reads that run's folder (\"{{runs.{name}}}\")")
 
 
 def declared_parameters(notebook_name: str) -> dict[str, dict[str, Any]]:
@@ -265,40 +269,6 @@ def resolved_params(run: Run, build: Path) -> dict[str, Any]:
     params = {k: fill(v) for k, v in run.params.items()}
     params["output_dir"] = display_path(run_folder(build, run.name))
     return params
-
-
-
-def source_digest() -> str:
-    """A hash of the helpers' source files that notebooks import: every wing but the run and report layers."""
-    digest = hashlib.sha256()
-    helpers = ROOT / "helpers"
-    for file in sorted(helpers.rglob("*.py")):
-        relative = file.relative_to(helpers)
-        if relative.parts[0] not in NOT_HASHED:
-            digest.update(str(relative).encode() + file.read_bytes())
-    return digest.hexdigest()
-
-
-def data_digest(dataset: str = "mnist", data_dir: str = "") -> str:
-    """A hash of the dataset's files (names, sizes and contents); 'absent' before they are prepared."""
-    root = Path(data_dir or os.environ.get("VAE_GAN_DATA") or ROOT / "data").expanduser().resolve()
-    folder = root / ("FashionMNIST" if dataset == "fashion-mnist" else "MNIST") / "raw"  # as helpers.data (torch)
-    if not folder.exists():
-        return "absent"
-    digest = hashlib.sha256()
-    for file in sorted(folder.iterdir()):
-        digest.update(file.name.encode() + file.read_bytes())
-    return digest.hexdigest()
-
-
-def cache_key(run: Run, params: dict[str, Any], upstream: list[str], sources: str, data: str) -> str:
-    """The hash that says whether a finished run can be reused."""
-    digest = hashlib.sha256()
-    digest.update(run.notebook_path.read_bytes())
-    for part in (json.dumps(params, sort_keys=True, default=str), sources, data, *upstream):
-        digest.update(part.encode())
-    return digest.hexdigest()[:16]
-
 
 
 def summary_table(results: list[Result]) -> str:

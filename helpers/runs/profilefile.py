@@ -3,7 +3,9 @@ of runs are refused in one line naming the key (with a did-you-mean), before any
 
     name: quick                      # optional (default: the file's name)
     description: ...                 # optional
-    runs:     {NAME: {notebook: notebooks/vae.ipynb, params: {...}, optional: false}}
+    runs:     {NAME: {notebook: notebooks/vae.ipynb, params: {...}, optional: false, after_training: [RUN]}}
+              (after_training: needed runs it reads only after its training: it may start once they started;
+               helpers.runs.profile checks that each is a run its params name)
     sweeps:   {NAME: {notebook: ..., params: {...}, grid: {PARAM: [values]}}}   (helpers.runs.sweeps)
               (or, instead of grid, points: [{PARAM: value, ...}, ...])
 """
@@ -31,11 +33,13 @@ class Strict(BaseModel):
 
 
 class RunEntry(Strict):
-    """One run: its notebook, the parameters it changes, and whether a missing notebook only skips it."""
+    """One run: its notebook, the parameters it changes, whether a missing notebook only skips it, and the
+    needed runs it reads only after its training."""
 
     notebook: str
     params: dict[str, Any] | None = None
     optional: bool = False
+    after_training: list[str] = []
 
 
 class SweepEntry(Strict):
