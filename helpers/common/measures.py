@@ -31,6 +31,20 @@ def percent(value: float) -> str:
 
 
 @dataclass(frozen=True)
+class Allowance:
+    """How far another build's value of a measure may lie from the record's when the two machines differ: Z times
+    the standard deviation of the difference of two single runs, from the spread over seeds that a study measured
+    (training differs between machines about as much as between seeds) and, for a sampled estimate, the standard
+    errors of both estimates. On one machine (same CPU, flags, threads, torch and precision) builds agree exactly."""
+
+    seeds: str = ""  # the measure whose spread over seeds bounds it, as a study records it ('validation_loss')
+    stderr: str = ""  # the record's key of this estimate's standard error ('nll_stderr'); '' when it has none
+    words: str = ""  # where the allowance comes from, in words
+
+    Z = 3.0  # about 1 in 370 differences of a normal spread lies further out
+
+
+@dataclass(frozen=True)
 class Measure:
     """One number of a model's results."""
 
@@ -42,6 +56,7 @@ class Measure:
     tables: tuple[str, ...] = ()  # the results tables that show it: 'report', 'readme'
     cell: Callable[[dict[str, Any]], Any] | None = None  # a table cell built from several keys of the record
     recorded: bool = True  # the results record keeps it (else only a run's own notebook shows it)
+    allowance: Allowance | None = None  # how far another machine's build may differ (None: only exactly compared)
 
     def value(self, metrics: dict[str, Any]) -> Any:
         """The measure as a run's metrics.json holds it (None where the run has none)."""
@@ -68,35 +83,46 @@ def units_cell(record: dict[str, Any]) -> str | None:
 
 
 BOTH = ("report", "readme")
+TRAINING = "the spread over seeds of the same setting"
+ELBO = Allowance("neg_elbo", words=f"{TRAINING} (negative ELBO)")
 MEASURES: tuple[Measure, ...] = (  # in the order the records keep them
-    Measure("neg_elbo", "test.loss", "negative ELBO", samples="the 10,000 test images", tables=BOTH),
+    Measure("neg_elbo", "test.loss", "negative ELBO", samples="the 10,000 test images", tables=BOTH, allowance=ELBO),
     Measure("nll_elbo", "test.nll_elbo"),
     Measure("nll", "test.nll", "IS-NLL (± s.e.)", samples="the profile's test images (nll_images), K = nll_samples",
-            tables=BOTH, cell=nll_cell),
+            tables=BOTH, cell=nll_cell,
+            allowance=Allowance("neg_elbo", "nll_stderr", f"{TRAINING} (negative ELBO) and the estimates' standard "
+                                "errors over images")),
     Measure("nll_stderr", "test.nll_stderr"),
     Measure("elbo_minus_nll"),
     Measure("nll_samples", "test.nll_samples"),
     Measure("nll_images", "test.nll_images"),
-    Measure("nll_published_k", "test.nll_published_k"),
+    Measure("nll_published_k", "test.nll_published_k",
+            allowance=Allowance("neg_elbo", "nll_published_k_stderr", f"{TRAINING} (negative ELBO) and the "
+                                "estimates' standard errors over images")),
     Measure("nll_published_k_stderr", "test.nll_published_k_stderr"),
     Measure("nll_published_k_samples", "test.nll_published_k_samples"),
     Measure("active_units", "test.active_units", "active units", samples="the 10,000 test images", tables=BOTH,
-            cell=units_cell),
-    Measure("inception_score", "samples.inception_score", "IS", samples="10,000 samples", tables=BOTH),
+            cell=units_cell, allowance=Allowance("active_units", words=f"{TRAINING} (active units)")),
+    Measure("inception_score", "samples.inception_score", "IS", samples="10,000 samples", tables=BOTH,
+            allowance=Allowance("inception_score", words=f"{TRAINING} (IS)")),
     Measure("frechet_distance", "samples.frechet_distance", "FD", samples="10,000 samples against the test images",
-            tables=BOTH),
-    Measure("density", "samples.density", "density", samples="10,000 samples", tables=("report",)),
-    Measure("coverage", "samples.coverage", "coverage", samples="10,000 samples", tables=("report",)),
+            tables=BOTH, allowance=Allowance("frechet_distance", words=f"{TRAINING} (FD)")),
+    Measure("density", "samples.density", "density", samples="10,000 samples", tables=("report",),
+            allowance=Allowance("density", words=f"{TRAINING} (density)")),
+    Measure("coverage", "samples.coverage", "coverage", samples="10,000 samples", tables=("report",),
+            allowance=Allowance("coverage", words=f"{TRAINING} (coverage)")),
     Measure("digits_covered", "samples.digits_covered", "digits covered", samples="10,000 samples"),
     Measure("digit_entropy", "samples.digit_entropy", "digit entropy (nats)", samples="10,000 samples",
             recorded=False),
     Measure("conditional_accuracy", "samples.conditional_accuracy", "conditional accuracy", percent,
-            samples="10,000 samples, 1,000 per digit", tables=BOTH),
+            samples="10,000 samples, 1,000 per digit", tables=BOTH,
+            allowance=Allowance("conditional_accuracy", words=f"{TRAINING} (conditional accuracy)")),
     Measure("scored_samples", "samples.samples", "samples"),
     Measure("gan_train_accuracy", "samples.gan_train_accuracy", "GAN-train", percent),
     Measure("gan_test_accuracy", "samples.gan_test_accuracy", "GAN-test", percent),
     Measure("real_classifier_accuracy", "samples.real_classifier_accuracy", "real classifier", percent),
-    Measure("validation_neg_elbo"),
+    Measure("validation_neg_elbo", allowance=Allowance("validation_neg_elbo", words=f"{TRAINING} (validation "
+                                                       "negative ELBO)")),
     Measure("monitor"),
     Measure("game"),
     Measure("epochs", header="epochs", tables=BOTH),
