@@ -24,6 +24,7 @@ from helpers.config.registry import MODELS
 from helpers.report import collapse as collapse_study
 from helpers.report import findings
 from helpers.report.runview import RunView, devices
+from helpers.report.verify import this_machine_flags
 
 RESULTS = ROOT / "results"
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"  # run.json's "finished" (RunFolder.write_record)
@@ -156,8 +157,20 @@ def provenance(views: dict[str, RunView], argv: list[str], commit: str, threads:
             "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "commit": commit,
             "device": devices(list(views.values())),
             "cpu": sorted({r["cpu"] for r in per_run.values() if r["cpu"]}) or [platform.processor()],
-            "threads_per_run": threads, "python": platform.python_version(), "platform": platform.platform(),
+            "cpu_flags": this_machine_flags(), "threads_per_run": threads, "torch": versions(views, "torch"),
+            "precision": precisions(views), "python": platform.python_version(), "platform": platform.platform(),
             "runs_wall": runs_span(views), "runs": per_run}
+
+
+def versions(views: dict[str, RunView], package: str) -> list[str]:
+    """The versions of a package the runs ran with (from their metrics.json)."""
+    return sorted({v for view in views.values()
+                   if (v := ((view.metrics.get("environment") or {}).get("versions") or {}).get(package))})
+
+
+def precisions(views: dict[str, RunView]) -> dict[str, str]:
+    """The precision each run trained in, resolved ('bf16' or 'fp32'; runs that record none are left out)."""
+    return {name: rows[-1] for name, view in views.items() if (rows := view.history("precision"))}
 
 
 def record(views: dict[str, RunView], profile: str, provenance: dict[str, Any]) -> dict[str, Any]:
