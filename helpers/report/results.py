@@ -11,6 +11,7 @@ import datetime
 import os
 import platform
 import shlex
+import statistics
 import time
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from helpers.report import collapse as collapse_study
 from helpers.report import findings
 from helpers.report.runview import RunView, devices
 from helpers.report.verify import this_machine_flags
+from helpers.runs.profile import REPLICA
 
 RESULTS = ROOT / "results"
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"  # run.json's "finished" (RunFolder.write_record)
@@ -78,6 +80,26 @@ def model_results(views: dict[str, RunView]) -> list[dict]:
     """The writeup's models' results, in the registry's order."""
     return [model_result(views[name], model.label or findings.gan_label(views[name]))
             for name, model in MODELS.items() if name in views]
+
+
+def spreads(views: dict[str, RunView]) -> dict[str, dict[str, Any]]:
+    """Per model with seed replicas in the build ('vae_z2.seed1', ...): each numeric measure's standard deviation
+    over its seeds, and the seed count ({} without replicas)."""
+    found = {}
+    for name, model in MODELS.items():
+        seeds = [view for key, view in views.items() if key == name or key.startswith(name + REPLICA)]
+        if len(seeds) < 2 or name not in views:
+            continue
+        rows = [model_result(view, model.label or name) for view in seeds]
+        found[name] = {m.key: statistics.stdev(values) for m in measures.RECORDED
+                       if len(values := [r[m.key] for r in rows if is_number(r[m.key])]) == len(rows)}
+        found[name]["seeds"] = len(rows)
+    return found
+
+
+def is_number(value: Any) -> bool:
+    """Whether a record's value is a number (not a flag, a text or a table)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def reference_results(classifier: RunView | None) -> list[dict]:
@@ -184,7 +206,8 @@ def record(views: dict[str, RunView], profile: str, provenance: dict[str, Any]) 
                          "train_neg_elbo": WRITEUP_VAE_LOSS[latent][0], "epochs": WRITEUP_VAE_EPOCHS}
                         for latent in sorted(WRITEUP_VAE_LOSS)],
             "published": published_rows(models),
-            **collapse_record(views.get("collapse")), **study_record(views.get("study")), "provenance": provenance}
+            **collapse_record(views.get("collapse")), **study_record(views.get("study")),
+            **({"spreads": found} if (found := spreads(views)) else {}), "provenance": provenance}
 
 
 def published_rows(models: list[dict]) -> list[dict[str, Any]]:

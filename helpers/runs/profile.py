@@ -172,6 +172,17 @@ def in_order(profile: Profile, wanted: set[str]) -> list[Run]:
     return ordered
 
 
+REPLICA = ".seed"  # a replica's name: its run's, then this, then the seed offset ('vae_z2.seed1')
+
+
+def seed_replicas(runs: list[Run], names: set[str], count: int) -> list[Run]:
+    """Copies of the named runs at the next count - 1 seeds ('vae_z2.seed1', ...): the spread over seeds that a
+    record keeps as evidence for make verify's allowances."""
+    return [dataclasses.replace(run, name=f"{run.name}{REPLICA}{k}",
+                                params={**run.params, "seed": int(run.params.get("seed", 0)) + k})
+            for run in runs if run.name in names for k in range(1, count)]
+
+
 def parse_assignment(text: str) -> tuple[str | None, str, Any]:
     """Split a --set option 'target.name=value' (or 'name=value' for every run) into its parts."""
     if "=" not in text:
