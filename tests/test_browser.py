@@ -292,12 +292,12 @@ def explorer_page(untrained_runs, tmp_path_factory) -> tuple[Path, dict, dict]:
     doc = Document()
     for name in models:
         doc.explorer(data[name], name)
-    uids = {name: re.search(r'id="([^"]+)"', html).group(1) for name, (_, html) in zip(models, doc.blocks)}
+    uids = {name: re.search(r'id="([^"]+)"', block.html).group(1) for name, block in zip(models, doc.blocks)}
     css = (ROOT / "report" / "templates" / "report" / "report.css").read_text()
     page_file = folder / "explorers.html"
     page_file.write_text("<!doctype html><html lang='en'><head><meta charset='utf-8'><title>explorers</title>"
                          f"<style>{css}</style></head><body><main class='report'>"
-                         + "".join(html for _, html in doc.blocks) + "</main></body></html>", encoding="utf-8")
+                         + "".join(block.html for block in doc.blocks) + "</main></body></html>", encoding="utf-8")
     return page_file, data, uids
 
 

@@ -112,7 +112,7 @@ def test_the_record_keeps_each_settings_spread_and_the_readme_shows_it():
     rows = (setting(collapse_findings.WRITEUP, {}, [4, 4, 5], [35, 40, 50])
             + setting("D learning rate 0.000125", {"disc_learning_rate": 1.25e-4}, [10, 10, 10], [250, 280, 300]))
     view = SimpleNamespace(metrics={"collapse": rows, "at_epoch": 300})
-    record = reproduction.collapse_record(view)["collapse"]
+    record = reproduction.collapse_record(view, collapse_findings.study_of_rows(rows))["collapse"]
     assert record["settings"]["rows"][1][2:] == ["10.0 (10–10 over 3 seeds)", "10.0 (10–10 over 3 seeds)",
                                                  "276.7 (250–300 over 3 seeds)", "300.0 (300–300 over 3 seeds)",
                                                  "prevents"]
@@ -122,7 +122,7 @@ def test_the_record_keeps_each_settings_spread_and_the_readme_shows_it():
     block = readme.study_block("collapse", json.loads(json.dumps(data)))
     assert "| D learning rate 0.000125 | 0, 1, 2 | 10.0 (10–10 over 3 seeds) |" in block
     assert "Generated from `results/collapse.json` (2026-12-02 14:00 UTC, commit abc" in block
-    assert readme.study_block("collapse", None) == "" and reproduction.collapse_record(None) == {}
+    assert readme.study_block("collapse", None) == "" and reproduction.collapse_record(None, None) == {}
     text = "<!-- results:collapse -->\nold\n<!-- /results:collapse -->\n"
     assert readme.rewrite(f"{readme.START}\n{readme.END}\n" + text, FULL_STUB, {}).endswith(
         "<!-- results:collapse -->\n\n<!-- /results:collapse -->\n")  # no record yet: an empty block

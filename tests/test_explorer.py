@@ -106,7 +106,7 @@ def test_gan_payloads_give_leading_directions_and_the_conditional_ones_per_digit
 def test_explorer_html_needs_no_network_and_has_unique_ids(explorers, name):
     fragment = Document()
     fragment.explorer(name, explorers[name], "title")
-    html = fragment.blocks[0][1]
+    html = fragment.blocks[0].html
     assert not re.search(r"(https?:)?//[a-z0-9.-]+\.[a-z]{2,}", html, re.I)  # no URL of any host
     tags = Tags()
     tags.feed(html)
@@ -119,7 +119,7 @@ def test_explorer_html_needs_no_network_and_has_unique_ids(explorers, name):
 def test_two_models_get_different_id_prefixes(explorers):
     doc = Document()
     doc.explorer("gan", explorers["gan"]), doc.explorer("aux_gan", explorers["aux_gan"])
-    prefixes = [re.search(r'id="([^"]+)"', html).group(1) for _, html in doc.blocks]
+    prefixes = [re.search(r'id="([^"]+)"', block).group(1) for block in [b.html for b in doc.blocks]]
     assert prefixes[0] != prefixes[1]
 
 

@@ -12,6 +12,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import jinja2
 import pytest
 import yaml
 from PIL import Image
@@ -24,6 +25,7 @@ from helpers.report import cli, document, export, findings, readme
 from helpers.report import results as reproduction
 from helpers.report.document import Document, DocumentError
 from helpers.report.evidence import Verdict
+from helpers.report.found import found_once
 from helpers.report.runview import RunView
 from helpers.runs.profile import PLACEHOLDER, declared, load_profile
 
@@ -85,11 +87,12 @@ def text_of(nb) -> str:
 
 def rendered(views: dict[str, RunView]) -> str:
     """The document of these runs, as text with every run of white space made one space."""
-    return " ".join(text_of(document.render(views, "tiny", META)).split())
+    return " ".join(text_of(document.render(views, "tiny", META, found_once(views))).split())
 
 
 def test_finished_runs_give_every_section_numbered_figures_and_resolved_references(tmp_path):
-    page = text_of(document.render(write_build(tmp_path, [200.0, 190.0], [150.0, 140.0]), "tiny", META))
+    views = write_build(tmp_path, [200.0, 190.0], [150.0, 140.0])
+    page = text_of(document.render(views, "tiny", META, found_once(views)))
     headings = re.findall(r"^#{2,3} (.+)$", page, re.M)
     assert all(section in headings for section in SECTIONS), headings
     numbers = re.findall(r"<b>Figure (\d+)\.</b>", page)
@@ -165,7 +168,7 @@ def test_the_latent_size_study_names_the_best_size_only_as_far_as_the_seeds_tell
     close_study = write_study(tmp_path / "c", {10: [130.5, 131, 133], 20: [130.0, 131, 132]})
     close = study_section(views, close_study)
     assert "cannot tell it apart from latent size 10" in close
-    record = reproduction.study_record(close_study)["study"]
+    record = reproduction.study_record(close_study, findings.best_latent_size(close_study))["study"]
     data = {"profile": "study", "study": record, "provenance": {"date": "d", "commit": "c", "command": "x",
                                                                  "device": "cpu"}}
     block = readme.study_block("study", data)
@@ -201,6 +204,43 @@ def test_references_resolve_after_layout_and_unknown_or_repeated_labels_are_refu
 def test_sections_are_numbered_in_order_and_unnumbered_ones_stay_so():
     text = "## A\n### x\n### y\n## B\n### z\n## References {-}\n#### kept"
     assert document.number_sections(text) == "## 1 A\n### 1.1 x\n### 1.2 y\n## 2 B\n### 2.1 z\n## References\n#### kept"
+
+
+def test_join_and_words_a_list_escaping_only_where_the_template_autoescapes():
+    report = document.environment().from_string("{{ items | join_and }}")
+    assert [report.render(items=items) for items in ([], ["a"], ["a", "b"], ["a", "b<", "c"])] == [
+        "", "a", "a and b", "a, b&lt; and c"]
+    readme_like = jinja2.Environment()
+    readme_like.filters.update(document.WORDING_FILTERS)
+    said = readme_like.from_string("{{ items | join_and }}").render(items=["the writeup's", "x"])
+    assert said == "the writeup's and x"
+
+
+def add_figure(folder: Path, name: str) -> None:
+    """Add a saved figure (PNG and figures.json entry) to a run folder."""
+    Image.new("L", (4, 4), 90).save(folder / f"{name}.png")
+    figures = read_json(folder / FIGURES, [])
+    (folder / FIGURES).write_text(json.dumps([*figures, {"name": name, "file": f"{name}.png",
+                                                          "caption": f"caption of {name}"}]))
+
+
+def test_the_report_renders_once_and_lists_the_figures_no_section_places_where_asked(tmp_path, monkeypatch):
+    write_build(tmp_path, [200.0, 190.0], [150.0, 140.0])
+    add_figure(tmp_path / "vae_z20", "extra_vae")
+    add_figure(tmp_path / "aux_gan", "extra_gan")
+    views = {name: RunView.read(tmp_path, name) for name in ("vae_z2", "vae_z20", "gan", "aux_gan")}
+    calls, gan_rows = [], findings.gan_rows
+    monkeypatch.setattr(findings, "gan_rows", lambda *runs: calls.append(runs) or gan_rows(*runs))
+    page = rendered(views)
+    assert len(calls) == 1  # the GAN section's table: the sections are rendered once
+    vae = page[page.index("4.1 Variational"):page.index("4.2 Generative")]
+    gan = page[page.index("4.2 Generative"):page.index("4.3 Results")]
+    assert vae.count("Run vae_z20: caption of extra_vae") == 1 and "extra_gan" not in vae
+    assert gan.count("Run aux_gan: caption of extra_gan") == 1 and "extra_vae" not in gan
+    assert "Run vae_z2: caption of loss_curves" not in page  # placed by name: not listed again
+    numbers = re.findall(r"<b>Figure (\d+)\.</b>", page)
+    assert numbers == [str(i) for i in range(1, len(numbers) + 1)]  # numbered in the order they are laid out
+    assert "⟦" not in page
 
 
 def test_a_sentence_lives_in_a_markdown_file(tmp_path):
@@ -286,7 +326,8 @@ def test_without_classifier_scores_the_claim_is_left_untested(tmp_path):
 
 def test_the_reproduction_record_holds_the_tables_numbers_and_provenance(tmp_path):
     views = write_scored_build(tmp_path / "build")
-    data = reproduction.record(views, "full", reproduction.provenance(views, ["--profile", "full"], "abc", 1))
+    data = reproduction.record(views, "full", reproduction.provenance(views, ["--profile", "full"], "abc", 1),
+                               found_once(views))
     path = reproduction.write_results(data, tmp_path / "results")
     saved = json.loads(path.read_text())
     assert path.name == "full.json" and [m["model"] for m in saved["models"]] == [
@@ -313,7 +354,8 @@ def test_the_record_gives_the_runs_wall_time_from_their_own_records(tmp_path):
 
 def test_the_readme_block_is_generated_from_the_record(tmp_path):
     views = write_scored_build(tmp_path / "build")
-    data = reproduction.record(views, "full", reproduction.provenance(views, ["--profile", "full"], "abc", 1))
+    data = reproduction.record(views, "full", reproduction.provenance(views, ["--profile", "full"], "abc", 1),
+                               found_once(views))
     text = f"# x\n\n{readme.START}\nold\n{readme.END}\n\nafter\n"
     new = readme.rewrite(text, data)
     assert "old" not in new and new.endswith("after\n") and readme.rewrite(new, data) == new
@@ -325,8 +367,11 @@ def test_the_readme_block_is_generated_from_the_record(tmp_path):
 def test_the_readme_reading_is_generated_from_the_records_and_compares_settings_only_over_seeds(tmp_path):
     from test_collapse import row
 
+    from helpers.report import collapse
+
     views = write_scored_build(tmp_path / "build")
-    data = reproduction.record(views, "full", reproduction.provenance(views, ["--profile", "full"], "abc", 1))
+    data = reproduction.record(views, "full", reproduction.provenance(views, ["--profile", "full"], "abc", 1),
+                               found_once(views))
     text = f"{readme.START}\n{readme.END}\n{readme.FINDINGS_START}\n{readme.FINDINGS_END}\n"
     alone = " ".join(readme.rewrite(text, data, {}).split())
     assert "validation 190.00 and 140.00" in alone and "95.50 ± 0.31" in alone and "⟦" not in alone
@@ -340,6 +385,8 @@ def test_the_readme_reading_is_generated_from_the_records_and_compares_settings_
                                                                             "runs": writeup + weaker}}}).split())
     assert "*D learning rate 0.000125* prevents the collapse within the epochs run." in studied
     assert "end with 4.0 (4–4 over 3 seeds) digits" in studied
+    built = readme.rewrite(text, data, {}, collapse.study_of_rows(writeup + weaker))  # the build's own study
+    assert " ".join(built.split()) == studied
 
 
 def test_readme_gap_words_say_how_far_above_or_below_in_whole_nats():
@@ -617,6 +664,39 @@ def test_the_collapse_section_words_each_setting_by_the_rule_over_three_seeds(tm
     alike = rendered(views | {"collapse": collapse_view(tmp_path / "alike", gan_runs[:3] + gan_runs[-3:])})
     assert ("by the report's rule, against the plain GAN at the writeup's settings: D learning rate 0.002 cannot be "
             "told apart from the writeup's settings (") in html.unescape(" ".join(alike.split()))  # each outcome said
+
+
+def page_without_nbconvert(nb, path: Path) -> Path:
+    """export.export_html's stand-in where the test reads the notebook only: an empty page."""
+    path.write_text("<html></html>")
+    return path
+
+
+def test_a_build_reads_each_run_folder_once_and_computes_the_collapse_study_once(tmp_path, monkeypatch):
+    from test_collapse import fake_gan_run
+
+    from helpers.report import collapse
+
+    build = tmp_path / "build" / "tiny"
+    write_build(build, [200.0, 190.0], [150.0, 140.0])
+    gan_runs = [fake_gan_run(tmp_path / "gan_runs" / f"{name}{seed}", changes, seed=seed, digits_end=digits)
+                for name, changes, ends in (("writeup", {}, [5, 6, 5]), ("d2", {"d_steps": 2}, [2, 2, 3]))
+                for seed, digits in enumerate(ends)]
+    collapse_view(build, gan_runs)
+    reads, studies = [], []
+    read, study = RunView.read.__func__, collapse.collapse_study
+    monkeypatch.setattr(RunView, "read", classmethod(lambda cls, where, name: reads.append(name) or
+                                                     read(cls, where, name)))
+    monkeypatch.setattr(collapse, "collapse_study", lambda view: studies.append(view) or study(view))
+    monkeypatch.setattr(export, "export_html", page_without_nbconvert)
+    profile = tiny_profile(tmp_path / "tiny.yaml")
+    assert cli.main(["--profile", str(profile), "--output", str(tmp_path / "build"), "--no-run", "--no-pdf"]) == 0
+    assert sorted(reads) == sorted(set(reads)) and {"vae_z2", "gan", "collapse"} <= set(reads)  # each once
+    assert len(studies) == 1
+    record = json.loads((tmp_path / "build" / "results" / "tiny.json").read_text())
+    assert record["collapse"]["settings"]["rows"][1][-1] == "hastens"  # the record's study is the document's
+    report = (build / "report.ipynb").read_text()
+    assert "2 D steps per G step" in report and "hastens" in report
 
 
 def test_appear_similar_is_decided_by_the_rule_over_three_seeds_of_each_model(tmp_path):

@@ -27,6 +27,7 @@ from helpers.config import ParameterError, check_device
 from helpers.config.registry import SECTION_RUNS
 from helpers.report import document, export
 from helpers.report import results as reproduction
+from helpers.report.found import Found, found_once
 from helpers.report.runview import RunView, devices
 from helpers.runs.executor import ClusterError, Executor
 from helpers.runs.lock import BuildLockedError, build_lock
@@ -59,22 +60,23 @@ def git_commit() -> str:
 
 
 def read_views(profile: Profile, build: Path) -> dict[str, RunView]:
-    """Every run of the profile, and the sections' runs even when the profile lacks them."""
+    """Every run of the profile, and the sections' runs even when the profile lacks them (read once per build)."""
     names = profile.names() + [n for n in SECTION_RUNS if n not in profile.names()]
     return {name: RunView.read(build, name) for name in names}
 
 
-def build_report(profile: Profile, build: Path, output: Path, pdf: bool = True) -> tuple[Path, Path | None]:
-    """Write <build>/report.{ipynb,html,pdf} and copy the HTML and PDF to <output>/report.{html,pdf}.
+def build_report(profile: Profile, views: dict[str, RunView], found: Found, build: Path, output: Path,
+                 pdf: bool = True) -> tuple[Path, Path | None]:
+    """Write <build>/report.{ipynb,html,pdf} from the build's runs and findings, and copy the HTML and PDF to
+    <output>/report.{html,pdf}.
 
     Every file is written to a unique temporary name and renamed, so a reader or a crash never sees half a
     report; HTML and PDF are of one build: a PDF that is not printed this time is removed, not left from before.
     """
     build.mkdir(parents=True, exist_ok=True)
-    views = read_views(profile, build)
     meta = [("Built", time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())), ("Commit", git_commit()),
             ("Profile", f"{profile.name} ({profile.description})"), ("Device", devices(list(views.values())))]
-    nb = document.render(views, profile.name, meta)
+    nb = document.render(views, profile.name, meta, found)
     with atomic_path(build / "report.ipynb") as partial:
         nbformat.write(nb, partial)
     html_path = export.export_html(nb, build / "report.html")
@@ -135,12 +137,12 @@ def seconds(text: str) -> float:
     return value
 
 
-def write_reproduction_record(profile: Profile, build: Path, folder: Path, argv: list[str],
-                              threads: int | None) -> Path:
-    """Write <folder>/<profile>.json: every number of the results table and the build's provenance."""
-    views = read_views(profile, build)
-    data = reproduction.record(views, profile.name, reproduction.provenance(views, argv, git_commit(), threads))
-    path = reproduction.write_results(data, folder)
+def write_reproduction_record(profile: Profile, views: dict[str, RunView], found: Found, folder: Path,
+                              argv: list[str], threads: int | None) -> Path:
+    """Write <folder>/<profile>.json: every number of the results table, the studies the build found, and the
+    build's provenance; README's results blocks follow when the folder is the repository's results/."""
+    provenance = reproduction.provenance(views, argv, git_commit(), threads)
+    path = reproduction.write_results(reproduction.record(views, profile.name, provenance, found), folder)
     print(f"report: wrote {display_path(path)} (the results and their provenance)")
     from helpers.report import (
         readme,  # here, not at the top: `python -m helpers.report.readme` imports this package first
@@ -148,7 +150,10 @@ def write_reproduction_record(profile: Profile, build: Path, folder: Path, argv:
 
     if path.parent == readme.RESULTS and readme.FULL_RESULTS.exists():  # the repository's records: README follows
         full = json.loads(readme.FULL_RESULTS.read_text())
-        write_text(readme.README, readme.rewrite(readme.README.read_text(), full, readme.study_records()))
+        # when this build wrote the collapse record README reads, the study is this build's, not computed again
+        collapse_study = found.collapse if path == readme.RESULTS / "collapse.json" else None
+        write_text(readme.README, readme.rewrite(readme.README.read_text(), full, readme.study_records(),
+                                                 collapse_study))
         print(f"report: rewrote the results blocks of {display_path(readme.README)} from the records")
     return path
 
@@ -261,9 +266,11 @@ def execute_and_build(args: argparse.Namespace, profile: Profile, selected: list
     for name in profile.names():  # a build killed while a run executed: put its finished outputs back
         if (build / name).is_dir():
             RunFolder(build / name, name).recover()
-    build_report(profile, build, args.output, pdf=not args.no_pdf)
+    views = read_views(profile, build)  # each run folder read once, each study computed once, for all that follows
+    found = found_once(views)
+    build_report(profile, views, found, build, args.output, pdf=not args.no_pdf)
     record_folder = args.results or (reproduction.RESULTS if args.output == BUILD else args.output / "results")
-    write_reproduction_record(profile, build, record_folder, args.argv, args.threads or None)
+    write_reproduction_record(profile, views, found, record_folder, args.argv, args.threads or None)
     if results:
         print("\n" + summary_table(results))
     failed = [r.name for r in results if r.failed]

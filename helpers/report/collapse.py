@@ -35,6 +35,18 @@ class Outcome(enum.StrEnum):
         """The outcome as the clause after a setting's name, worded alike in the report and README."""
         return OUTCOME_WORDS[self]
 
+    @property
+    def holds_off(self) -> bool:
+        """Whether the setting holds the collapse off: prevents or delays it."""
+        return self in (Outcome.PREVENTS, Outcome.DELAYS)
+
+
+class Balance(enum.StrEnum):
+    """What the settings that tilt the game toward one network say together (see balance)."""
+
+    OPPOSITE = "opposite"  # the stronger discriminator hastens the collapse, the weaker holds it off, the faster not
+    DISAGREE = "disagree"  # as OPPOSITE, but the faster discriminator holds it off too
+
 
 OUTCOME_WORDS = {Outcome.PREVENTS: "prevents the collapse within the epochs run",
                  Outcome.DELAYS: "delays the collapse rather than preventing it",
@@ -134,16 +146,14 @@ def study_of_rows(rows: list[dict[str, Any]], rate: float = GANConfig().learning
             "setting_headers": SETTING_HEADERS, "setting_rows": setting_rows(writeup, changed)}
 
 
-HELPS = (Outcome.PREVENTS, Outcome.DELAYS)  # the outcomes of a setting that holds the collapse off
-
-
-def balance(verdicts: dict[str, Outcome | None]) -> str | None:
-    """What the settings that tilt the game say together: 'opposite' when the stronger discriminator hastens the
-    collapse and the weaker one holds it off while the faster one does not; 'disagree' when the faster one holds it
+def balance(verdicts: dict[str, Outcome | None]) -> Balance | None:
+    """What the settings that tilt the game say together: OPPOSITE when the stronger discriminator hastens the
+    collapse and the weaker one holds it off while the faster one does not; DISAGREE when the faster one holds it
     off too; None otherwise."""
-    if verdicts.get("stronger_d") is not Outcome.HASTENS or verdicts.get("weaker_d") not in HELPS:
+    weaker, faster = verdicts.get("weaker_d"), verdicts.get("faster_d")
+    if verdicts.get("stronger_d") is not Outcome.HASTENS or not (weaker and weaker.holds_off):
         return None
-    return "disagree" if verdicts.get("faster_d") in HELPS else "opposite"
+    return Balance.DISAGREE if faster and faster.holds_off else Balance.OPPOSITE
 
 
 SETTING_HEADERS = ["setting", "seeds", "digits at the end", "most digits", "epoch of the lowest FD",

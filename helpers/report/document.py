@@ -1,37 +1,44 @@
-"""The document: the section templates (report/sections/*.md.j2) rendered with this build's runs.
+"""The document: the section templates (report/sections/*.md.j2) rendered once with this build's runs.
 
 Templates place figures, tables, run blocks and explorers by label (``{{ fig("vae-losses", ...) }}``) and
-cite them with ``{{ ref("vae-losses") }}``. Numbers are given in the order things are laid out and
-references are filled in after the whole text is rendered, so a conditional figure never breaks one;
-section headings are numbered the same way (``## Title {-}`` stays unnumbered). HTML is escaped by
-Jinja's autoescape. The result is a notebook: prose as markdown cells, each placed block as the HTML
-output of a code cell (its source names what it shows), for helpers.report.export to convert.
+cite them with ``{{ ref("vae-losses") }}``. The text is rendered once; what only the whole text can tell is filled
+in after: a run's figures that no section places by name go where a section asked for them
+(``{{ unplaced(run) }}``), then figures and tables are numbered in the order they are laid out and citations filled
+in, so a conditional figure never breaks one; section headings are numbered the same way (``## Title {-}`` stays
+unnumbered). HTML is escaped by Jinja's autoescape. The result is a notebook: prose as markdown cells, each placed
+block as the HTML output of a code cell (its source names what it shows), for helpers.report.export to convert.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import jinja2
 import nbformat
-from markupsafe import Markup
+from jinja2.nodes import EvalContext
+from markupsafe import Markup, escape
 
 from helpers.common.paths import ROOT
 from helpers.common.reference import WRITEUP_GAN_CLAIM, WRITEUP_GAN_EPOCHS, WRITEUP_VAE_EPOCHS, WRITEUP_VAE_LOSS
 from helpers.config.registry import MODELS
-from helpers.report import collapse, findings
+from helpers.report import collapse, evidence, findings
 from helpers.report import results as record
+from helpers.report.found import Found
 from helpers.report.runview import RunView, devices
 
 SECTIONS = ROOT / "report" / "sections"
 TEMPLATES = ROOT / "report" / "templates"
 MAIN = "report.md.j2"
+UNPLACED_FIGURES = "blocks/unplaced.md.j2"
 TITLE = "Variational autoencoders and GANs on MNIST: a reproduction"
 BLOCK = re.compile(r"<!--block (\d+)-->")
 REF = re.compile(r"⟦ref:([^⟧]*)⟧")
+NUMBER = re.compile(r"⟦number:([^⟧]*)⟧")
+UNPLACED = re.compile(r"⟦unplaced:([^⟧]*)⟧")
 HEADING = re.compile(r"^(#{2,3}) (.+?)(\s*\{-\})?\s*$", re.M)
 
 
@@ -48,46 +55,70 @@ class Panel:
     label: str = ""
 
 
+@jinja2.pass_eval_context
+def join_and(context: EvalContext, items: Iterable[Any]) -> str:
+    """Items as a list in words: 'a', 'a and b', 'a, b and c' (escaped where the template is autoescaped)."""
+    words = [str(escape(item) if context.autoescape else item) for item in items]  # escaped text, joined as text
+    text = ", ".join(words[:-1]) + " and " + words[-1] if len(words) > 1 else "".join(words)
+    return Markup(text) if context.autoescape else text
+
+
+def each(items: Iterable[Any], macro: Callable[[Any], str]) -> list[str]:
+    """Each item worded by a template's macro, for join or join_and."""
+    return [macro(item) for item in items]
+
+
+WORDING_FILTERS = {"join_and": join_and, "each": each}  # the report's and README's templates word lists with these
+
+
 def environment() -> jinja2.Environment:
     """Jinja for the sections and blocks: autoescaped, undefined names are errors."""
     env = jinja2.Environment(loader=jinja2.FileSystemLoader([SECTIONS, TEMPLATES]), autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
                              keep_trailing_newline=True)
+    env.filters.update(WORDING_FILTERS)
     env.filters["number"] = findings.fmt
     env.filters["run_row"] = lambda v: [v.name, v.status, v.record.get("minutes"), v.notebook_path(),
                                         v.record.get("key", "")]
     return env
 
 
+@dataclass
+class Block:
+    """One placed HTML block: what its code cell says it shows, its HTML, and its label when it is numbered."""
+
+    note: str
+    html: str
+    label: str = ""
+
+
 class Document:
-    """The report under construction: numbered blocks by label, then markdown and HTML cells."""
+    """The report under construction: blocks by label, then, once the text is rendered, markdown and HTML cells."""
 
-    def __init__(self, env: jinja2.Environment | None = None, placed: frozenset[tuple[str, str]] | None = None):
+    def __init__(self, env: jinja2.Environment | None = None):
         self.env = env or environment()
-        self.blocks: list[tuple[str, str]] = []  # (note, HTML)
-        self.numbers: dict[str, str] = {}  # label -> "Figure 3" / "Table 1"
-        self.counts = {"Figure": 0, "Table": 0}
-        self.placed = placed  # (run, figure) pairs the sections place by name (None: this pass finds them)
-        self.shown: set[tuple[str, str]] = set()  # what this pass placed
+        self.blocks: list[Block] = []
+        self.kinds: dict[str, str] = {}  # label -> "Figure" / "Table", as placed
+        self.numbers: dict[str, str] = {}  # label -> "Figure 3" / "Table 1", in the order of the laid-out text
+        self.shown: set[tuple[str, str]] = set()  # the (run, figure) pairs placed
+        self.later: dict[str, RunView] = {}  # the runs whose unplaced figures go where unplaced() was called
 
-    def unplaced(self, run: RunView) -> list[str]:
-        """The run's figures no section places by name (none while the first pass is still finding those)."""
-        if self.placed is None:
-            return []
-        return [name for name in run.figures if (run.name, name) not in self.placed]
+    def unplaced(self, *runs: RunView) -> Markup:
+        """Where the runs' figures that no section places by name go (found once the whole text is rendered)."""
+        self.later.update((run.name, run) for run in runs)
+        return Markup("".join(f"⟦unplaced:{run.name}⟧" for run in runs))
 
-    def place(self, html: str, note: str) -> Markup:
+    def place(self, html: str, note: str, label: str = "") -> Markup:
         """Keep an HTML block; return the marker the rendered text carries in its place."""
-        self.blocks.append((note, html))
+        self.blocks.append(Block(note, html, label))
         return Markup(f"\n\n<!--block {len(self.blocks) - 1}-->\n\n")
 
-    def number(self, label: str, kind: str) -> str:
-        """Give a label the next number of its kind ('Figure 2')."""
-        if label in self.numbers:
+    def number(self, label: str, kind: str) -> Markup:
+        """Claim a label for a block of a kind; its number ('Figure 2') is filled in once the text is laid out."""
+        if label in self.kinds:
             raise DocumentError(f"label {label!r} is placed twice")
-        self.counts[kind] += 1
-        self.numbers[label] = f"{kind} {self.counts[kind]}"
-        return self.numbers[label]
+        self.kinds[label] = kind
+        return Markup(f"⟦number:{label}⟧")
 
     def ref(self, label: str) -> Markup:
         """A citation of a label ('Figure 2'), filled in once the whole document is laid out."""
@@ -103,7 +134,7 @@ class Document:
                  for p in panels]
         html = self.env.get_template("blocks/figure.html.j2").render(
             label=label, number=number, panels=views, caption=text, layout="single" if len(panels) == 1 else layout)
-        return self.place(html, f"{number}: " + ", ".join(f"{p.run.name}/{p.name}" for p in panels))
+        return self.place(html, f"{number}: " + ", ".join(f"{p.run.name}/{p.name}" for p in panels), label)
 
     def table(self, label: str, headers: list[str], rows: list[list], caption: str = "", caller: Any = None
               ) -> Markup:
@@ -112,7 +143,7 @@ class Document:
         text = Markup(" ".join(caller().split())) if caller else caption
         html = self.env.get_template("blocks/table.html.j2").render(label=label, number=number, headers=headers,
                                                                     rows=rows, caption=text)
-        return self.place(html, number)
+        return self.place(html, number, label)
 
     def runs(self, profile: str, *views: RunView) -> Markup:
         """Place how the runs went: status, parameters, and the failure box of a run that gave no results."""
@@ -130,27 +161,50 @@ class Document:
             uid=uid, data=payload, title=title, kit=script("kit.js"), script=script(f"{kind}.js"))
         return self.place(html, f"kernel-free explorer ({kind})")
 
+    def with_unplaced(self, text: str) -> str:
+        """The text with each unplaced() marker replaced by its run's figures that no section placed by name."""
+        template = self.env.get_template(UNPLACED_FIGURES)
+
+        def figures(match: re.Match) -> str:
+            run = self.later[match.group(1)]
+            names = [name for name in run.figures if (run.name, name) not in self.shown]
+            return template.render(run=run, names=names, fig=self.fig, panel=Panel)
+
+        return UNPLACED.sub(figures, text)
+
+    def number_in_order(self, text: str) -> None:
+        """Number the labelled blocks in the order the text lays them out (Figure 1, 2, ...; Table 1, ...)."""
+        counts = dict.fromkeys(self.kinds.values(), 0)
+        for index in BLOCK.findall(text):
+            label = self.blocks[int(index)].label
+            if label:
+                kind = self.kinds[label]
+                counts[kind] += 1
+                self.numbers[label] = f"{kind} {counts[kind]}"
+
     def resolve(self, text: str) -> str:
-        """Fill in every citation; a label nothing placed is an error."""
-        def number(match: re.Match) -> str:
+        """Fill in every block's number and every citation; a label nothing placed is an error."""
+        def cited(match: re.Match) -> str:
             label = match.group(1)
             if label not in self.numbers:
                 raise DocumentError(f"ref({label!r}) cites a label nothing placed; placed: {', '.join(self.numbers)}")
             return f'<a href="#{label}">{self.numbers[label]}</a>'
-        return REF.sub(number, text)
+        return NUMBER.sub(lambda match: self.numbers[match.group(1)], REF.sub(cited, text))
 
     def cells(self, text: str) -> list[Any]:
-        """The rendered text as notebook cells: markdown between the blocks, each block an HTML output."""
+        """The rendered text laid out as notebook cells: markdown between the blocks, each block an HTML output."""
+        text = number_sections(self.with_unplaced(text))
+        self.number_in_order(text)
         cells = []
-        parts = BLOCK.split(number_sections(text))
+        parts = BLOCK.split(text)
         for i, part in enumerate(parts):
             if i % 2 == 0:
                 if part.strip():
                     cells.append(nbformat.v4.new_markdown_cell(self.resolve(part.strip())))
                 continue
-            note, html = self.blocks[int(part)]
-            cell = nbformat.v4.new_code_cell(f"# {note}")
-            cell.outputs = [nbformat.v4.new_output("display_data", data={"text/html": self.resolve(html)})]
+            block = self.blocks[int(part)]
+            cell = nbformat.v4.new_code_cell(f"# {self.resolve(block.note)}")
+            cell.outputs = [nbformat.v4.new_output("display_data", data={"text/html": self.resolve(block.html)})]
             cells.append(cell)
         return cells
 
@@ -178,17 +232,8 @@ def number_sections(text: str) -> str:
     return HEADING.sub(number, text)
 
 
-def found_once(views: dict[str, RunView]) -> dict[str, Any]:
-    """The findings several sections share, computed once per build."""
-    return {"collapse": collapse.collapse_study(views["collapse"]) if "collapse" in views else None,
-            "ends": findings.discriminator_ends(views["gan"], views["aux_gan"])
-            if "gan" in views and "aux_gan" in views else [],
-            "comparisons": findings.vae_comparisons(views["vae_z2"], views["vae_z20"])
-            if "vae_z2" in views and "vae_z20" in views else []}
-
-
 def context(doc: Document, views: dict[str, RunView], profile: str, meta: list[tuple[str, str]],
-            found: dict[str, Any]) -> dict[str, Any]:
+            found: Found) -> dict[str, Any]:
     """Everything a section template can name."""
     explore = views.get("explore")
     payloads = explore.explorers() if explore else {}
@@ -200,19 +245,17 @@ def context(doc: Document, views: dict[str, RunView], profile: str, meta: list[t
         "writeup": {"vae_loss": WRITEUP_VAE_LOSS, "vae_epochs": WRITEUP_VAE_EPOCHS, "gan_epochs": WRITEUP_GAN_EPOCHS,
                     "gan_claim": WRITEUP_GAN_CLAIM},
         "f": findings, "record": record, "found": found, "fmt": findings.fmt,
+        "Outcome": collapse.Outcome, "Balance": collapse.Balance, "Verdict": evidence.Verdict,
         "aux_label": findings.gan_label(views["aux_gan"]) if "aux_gan" in views else "AC-GAN",
         "place_header": lambda: doc.place(
             doc.env.get_template("blocks/header.html.j2").render(title=TITLE, meta=meta), "header"),
     }
 
 
-def render(views: dict[str, RunView], profile: str, meta: list[tuple[str, str]],
+def render(views: dict[str, RunView], profile: str, meta: list[tuple[str, str]], found: Found,
            env: jinja2.Environment | None = None) -> nbformat.NotebookNode:
-    """The report notebook: the section templates filled with these runs."""
-    found = found_once(views)
-    first = Document(env)  # the first pass finds the figures the sections place by name
-    first.env.get_template(MAIN).render(context(first, views, profile, meta, found))
-    doc = Document(first.env, frozenset(first.shown))
+    """The report notebook: the section templates filled once with these runs and what the build found in them."""
+    doc = Document(env)
     text = doc.env.get_template(MAIN).render(context(doc, views, profile, meta, found))
     nb = nbformat.v4.new_notebook(cells=doc.cells(text))
     nb.metadata.update(title=TITLE, kernelspec={"name": "python3", "display_name": "Python 3", "language": "python"})

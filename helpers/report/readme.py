@@ -24,6 +24,7 @@ from helpers.common import measures, tables
 from helpers.common.measures import MISSING
 from helpers.common.paths import ROOT
 from helpers.report import collapse
+from helpers.report.document import WORDING_FILTERS
 from helpers.report.findings import fmt, percent
 
 README = ROOT / "README.md"
@@ -93,11 +94,13 @@ def replace_block(text: str, start: str, end: str, content: str) -> str:
     return f"{head}{start}\n{content}\n{end}{tail}"
 
 
-def rewrite(text: str, data: dict[str, Any], studies: dict[str, dict | None] | None = None) -> str:
-    """text with the results table of data, and (where text has its markers) the reading of data and studies."""
+def rewrite(text: str, data: dict[str, Any], studies: dict[str, dict | None] | None = None,
+            collapse_study: dict[str, Any] | None = None) -> str:
+    """text with the results table of data, and (where text has its markers) the reading of data and studies;
+    collapse_study is the study of the collapse record where the build that wrote that record computed it."""
     text = replace_block(text, START, END, table(data))
     if FINDINGS_START in text:
-        text = replace_block(text, FINDINGS_START, FINDINGS_END, reading(data, studies or {}))
+        text = replace_block(text, FINDINGS_START, FINDINGS_END, reading(data, studies or {}, collapse_study))
     for name in STUDIES:
         start, end = f"<!-- results:{name} -->", f"<!-- /results:{name} -->"
         if start in text:
@@ -111,12 +114,20 @@ def study_records(folder: Path = RESULTS) -> dict[str, dict | None]:
             for name in STUDIES}
 
 
-def reading(data: dict[str, Any], studies: dict[str, dict | None]) -> str:
-    """The bullets under README's table, rendered from the records by findings.md.j2."""
+def collapse_of(studies: dict[str, dict | None]) -> dict[str, Any] | None:
+    """The collapse study of the collapse record (helpers.report.collapse), or None without one."""
+    rows = ((studies.get("collapse") or {}).get("collapse") or {}).get("runs")
+    return collapse.study_of_rows(rows) if rows else None
+
+
+def reading(data: dict[str, Any], studies: dict[str, dict | None], collapse_study: dict[str, Any] | None = None
+            ) -> str:
+    """The bullets under README's table, rendered from the records by findings.md.j2 (the collapse study computed
+    from its record unless given)."""
     models = {m["run"]: m for m in data["models"]}
-    collapse_rows = ((studies.get("collapse") or {}).get("collapse") or {}).get("runs")
     env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=False, trim_blocks=True,
                              lstrip_blocks=True)
+    env.filters.update(WORDING_FILTERS)
     template = env.from_string(FINDINGS_TEMPLATE.read_text())
     text = template.render(
         vae=lambda latent: models.get(f"vae_z{latent}"), gan=models.get("gan"), acgan=models.get("aux_gan"),
@@ -124,7 +135,7 @@ def reading(data: dict[str, Any], studies: dict[str, dict | None]) -> str:
         writeup=lambda latent: next(w for w in data["writeup"] if w["model"] == f"VAE, latent {latent}"),
         davidson=lambda latent: next(p for p in data["published"]
                                      if p["source"].startswith("Davidson") and p["latent_dim"] == latent),
-        collapse=collapse.study_of_rows(collapse_rows) if collapse_rows else None,
+        collapse=collapse_study or collapse_of(studies),
         study=(studies.get("study") or {}).get("study"), n=fmt, n0=lambda x: f"{x:,}",
         side=side, finished=finished, missing=missing, pct=percent,
         gap_words=gap_words,

@@ -22,8 +22,8 @@ from helpers.common.paths import ROOT
 from helpers.common.reference import PUBLISHED_NLL, WRITEUP_VAE_EPOCHS, WRITEUP_VAE_LOSS
 from helpers.config import MONITOR_SAMPLES
 from helpers.config.registry import MODELS
-from helpers.report import collapse as collapse_study
 from helpers.report import findings
+from helpers.report.found import Found
 from helpers.report.runview import RunView, devices
 from helpers.report.verify import this_machine_flags
 from helpers.runs.profile import REPLICA
@@ -195,8 +195,9 @@ def precisions(views: dict[str, RunView]) -> dict[str, str]:
     return {name: rows[-1] for name, view in views.items() if (rows := view.history("precision"))}
 
 
-def record(views: dict[str, RunView], profile: str, provenance: dict[str, Any]) -> dict[str, Any]:
-    """Every number of the results table (ours, the reference points, the writeup's and published), and provenance."""
+def record(views: dict[str, RunView], profile: str, provenance: dict[str, Any], found: Found) -> dict[str, Any]:
+    """Every number of the results table (ours, the reference points, the writeup's and published), the studies
+    the build found (found), the spread over seeds of replicated runs, and provenance."""
     models = model_results(views)
     return {"profile": profile, "models": models,
             "reference": reference_results(views.get("classifier")),
@@ -206,8 +207,9 @@ def record(views: dict[str, RunView], profile: str, provenance: dict[str, Any]) 
                          "train_neg_elbo": WRITEUP_VAE_LOSS[latent][0], "epochs": WRITEUP_VAE_EPOCHS}
                         for latent in sorted(WRITEUP_VAE_LOSS)],
             "published": published_rows(models),
-            **collapse_record(views.get("collapse")), **study_record(views.get("study")),
-            **({"spreads": found} if (found := spreads(views)) else {}), "provenance": provenance}
+            **collapse_record(views.get("collapse"), found.collapse),
+            **study_record(views.get("study"), found.latent_size),
+            **({"spreads": spread} if (spread := spreads(views)) else {}), "provenance": provenance}
 
 
 def published_rows(models: list[dict]) -> list[dict[str, Any]]:
@@ -219,10 +221,11 @@ def published_rows(models: list[dict]) -> list[dict[str, Any]]:
             for source, model, latent, nll, samples, differs in PUBLISHED_NLL]
 
 
-def study_record(study: RunView | None) -> dict[str, Any]:
-    """The latent-size study: its table's rows and the size the rule names best ({} when the build has none)."""
+def study_record(study: RunView | None, best: dict[str, Any] | None) -> dict[str, Any]:
+    """The latent-size study: its table's rows and the size the rule names best (best: findings.best_latent_size of
+    the study run; {} when the build has none)."""
     rows = study.metrics.get("study") if study else None
-    best = findings.best_latent_size(study) if rows else None
+    best = best if rows else None
     if not best:
         return {"study": {"rows": rows, "best": None}} if rows else {}
     spread = best["loss"]
@@ -233,13 +236,12 @@ def study_record(study: RunView | None) -> dict[str, Any]:
                                "too_few": best["too_few"]}}}
 
 
-def collapse_record(collapse: RunView | None) -> dict[str, Any]:
+def collapse_record(collapse: RunView | None, study: dict[str, Any] | None) -> dict[str, Any]:
     """The collapse runs compared at one epoch, and each setting over its seeds with the rule's outcome against the
-    writeup's settings ({} when the build has none)."""
+    writeup's settings (study: collapse.collapse_study of the collapse run; {} when the build has none)."""
     rows = collapse.metrics.get("collapse") if collapse else None
     if not rows:
         return {}
-    study = collapse_study.study_of_rows(rows)
     settings = {"headers": study["setting_headers"], "rows": study["setting_rows"]} if study else None
     return {"collapse": {"at_epoch": collapse.metrics["at_epoch"], "runs": rows, "settings": settings}}
 

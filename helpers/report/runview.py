@@ -1,9 +1,13 @@
-"""Reading a run folder as the report sees it: record, metrics, figures, explorer payloads (no torch)."""
+"""Reading a run folder as the report sees it: record, metrics, figures, explorer payloads (no torch).
+
+A build reads each run folder once: RunView.read takes the record, metrics and figure list, and the images and
+explorer payloads are kept after their first read.
+"""
 
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +27,8 @@ class RunView:
     record: dict[str, Any]
     metrics: dict[str, Any]
     figures: dict[str, dict[str, str]]
+    images: dict[str, str] = field(default_factory=dict, init=False, repr=False, compare=False)  # name -> data: URI
+    payloads: dict[str, Any] | None = field(default=None, init=False, repr=False, compare=False)  # explorers.json
 
     @classmethod
     def read(cls, build: Path, name: str) -> RunView:
@@ -60,12 +66,13 @@ class RunView:
         return [row[key] for row in self.metrics.get("history") or [] if key in row]
 
     def image_uri(self, name: str) -> str:
-        """The PNG of one of the run's figures as a data: URI, or '' when it is missing."""
-        entry = self.figures.get(name)
-        path = self.folder / entry["file"] if entry else None
-        if not path or not path.exists():
-            return ""
-        return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode()
+        """The PNG of one of the run's figures as a data: URI, or '' when it is missing (read once)."""
+        if name not in self.images:
+            entry = self.figures.get(name)
+            path = self.folder / entry["file"] if entry else None
+            self.images[name] = ("data:image/png;base64," + base64.b64encode(path.read_bytes()).decode()
+                                 if path and path.exists() else "")
+        return self.images[name]
 
     def caption(self, name: str) -> str:
         """The caption the notebook gave a figure."""
@@ -106,8 +113,10 @@ class RunView:
         return display_path(chosen)
 
     def explorers(self) -> dict[str, Any]:
-        """The explorer payloads the run wrote (only a finished exploration run's count)."""
-        return RunFolder(self.folder, self.name).explorers() if self.ok else {}
+        """The explorer payloads the run wrote (only a finished exploration run's count; read once)."""
+        if self.payloads is None:
+            self.payloads = RunFolder(self.folder, self.name).explorers() if self.ok else {}
+        return self.payloads
 
 
 def devices(views: list[RunView]) -> str:

@@ -1,0 +1,34 @@
+"""What a build finds once and several readers share: the studies and the findings more than one section words.
+
+The build reads its run folders once (helpers.report.cli) and computes these once from what it read; the document
+(helpers.report.document) and the reproduction record (helpers.report.results) take them from here, as a
+notebook's glued value is computed once and pulled by name wherever it is shown.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from helpers.report import collapse, findings
+from helpers.report.runview import RunView
+
+
+@dataclass(frozen=True)
+class Found:
+    """The findings of one build that more than one reader needs."""
+
+    collapse: dict[str, Any] | None  # the collapse study (collapse.collapse_study); None without one
+    latent_size: dict[str, Any] | None  # the latent-size study's best size (findings.best_latent_size); None without
+    ends: list[tuple[str, float, float]]  # each finished GAN's D(real) and D(fake) at its end
+    comparisons: list[findings.VAEComparison]  # each VAE's final validation loss beside the writeup's
+
+
+def found_once(views: dict[str, RunView]) -> Found:
+    """The findings of these runs (their folders as the build read them)."""
+    return Found(collapse=collapse.collapse_study(views["collapse"]) if "collapse" in views else None,
+                 latent_size=findings.best_latent_size(views["study"]) if "study" in views else None,
+                 ends=findings.discriminator_ends(views["gan"], views["aux_gan"])
+                 if "gan" in views and "aux_gan" in views else [],
+                 comparisons=findings.vae_comparisons(views["vae_z2"], views["vae_z20"])
+                 if "vae_z2" in views and "vae_z20" in views else [])
