@@ -444,11 +444,46 @@ def test_build_succeeds_and_writes_both_paths(tiny_build):
         assert {f"{run}.ipynb", "metrics.json", "figures.json", "run.json", "weights.pt"} <= {
             p.name for p in folder.iterdir()}
         assert "1/1 [" in (folder / "log.txt").read_text()  # the epoch bar, as text a terminal can follow
-    record = json.loads((root / "build" / "results" / "tiny.json").read_text())  # the build's reproduction record
+    record = json.loads((root / "build" / "tiny" / "results.json").read_text())  # the build's reproduction record
     assert [m["run"] for m in record["models"]] == ["vae_z2", "vae_z20", "gan", "aux_gan"]
     assert all(m["inception_score"] for m in record["models"]) and record["models"][1]["nll"] > 0
     assert record["models"][3]["conditional_accuracy"] is not None and len(record["reference"]) == 4
     assert record["provenance"]["command"].startswith("python -m helpers.report --profile")
+
+
+@pytest.mark.slow
+def test_verify_rebuilds_from_the_cache_passes_and_names_a_changed_number(tiny_build, capsys):
+    root, _, _ = tiny_build
+    record = root / "record" / "tiny.json"  # a committed record: the first build's
+    record.parent.mkdir(exist_ok=True)
+    shutil.copy(root / "build" / "tiny" / "results.json", record)
+    profile = str(root / "tiny.yaml")
+    again = ["--profile", profile, "--output", str(root / "build"), "--device", "cpu", "--no-pdf"]
+    assert cli.main([*again, "--verify", str(record)]) == 0
+    checked = json.loads((root / "build" / "tiny" / "verify.json").read_text())
+    assert checked["exact"] and checked["failing"] == 0 and {line["verdict"] for line in checked["lines"]} == {"same"}
+    assert "verify: reproduced" in capsys.readouterr().out
+    changed = json.loads(record.read_text())
+    changed["models"][1]["neg_elbo"] += 0.01
+    record.write_text(json.dumps(changed))
+    assert cli.main([*again, "--verify", str(record)]) == 1
+    out = capsys.readouterr().out
+    [line] = [line for line in out.splitlines() if line.startswith("verify: NOT REPRODUCED")]
+    assert "VAE, latent 20: negative ELBO is" in line and "(DIFFERS" in line
+    assert "Does this machine reproduce the record?" in (root / "build" / "tiny" / "report.ipynb").read_text()
+
+
+def test_a_build_leaves_the_committed_records_alone_unless_told_to_record(tmp_path, monkeypatch):
+    build = tmp_path / "build" / "tiny"
+    write_build(build, [200.0, 190.0], [150.0, 140.0])
+    monkeypatch.setattr(export, "export_html", page_without_nbconvert)
+    profile, published = tiny_profile(tmp_path / "tiny.yaml"), tmp_path / "published"
+    assert cli.main(["--profile", str(profile), "--output", str(tmp_path / "build"), "--no-run", "--no-pdf",
+                     "--results", str(published)]) == 0
+    assert (build / "results.json").exists() and not published.exists()
+    assert cli.main(["--profile", str(profile), "--output", str(tmp_path / "build"), "--no-run", "--no-pdf",
+                     "--results", str(published), "--record"]) == 0
+    assert json.loads((published / "tiny.json").read_text())["profile"] == "tiny"
 
 
 @pytest.mark.slow
@@ -693,7 +728,7 @@ def test_a_build_reads_each_run_folder_once_and_computes_the_collapse_study_once
     assert cli.main(["--profile", str(profile), "--output", str(tmp_path / "build"), "--no-run", "--no-pdf"]) == 0
     assert sorted(reads) == sorted(set(reads)) and {"vae_z2", "gan", "collapse"} <= set(reads)  # each once
     assert len(studies) == 1
-    record = json.loads((tmp_path / "build" / "results" / "tiny.json").read_text())
+    record = json.loads((tmp_path / "build" / "tiny" / "results.json").read_text())
     assert record["collapse"]["settings"]["rows"][1][-1] == "hastens"  # the record's study is the document's
     report = (build / "report.ipynb").read_text()
     assert "2 D steps per G step" in report and "hastens" in report

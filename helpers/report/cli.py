@@ -16,16 +16,18 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import nbformat
 
-from helpers.common.files import DiskFullError, atomic_path, write_text
+from helpers.common.files import DiskFullError, atomic_path, write_json, write_text
 from helpers.common.folder import RunFolder
 from helpers.common.paths import ROOT, display_path
 from helpers.config import ParameterError, check_device
-from helpers.config.registry import SECTION_RUNS
-from helpers.report import document, export
+from helpers.config.registry import MODELS, SECTION_RUNS
+from helpers.report import document, export, verify
 from helpers.report import results as reproduction
 from helpers.report.found import Found, found_once
 from helpers.report.runview import RunView, devices
@@ -39,6 +41,7 @@ from helpers.runs.profile import (
     check_parameters,
     load_profile,
     run_minutes,
+    seed_replicas,
     select,
     summary_table,
 )
@@ -59,9 +62,10 @@ def git_commit() -> str:
         return "unknown"
 
 
-def read_views(profile: Profile, build: Path) -> dict[str, RunView]:
-    """Every run of the profile, and the sections' runs even when the profile lacks them (read once per build)."""
-    names = profile.names() + [n for n in SECTION_RUNS if n not in profile.names()]
+def read_views(profile: Profile, build: Path, extra: list[str] = ()) -> dict[str, RunView]:
+    """Every run of the profile, the sections' runs even when the profile lacks them, and the build's other runs
+    (its seed replicas), each folder read once per build."""
+    names = dict.fromkeys([*profile.names(), *SECTION_RUNS, *extra])
     return {name: RunView.read(build, name) for name in names}
 
 
@@ -137,12 +141,10 @@ def seconds(text: str) -> float:
     return value
 
 
-def write_reproduction_record(profile: Profile, views: dict[str, RunView], found: Found, folder: Path,
-                              argv: list[str], threads: int | None) -> Path:
-    """Write <folder>/<profile>.json: every number of the results table, the studies the build found, and the
-    build's provenance; README's results blocks follow when the folder is the repository's results/."""
-    provenance = reproduction.provenance(views, argv, git_commit(), threads)
-    path = reproduction.write_results(reproduction.record(views, profile.name, provenance, found), folder)
+def publish_record(data: dict[str, Any], folder: Path, found: Found) -> Path:
+    """Write a build's record as <folder>/<profile>.json (--record); README's results blocks follow when the folder
+    is the repository's results/."""
+    path = reproduction.write_results(data, folder)
     print(f"report: wrote {display_path(path)} (the results and their provenance)")
     from helpers.report import (
         readme,  # here, not at the top: `python -m helpers.report.readme` imports this package first
@@ -158,6 +160,29 @@ def write_reproduction_record(profile: Profile, views: dict[str, RunView], found
     return path
 
 
+def build_record(profile: Profile, views: dict[str, RunView], found: Found, build: Path, args: argparse.Namespace
+                 ) -> dict[str, Any]:
+    """This build's record (every number of the results table, the studies, the provenance), written as
+    <build>/results.json: a build never touches the committed records unless told to (--record)."""
+    provenance = reproduction.provenance(views, args.argv, git_commit(), args.threads or None)
+    data = reproduction.record(views, profile.name, provenance, found)
+    write_json(build / "results.json", data)
+    print(f"report: wrote {display_path(build / 'results.json')} (this build's results and their provenance)")
+    return data
+
+
+def verification(recorded_path: Path, data: dict[str, Any], build: Path) -> dict[str, Any]:
+    """Compare the committed record with this build's: verify.json in the build folder, the table printed."""
+    recorded = json.loads(recorded_path.read_text())
+    from helpers.report import readme  # (see publish_record)
+
+    lines = verify.compare(recorded, data, readme.study_records(recorded_path.parent))
+    checked = verify.summary(recorded, data, lines) | {"record": display_path(recorded_path)}
+    write_json(build / "verify.json", checked)
+    print("\n" + verify.table_text(checked))
+    return checked
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """The command line."""
     parser = Parser(prog="python -m helpers.report", description="The report: run a profile's "
@@ -171,8 +196,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="override one parameter, for a run or notebook (vae.epochs=5) or for every run "
                         "that has it (epochs=5); repeatable")
     parser.add_argument("--output", type=Path, default=BUILD, help="build folder (default: report/build)")
-    parser.add_argument("--results", type=Path, help="folder of the results file <profile>.json (default: results/ "
-                        "at the repository root for the default build folder, else <output>/results)")
+    parser.add_argument("--record", action="store_true", help="publish this build's record as <results>/<profile>.json "
+                        "(and, in the repository's results/, README's results blocks); without it a build writes "
+                        "its record only into its build folder")
+    parser.add_argument("--results", type=Path, default=reproduction.RESULTS, help="where --record writes "
+                        "(default: results/ at the repository root)")
+    parser.add_argument("--verify", type=Path, metavar="RECORD", help="after the build, compare every number of a "
+                        "committed record (results/<profile>.json; its profile is built) with this build's; exit "
+                        "status 1 when one lies outside its allowance")
+    parser.add_argument("--spread", type=whole_number(2), metavar="SEEDS", help="also run each of the writeup's "
+                        "models at SEEDS - 1 more seeds, and keep each measure's spread over the seeds in the record "
+                        "(make verify's allowances on another machine)")
     parser.add_argument("--timeout", type=seconds, default=4 * 3600, help="seconds one notebook cell may run "
                         "(default: 4 hours)")
     parser.add_argument("--threads", type=whole_number(0), default=1, help="CPU threads per notebook "
@@ -191,7 +225,22 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     for option, folder in (("--output", args.output), ("--results", args.results)):
         if folder and (why := unusable_folder(folder)):
             parser.error(f"argument {option}: {why}")
+    if args.verify:
+        args.profile = verified_profile(parser, args.verify, args.profile, argv or sys.argv[1:])
     return args
+
+
+def verified_profile(parser: Parser, record: Path, profile: str, argv: list[str]) -> str:
+    """The profile a --verify record was built from (it must agree with --profile when both are given)."""
+    try:
+        name = json.loads(record.read_text())["profile"]
+    except (OSError, ValueError, KeyError, TypeError):
+        parser.error(f"argument --verify: {record} is not a results record (results/<profile>.json)")
+    if "--profile" not in argv:
+        return name
+    if Path(profile).stem != name:
+        parser.error(f"argument --verify: {record} is the record of profile {name!r}, not {profile!r}")
+    return profile
 
 
 def unusable_folder(folder: Path) -> str:
@@ -212,6 +261,8 @@ def checked_runs(args: argparse.Namespace) -> tuple[Profile, list[Run]]:
         check_device(args.device)
     profile = load_profile(args.profile)
     selected = apply_overrides(select(profile, args.only), args.assignments, args.device)
+    if args.spread:
+        selected += seed_replicas(selected, set(MODELS), args.spread)
     check_parameters(selected, args.output / profile.name)
     return profile, selected
 
@@ -266,14 +317,18 @@ def execute_and_build(args: argparse.Namespace, profile: Profile, selected: list
     for name in profile.names():  # a build killed while a run executed: put its finished outputs back
         if (build / name).is_dir():
             RunFolder(build / name, name).recover()
-    views = read_views(profile, build)  # each run folder read once, each study computed once, for all that follows
-    found = found_once(views)
-    build_report(profile, views, found, build, args.output, pdf=not args.no_pdf)
-    record_folder = args.results or (reproduction.RESULTS if args.output == BUILD else args.output / "results")
-    write_reproduction_record(profile, views, found, record_folder, args.argv, args.threads or None)
+    views = read_views(profile, build, [run.name for run in selected])  # each run folder read once
+    found = found_once(views)  # each study computed once, for all that follows
+    data = build_record(profile, views, found, build, args)
+    checked = verification(args.verify, data, build) if args.verify else None
+    build_report(profile, views, replace(found, verification=checked), build, args.output, pdf=not args.no_pdf)
+    if args.record:
+        publish_record(data, args.results, found)
     if results:
         print("\n" + summary_table(results))
     failed = [r.name for r in results if r.failed]
     print(f"\nbuild {'FAILED (' + ', '.join(failed) + ')' if failed else 'ok'} in "
           f"{(time.perf_counter() - start) / 60:.1f} min wall, {run_minutes(results):.1f} min of runs")
-    return 1 if failed else 0
+    if checked is not None:
+        print(verify.outcome_text(checked))
+    return 1 if failed or (checked and checked["failing"]) else 0

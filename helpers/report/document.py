@@ -25,7 +25,7 @@ from markupsafe import Markup, escape
 from helpers.common.paths import ROOT
 from helpers.common.reference import WRITEUP_GAN_CLAIM, WRITEUP_GAN_EPOCHS, WRITEUP_VAE_EPOCHS, WRITEUP_VAE_LOSS
 from helpers.config.registry import MODELS
-from helpers.report import collapse, evidence, findings
+from helpers.report import collapse, evidence, findings, verify
 from helpers.report import results as record
 from helpers.report.found import Found
 from helpers.report.runview import RunView, devices
@@ -244,7 +244,7 @@ def context(doc: Document, views: dict[str, RunView], profile: str, meta: list[t
         "panel": lambda run, name, label="": Panel(run, name, label), "devices": lambda *v: devices(list(v)),
         "writeup": {"vae_loss": WRITEUP_VAE_LOSS, "vae_epochs": WRITEUP_VAE_EPOCHS, "gan_epochs": WRITEUP_GAN_EPOCHS,
                     "gan_claim": WRITEUP_GAN_CLAIM},
-        "f": findings, "record": record, "found": found, "fmt": findings.fmt,
+        "f": findings, "record": record, "verify": verify, "found": found, "fmt": findings.fmt,
         "Outcome": collapse.Outcome, "Balance": collapse.Balance, "Verdict": evidence.Verdict,
         "aux_label": findings.gan_label(views["aux_gan"]) if "aux_gan" in views else "AC-GAN",
         "place_header": lambda: doc.place(

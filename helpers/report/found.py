@@ -22,6 +22,7 @@ class Found:
     latent_size: dict[str, Any] | None  # the latent-size study's best size (findings.best_latent_size); None without
     ends: list[tuple[str, float, float]]  # each finished GAN's D(real) and D(fake) at its end
     comparisons: list[findings.VAEComparison]  # each VAE's final validation loss beside the writeup's
+    verification: dict[str, Any] | None = None  # this build against a committed record (make verify); None: not asked
 
 
 def found_once(views: dict[str, RunView]) -> Found:

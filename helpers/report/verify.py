@@ -161,3 +161,49 @@ def summary(recorded: dict[str, Any], here: dict[str, Any], lines: list[Line]) -
                             for name in dict.fromkeys([*minutes[0], *minutes[1]])},
             "lines": [asdict(line) for line in lines], "failing": len(failing(lines)),
             "judged": sum(line.verdict not in (Verdict.UNJUDGED,) for line in lines)}
+
+
+TABLE_HEADERS = ["model", "measure", "recorded", "this machine", "allowed difference", "verdict"]
+
+
+def rows(checked: dict[str, Any]) -> list[list[str]]:
+    """The verify table's rows (a summary's lines)."""
+    return [[line["model"], line["measure"], fmt(line["recorded"]), fmt(line["here"]),
+             "exact" if line["allowed"] == 0 else fmt(line["allowed"]), line["verdict"]] for line in checked["lines"]]
+
+
+def machine_words(machine: dict[str, Any]) -> str:
+    """A machine as one line: CPU, flags, threads, torch, precision, device."""
+    precision = machine.get("precision")
+    precision = ", ".join(sorted(set(precision.values()))) if isinstance(precision, dict) else precision
+    torch = ", ".join(machine.get("torch") or ["?"])
+    return (f"{', '.join(machine.get('cpu') or ['?'])}; flags {' '.join(machine.get('cpu_flags') or []) or '?'}; "
+            f"{machine.get('threads_per_run') or '?'} thread(s) per run; torch {torch}; {precision or '?'}; "
+            f"{machine.get('device') or '?'}")
+
+
+def table_text(checked: dict[str, Any]) -> str:
+    """The comparison as plain text: both machines, how they are compared, every number, the builds' cost."""
+    widths = [max(len(str(r[i])) for r in [TABLE_HEADERS, *rows(checked)]) for i in range(len(TABLE_HEADERS))]
+    lines = [f"verify {checked['record']}:",
+             f"  the record's machine: {machine_words(checked['machines']['record'])}",
+             f"  this machine:         {machine_words(checked['machines']['here'])}",
+             "  compared exactly (the same arithmetic)" if checked["exact"] else
+             "  compared within allowances (another machine's arithmetic: training differs about as between seeds)",
+             "  ".join(h.ljust(w) for h, w in zip(TABLE_HEADERS, widths))]
+    lines += ["  ".join(str(c).ljust(w) for c, w in zip(row, widths)) for row in rows(checked)]
+    walls = checked["wall_minutes"]
+    lines.append(f"wall time of the runs: {fmt(walls['here'])} min here, {fmt(walls['record'])} min on record; per "
+                 "run (here / on record): " + "; ".join(f"{name} {fmt(m['here'])} / {fmt(m['record'])}"
+                                                       for name, m in checked["run_minutes"].items()))
+    return "\n".join(lines)
+
+
+def outcome_text(checked: dict[str, Any]) -> str:
+    """The last line(s) of make verify: one per number not reproduced, or that every judged number is."""
+    bad = [Line(**line) for line in checked["lines"] if line["verdict"] in Verdict.FAILING]
+    if bad:
+        return "\n".join(f"verify: NOT REPRODUCED: {line.sentence()}" for line in bad)
+    unjudged = len(checked["lines"]) - checked["judged"]
+    return (f"verify: reproduced: {checked['judged']} numbers within their allowance"
+            + (f", {unjudged} shown but not judged (no spread over seeds on record for them)" if unjudged else ""))
