@@ -13,11 +13,12 @@ ARGS ?=
 # This machine's pip configuration lists package folders that may not exist; hide those warnings only.
 QUIET_PIP := { grep -v "is ignored: it is neither a file nor a directory" || true; }
 
-.PHONY: report test test-fast setup data chromium vnu lint bench clean help
+.PHONY: report verify test test-fast setup data chromium vnu lint bench clean help
 
 help:
 	@echo "make report   set everything up, run the '$(PROFILE)' profile, build report/build/report.{html,pdf}"
 	@echo "make test     set everything up and run the tests"
+	@echo "make verify   build the '$(PROFILE)' profile and compare every number with results/$(PROFILE).json"
 	@echo "make test-fast   the tests not marked slow (under a minute), while changing code"
 	@echo "make report PROFILE=full   the writeup's settings (200 VAE epochs, 300 GAN epochs)"
 	@echo "make report ARGS='--only vae_z2 --set vae.epochs=30'   options of python -m helpers.report"
@@ -27,6 +28,11 @@ help:
 
 report: setup
 	$(PY) -m helpers.report --profile $(PROFILE) $(ARGS)
+
+# Build the profile as `make report` does (reusing finished runs), then compare every number with the committed
+# results/$(PROFILE).json: a table, report/build/$(PROFILE)/verify.json, exit status 1 when one is not reproduced.
+verify: setup
+	$(PY) -m helpers.report --verify results/$(PROFILE).json $(ARGS)
 
 test: setup
 	$(PY) -m pytest $(ARGS)

@@ -9,8 +9,8 @@ import pytest
 
 from helpers.report import verify
 
-MACHINE = {"cpu": ["AMD EPYC"], "cpu_flags": ["avx2"], "threads_per_run": 1, "torch": ["2.14.1"],
-           "precision": {"vae_z20": "bf16"}, "device": "cpu"}
+MACHINE = {"cpu": ["AMD EPYC"], "cpu_flags": ["avx2"], "cpu_capability": "native", "threads_per_run": 1,
+           "torch": ["2.14.1"], "precision": {"vae_z20": "bf16"}, "device": "cpu"}
 
 
 def record(loss: float = 96.5, nll: float = 91.8, fd: float = 250.0, **machine) -> dict:

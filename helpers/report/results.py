@@ -25,7 +25,7 @@ from helpers.config.registry import MODELS
 from helpers.report import findings
 from helpers.report.found import Found
 from helpers.report.runview import RunView, devices
-from helpers.report.verify import this_machine_flags
+from helpers.report.verify import cpu_capability, this_machine_flags
 from helpers.runs.profile import REPLICA
 
 RESULTS = ROOT / "results"
@@ -179,7 +179,8 @@ def provenance(views: dict[str, RunView], argv: list[str], commit: str, threads:
             "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "commit": commit,
             "device": devices(list(views.values())),
             "cpu": sorted({r["cpu"] for r in per_run.values() if r["cpu"]}) or [platform.processor()],
-            "cpu_flags": this_machine_flags(), "threads_per_run": threads, "torch": versions(views, "torch"),
+            "cpu_flags": this_machine_flags(), "cpu_capability": cpu_capability(), "threads_per_run": threads,
+            "torch": versions(views, "torch"),
             "precision": precisions(views), "python": platform.python_version(), "platform": platform.platform(),
             "runs_wall": runs_span(views), "runs": per_run}
 

@@ -11,6 +11,7 @@ number whose measure has no such evidence on record is shown but not judged.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -18,7 +19,7 @@ from helpers.common.machine import cpu_flags
 from helpers.common.measures import MEASURES, Allowance, Measure
 
 NUMERIC_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile")  # the flags that change the arithmetic
-MACHINE_FIELDS = ("cpu", "cpu_flags", "threads_per_run", "torch", "precision", "device")
+MACHINE_FIELDS = ("cpu", "cpu_flags", "cpu_capability", "threads_per_run", "torch", "precision", "device")
 
 
 class Verdict:
@@ -66,6 +67,11 @@ def machine_of(provenance: dict[str, Any]) -> dict[str, Any]:
 def this_machine_flags() -> list[str]:
     """This machine's flags among those that change the arithmetic."""
     return sorted(set(NUMERIC_FLAGS) & cpu_flags())
+
+
+def cpu_capability() -> str:
+    """The vector instructions torch's CPU kernels were told to use (ATEN_CPU_CAPABILITY), or 'native'."""
+    return os.environ.get("ATEN_CPU_CAPABILITY") or "native"
 
 
 def same_machine(recorded: dict[str, Any], here: dict[str, Any]) -> bool:
@@ -177,7 +183,8 @@ def machine_words(machine: dict[str, Any]) -> str:
     precision = machine.get("precision")
     precision = ", ".join(sorted(set(precision.values()))) if isinstance(precision, dict) else precision
     torch = ", ".join(machine.get("torch") or ["?"])
-    return (f"{', '.join(machine.get('cpu') or ['?'])}; flags {' '.join(machine.get('cpu_flags') or []) or '?'}; "
+    return (f"{', '.join(machine.get('cpu') or ['?'])}; flags {' '.join(machine.get('cpu_flags') or []) or '?'} "
+            f"(kernels: {machine.get('cpu_capability') or '?'}); "
             f"{machine.get('threads_per_run') or '?'} thread(s) per run; torch {torch}; {precision or '?'}; "
             f"{machine.get('device') or '?'}")
 
