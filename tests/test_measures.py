@@ -15,7 +15,7 @@ from helpers.report import results as record
 RUN_FIELDS = ["run", "model", "status", "latent_dim"]  # what names a model's row, before its measures
 
 
-@pytest.mark.parametrize("profile", ["full", "collapse", "study"])
+@pytest.mark.parametrize("profile", ["quick", "full", "collapse", "study"])
 def test_each_committed_record_keeps_exactly_the_declared_measures_in_their_order(profile):
     models = json.loads((ROOT / "results" / f"{profile}.json").read_text())["models"]
     assert models and all(list(m) == RUN_FIELDS + [m.key for m in measures.RECORDED] for m in models)

@@ -59,9 +59,12 @@ def fmt(value: float | None) -> str:
 
 
 def machine_of(provenance: dict[str, Any]) -> dict[str, Any]:
-    """What arithmetic a record's runs did: CPU, its numeric flags, threads, torch, precision and device
-    (None where an older record does not say)."""
-    return {field: provenance.get(field) for field in MACHINE_FIELDS}
+    """What arithmetic a record's runs did: CPU, its numeric flags, threads, torch, the precisions its runs trained
+    in and device (None where an older record does not say)."""
+    machine = {field: provenance.get(field) for field in MACHINE_FIELDS}
+    if isinstance(machine["precision"], dict):  # per run: the precisions, whichever runs the build had
+        machine["precision"] = sorted(set(machine["precision"].values()))
+    return machine
 
 
 def this_machine_flags() -> list[str]:
@@ -180,8 +183,7 @@ def rows(checked: dict[str, Any]) -> list[list[str]]:
 
 def machine_words(machine: dict[str, Any]) -> str:
     """A machine as one line: CPU, flags, threads, torch, precision, device."""
-    precision = machine.get("precision")
-    precision = ", ".join(sorted(set(precision.values()))) if isinstance(precision, dict) else precision
+    precision = ", ".join(machine.get("precision") or [])
     torch = ", ".join(machine.get("torch") or ["?"])
     return (f"{', '.join(machine.get('cpu') or ['?'])}; flags {' '.join(machine.get('cpu_flags') or []) or '?'} "
             f"(kernels: {machine.get('cpu_capability') or '?'}); "
