@@ -384,6 +384,7 @@ def test_a_figure_whose_panels_coincide_is_not_drawn(tmp_path):
     views |= {name: RunView.read(tmp_path, name) for name in ("gan", "aux_gan")}
     page = rendered(views)
     assert 'id="gan-best"' not in page and "its best samples are its final ones" in page
+    assert "best_and_final" not in page  # nor listed among the figures no section places
     add_metrics(tmp_path / "gan", history=monitor([9, 10, 6, 4])[:3] + [{"epoch": 20, "d_real": 0.6, "d_fake": 0.4,
                                                                          "monitor_digits_covered": 4}], epochs_run=25)
     views["gan"] = RunView.read(tmp_path, "gan")
@@ -622,6 +623,8 @@ def test_html_has_every_section_figure_and_the_results_table(tiny_build):
     embedded = {base64.b64decode(data) for data in images}
     for run, file in expected:
         assert (build / run / file).read_bytes() in embedded, f"{run}/{file} is not in the report"
+    for run, name in LEFT_OUT:  # drawn as a table, or not drawn at all
+        assert (build / run / f"{name}.png").read_bytes() not in embedded, f"{run}/{name} is in the report"
     numbers = re.findall(r"<b>Figure (\d+)\.</b>", page)
     assert numbers == [str(i) for i in range(1, len(numbers) + 1)]
     for writeup in ("157.23", "157.18", "102.69", "102.67"):
