@@ -82,7 +82,10 @@ def columns(items: Iterable[Any], *macros: Callable[[Any], str]) -> list[list[st
 
 
 def cell(value: object) -> object:
-    """A table cell: markup (a citation, a link) as it is, numbers as findings.fmt writes them."""
+    """A table cell: markup (a citation, a link) as it is, whole numbers with thousands separators (1,000, as the
+    prose writes them), other numbers as findings.fmt writes them."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
     return value if isinstance(value, Markup) else findings.fmt(value)
 
 

@@ -92,9 +92,11 @@ def gan_label(run: RunView) -> str:
 
 
 def gan_rows(gan: RunView, aux: RunView) -> list[list]:
-    """The rows of the GAN table: the last epoch's losses, D's outputs and the auxiliary accuracy."""
+    """The rows of the GAN table: the last epoch's losses, D's outputs and the auxiliary accuracy (a percentage, as
+    every accuracy the report gives)."""
     return [[label, run.epochs_run, run.final("d_loss"), run.final("g_loss"), run.final("d_real"),
-             run.final("d_fake"), run.final("val_accuracy")] for label, run in (("GAN", gan), (gan_label(aux), aux))]
+             run.final("d_fake"), percent(run.final("val_accuracy"))]
+            for label, run in (("GAN", gan), (gan_label(aux), aux))]
 
 
 def discriminator_ends(gan: RunView, aux: RunView) -> list[tuple[str, float, float]]:
