@@ -291,7 +291,7 @@ def explorer_page(untrained_runs, tmp_path_factory) -> tuple[Path, dict, dict]:
                                                ).read_text())
     doc = Document()
     for name in models:
-        doc.explorer(name, data[name], name)
+        doc.explorer(name, data[name])
     uids = {name: re.search(r'id="([^"]+)"', block.html).group(1) for name, block in zip(models, doc.blocks)}
     css = (ROOT / "report" / "templates" / "report" / "report.css").read_text()
     page_file = folder / "explorers.html"

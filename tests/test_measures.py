@@ -24,7 +24,10 @@ def test_each_committed_record_keeps_exactly_the_declared_measures_in_their_orde
 def test_the_readme_and_report_tables_take_their_headers_and_cells_from_the_declarations():
     full = json.loads((ROOT / "results" / "full.json").read_text())
     assert readme.table(full).splitlines()[0] == "| " + " | ".join(["model", *measures.headers("readme")]) + " |"
-    assert record.results_columns() == ["model", *measures.headers("report"), "notes"]
+    topics = [key for keys in record.TOPICS.values() for key in keys]
+    assert set(topics) | set(record.ELSEWHERE) == {m.key for m in measures.shown("report")}  # each shown somewhere
+    for topic, keys in record.TOPICS.items():
+        assert record.results_columns(topic) == ["model", *(measures.BY_KEY[key].header for key in keys), "notes"]
     vae = full["models"][1]
     nll = f"{vae['nll']:.2f} ± {vae['nll_stderr']:.2f}"
     assert measures.cells(vae, "readme")[:2] == [f"{vae['neg_elbo']:,.2f}", nll]

@@ -1,8 +1,9 @@
 """The export: the report notebook to one self-contained HTML (nbconvert, our template, MathML), then a PDF.
 
 nbconvert's own templates load require.js and MathJax from CDNs; ours (report/templates/report/) loads
-nothing: LaTeX in the prose becomes MathML here, images are data: URIs. The page opens with a table of
-contents linking every section and subsection (nbconvert gives each heading its id). Debian's headless
+nothing: LaTeX in the prose becomes MathML here, images are data: URIs. A table of contents links every section
+and subsection (nbconvert gives each heading its id); it goes where the document marked its place (after the front
+matter: title, summary, claims), else at the top of the page. Debian's headless
 Chromium prints the HTML to PDF, with the same headings as the PDF's outline (bookmarks).
 """
 
@@ -18,6 +19,7 @@ import nbformat
 
 from helpers.common.files import atomic_path
 from helpers.common.paths import ROOT
+from helpers.report.document import CONTENTS
 
 TEMPLATES = ROOT / "report" / "templates"
 TEMPLATE = "report"
@@ -58,7 +60,8 @@ def export_html(nb: nbformat.NotebookNode, path: Path) -> Path:
 
 
 def with_contents(page: str) -> str:
-    """The page with a table of contents at the top of its main part: a link to every h2 and h3 heading."""
+    """The page with a table of contents, a link to every h2 and h3 heading, where the document marked its place
+    (else at the top of its main part)."""
     entries = [(level, anchor, re.sub(r"<[^>]+>", "", text).strip()) for level, anchor, text in HEADING.findall(page)]
     if not entries:
         return page
@@ -66,6 +69,8 @@ def with_contents(page: str) -> str:
                       for level, anchor, text in entries)
     contents = (f'<nav class="toc" aria-label="Contents">\n<p class="toc-title">Contents</p>\n'
                 f"<ul>\n{items}\n</ul>\n</nav>")
+    if CONTENTS in page:
+        return page.replace(CONTENTS, contents, 1)
     return page.replace(MAIN, f"{MAIN}\n{contents}", 1)
 
 

@@ -5,6 +5,7 @@ Each function returns numbers or names, never prose; the section templates (repo
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from helpers.common.folder import RunFolder
@@ -12,6 +13,7 @@ from helpers.common.reference import WRITEUP_VAE_EPOCHS, WRITEUP_VAE_LOSS
 from helpers.config import TRAIN_SIZE
 from helpers.config.experiments import variant_name
 from helpers.config.folders import split_folders
+from helpers.config.registry import MODELS
 from helpers.report import evidence
 from helpers.report.runview import RunView
 
@@ -90,9 +92,11 @@ def gan_label(run: RunView) -> str:
 
 
 def gan_rows(gan: RunView, aux: RunView) -> list[list]:
-    """The rows of the GAN table: the last epoch's losses, D's outputs and the auxiliary accuracy."""
+    """The rows of the GAN table: the last epoch's losses, D's outputs and the auxiliary accuracy (a percentage, as
+    every accuracy the report gives)."""
     return [[label, run.epochs_run, run.final("d_loss"), run.final("g_loss"), run.final("d_real"),
-             run.final("d_fake"), run.final("val_accuracy")] for label, run in (("GAN", gan), (gan_label(aux), aux))]
+             run.final("d_fake"), percent(run.final("val_accuracy"))]
+            for label, run in (("GAN", gan), (gan_label(aux), aux))]
 
 
 def discriminator_ends(gan: RunView, aux: RunView) -> list[tuple[str, float, float]]:
@@ -196,6 +200,16 @@ def coverage(run: RunView) -> dict | None:
             "best_fd": best.get("monitor_frechet_distance"), "final_fd": rows[-1].get("monitor_frechet_distance")}
 
 
+def best_before_end(*runs: RunView) -> list[RunView]:
+    """The monitored runs whose lowest-FD epoch came before their last epoch: their best and final samples differ."""
+    return [run for run in runs if (c := coverage(run)) and c["best_epoch"] < (run.epochs_run or 0)]
+
+
+def drawn(runs: list[RunView], names: Iterable[str]) -> list[str]:
+    """The figure names of which at least one of the runs saved a picture, in the order given."""
+    return [name for name in names if any(run.image_uri(name) for run in runs)]
+
+
 SAMPLE_MEASURES = ("digits_covered", "inception_score", "frechet_distance")  # what "appear similar" is judged on
 
 
@@ -215,6 +229,15 @@ def similarity(plain: list[RunView], other: list[RunView]) -> evidence.Verdict |
     return next((v for v in verdicts if v is not evidence.Verdict.OVERLAP), evidence.Verdict.OVERLAP)
 
 
+def digit_share_rows(views: dict[str, RunView]) -> list[list]:
+    """Per model with scored samples: the percentage of its samples the classifier names as each digit, and the
+    digits covered."""
+    return [[MODELS[name].label or gan_label(view), *(f"{100 * share:.0f}" for share in samples["digit_distribution"]),
+             samples.get("digits_covered")]
+            for name, view in views.items() if name in MODELS and (samples := view.metrics.get("samples") or {})
+            and samples.get("digit_distribution")]
+
+
 def gan_train_test_rows(samples: dict) -> list[list]:
     """GAN-train, GAN-test and the real classifier: what each trains and tests on, and its accuracy."""
     return [["GAN-train", "generated digits", "real test images", percent(samples["gan_train_accuracy"])],
@@ -226,3 +249,24 @@ def gan_train_test_rows(samples: dict) -> list[list]:
 def larger_code_is_better(z2_loss: float, z20_loss: float) -> bool:
     """Whether latent size 20 ended below latent size 2, the writeup's ordering."""
     return z20_loss < z2_loss
+
+
+# ---- the VAE's two loss terms over training -----------------------------------------------------------------------
+
+TERMS = ("validation_reconstruction", "validation_kl")  # the history keys of the negative ELBO's two terms
+
+
+def term_epochs(epochs: int, points: int = 4) -> list[int]:
+    """The epochs a table of the loss terms shows: the first, then evenly spaced up to the last."""
+    return sorted({1, epochs, *(epochs * k // points for k in range(1, points))} - {0})
+
+
+def loss_term_rows(*runs: RunView) -> list[list]:
+    """Per shown epoch, each run's validation reconstruction term and KL term (nats per image); [] when a run has
+    no such history."""
+    histories = [{row["epoch"]: row for row in run.metrics.get("history") or [] if all(k in row for k in TERMS)}
+                 for run in runs]
+    if not all(histories):
+        return []
+    shown = term_epochs(min(max(h) for h in histories))
+    return [[epoch, *(h[epoch][key] if epoch in h else None for h in histories for key in TERMS)] for epoch in shown]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from helpers.report import collapse, findings
+from helpers.report import claims, collapse, findings
 from helpers.report.runview import RunView
 
 
@@ -22,12 +22,15 @@ class Found:
     latent_size: dict[str, Any] | None  # the latent-size study's best size (findings.best_latent_size); None without
     ends: list[tuple[str, float, float]]  # each finished GAN's D(real) and D(fake) at its end
     comparisons: list[findings.VAEComparison]  # each VAE's final validation loss beside the writeup's
+    claims: list[claims.Claim]  # each of the writeup's claims with what the runs say of it (the front matter)
+    shorter: list[claims.Shorter]  # the kinds of model trained for fewer epochs than the writeup's
     verification: dict[str, Any] | None = None  # this build against a committed record (make verify); None: not asked
 
 
 def found_once(views: dict[str, RunView]) -> Found:
     """The findings of these runs (their folders as the build read them)."""
-    return Found(collapse=collapse.collapse_study(views["collapse"]) if "collapse" in views else None,
+    study = collapse.collapse_study(views["collapse"]) if "collapse" in views else None
+    return Found(collapse=study, claims=claims.writeup_claims(views, study), shorter=claims.shorter(views),
                  latent_size=findings.best_latent_size(views["study"]) if "study" in views else None,
                  ends=findings.discriminator_ends(views["gan"], views["aux_gan"])
                  if "gan" in views and "aux_gan" in views else [],

@@ -111,25 +111,39 @@ def reference_results(classifier: RunView | None) -> list[dict]:
             for key, label in REFERENCE_POINTS if key in points]
 
 
-def results_columns() -> list[str]:
-    """The report's results table's headers: the model, its measures, the notes."""
-    return ["model", *measures.headers("report"), "notes"]
+TOPICS = {  # the report's results, one table per topic so that each fits a page: the measures' keys in order
+    "likelihood": ("neg_elbo", "nll", "active_units", "epochs"),
+    "samples": ("inception_score", "frechet_distance", "density", "coverage", "conditional_accuracy", "epochs"),
+}
+ELSEWHERE = ("minutes",)  # measures of the report's table shown by the appendix instead (minutes per run)
 
 
-def results_rows(views: dict[str, RunView]) -> list[list]:
-    """The results table: our models, real data and the floor, the writeup's and published figures."""
+def topic_cells(record: dict[str, Any], topic: str) -> list[str | None]:
+    """One row's cells of a topic's measures (None where the row has none)."""
+    return [measures.BY_KEY[key].text(record) for key in TOPICS[topic]]
+
+
+def results_columns(topic: str) -> list[str]:
+    """A results table's headers: the model, its topic's measures, the notes."""
+    return ["model", *(measures.BY_KEY[key].header for key in TOPICS[topic]), "notes"]
+
+
+def results_rows(views: dict[str, RunView], topic: str) -> list[list]:
+    """A results table: for 'likelihood', our VAEs, the writeup's and the published figures; for 'samples', our
+    models and the classifier's reference points (real data and the floor)."""
     ours = model_results(views)
-    rows = [[f"{r['model']} (ours)", *measures.cells(r, "report"), nll_note(r)] for r in ours]
-    rows += [[r["model"], *measures.cells(r, "report"), f"{r['samples']:,} images" if r["samples"] else ""]
-             for r in reference_results(views.get("classifier"))]
-    rows += [[f"VAE, latent {latent} (writeup)", *measures.cells(
-        {"neg_elbo": WRITEUP_VAE_LOSS[latent][1], "epochs": WRITEUP_VAE_EPOCHS}, "report"), "validation set"]
-             for latent in (2, 20)]
+    if topic == "samples":
+        return [[f"{r['model']} (ours)", *topic_cells(r, topic), ""] for r in ours] + [
+            [r["model"], *topic_cells(r, topic), f"{r['samples']:,} images" if r["samples"] else ""]
+            for r in reference_results(views.get("classifier"))]
     vaes = {r["latent_dim"]: r for r in ours if r["latent_dim"] is not None}
-    rows += [[f"{model} ({source})", *measures.cells({"nll": nll}, "report"),
-              published_note(nll, samples, differs, vaes.get(latent))]
-             for source, model, latent, nll, samples, differs in PUBLISHED_NLL]
-    return rows
+    return ([[f"{r['model']} (ours)", *topic_cells(r, topic), nll_note(r)] for r in vaes.values()]
+            + [[f"VAE, latent {latent} (writeup)", *topic_cells(
+                {"neg_elbo": WRITEUP_VAE_LOSS[latent][1], "epochs": WRITEUP_VAE_EPOCHS}, topic), "validation set"]
+               for latent in (2, 20)]
+            + [[f"{model} ({source})", *topic_cells({"nll": nll}, topic),
+                published_note(nll, samples, differs, vaes.get(latent))]
+               for source, model, latent, nll, samples, differs in PUBLISHED_NLL])
 
 
 def nll_note(result: dict) -> str:
@@ -183,6 +197,22 @@ def provenance(views: dict[str, RunView], argv: list[str], commit: str, threads:
             "torch": versions(views, "torch"),
             "precision": precisions(views), "python": platform.python_version(), "platform": platform.platform(),
             "runs_wall": runs_span(views), "runs": per_run}
+
+
+def environment_values(views: dict[str, RunView], key: str) -> list[Any]:
+    """The distinct values of one field of the runs' environments ('cpu', 'threads', 'python'), in order."""
+    return sorted({v for view in views.values() if (v := (view.metrics.get("environment") or {}).get(key))
+                   is not None}, key=str)
+
+
+def run_rows(views: dict[str, RunView]) -> list[list[Any]]:
+    """The appendix's table of runs: name, notebook, status, precision, CPU threads, minutes of its last execution
+    and of training, cache key."""
+    trained = precisions(views)
+    return [[name, view.record.get("notebook", "–"), str(view.status), trained.get(name, "–"),
+             (view.metrics.get("environment") or {}).get("threads"), view.record.get("minutes"),
+             training_minutes(view) if view.metrics.get("train_seconds") is not None else None,
+             view.record.get("key") or "–"] for name, view in views.items() if view.record or view.metrics]
 
 
 def versions(views: dict[str, RunView], package: str) -> list[str]:

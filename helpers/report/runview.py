@@ -7,13 +7,14 @@ explorer payloads are kept after their first read.
 from __future__ import annotations
 
 import base64
+import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from helpers.common.folder import RunFolder, Status
 from helpers.common.paths import display_path
-from helpers.config import CONFIGS, Role
+from helpers.config import CONFIGS, TEST_SIZE, TRAIN_SIZE, Role
 
 HIDDEN_PARAMS = {name for config in CONFIGS.values() for name in config.with_role(Role.PATH)}  # not settings
 
@@ -74,6 +75,16 @@ class RunView:
                                  if path and path.exists() else "")
         return self.images[name]
 
+    def image_size(self, name: str) -> tuple[int, int] | None:
+        """The pixel width and height of one of the run's figures (read from its PNG header), or None."""
+        entry = self.figures.get(name)
+        path = self.folder / entry["file"] if entry else None
+        if not path or not path.exists():
+            return None
+        with path.open("rb") as file:
+            header = file.read(24)
+        return struct.unpack(">II", header[16:24]) if header[12:16] == b"IHDR" else None
+
     def caption(self, name: str) -> str:
         """The caption the notebook gave a figure."""
         return self.figures.get(name, {}).get("caption", "")
@@ -85,8 +96,20 @@ class RunView:
         return f"{env.get('device', '')} ({name})" if name else env.get("device", "")
 
     def shown_params(self) -> list[tuple[str, Any]]:
-        """The parameters worth a table: every one but paths."""
-        return [(k, v) for k, v in self.params.items() if k not in HIDDEN_PARAMS]
+        """The parameters worth a table: every one but paths, each with what 0 or 'auto' stood for."""
+        return [(k, self.resolved(k, v)) for k, v in self.params.items() if k not in HIDDEN_PARAMS]
+
+    def resolved(self, name: str, value: Any) -> Any:
+        """A parameter's value with what it stood for in this run: 'train_size 0' is all 50,000 images, a
+        discriminator learning rate of 0 the generator's, 'auto' precision what the run trained in."""
+        if not isinstance(value, (int, float, str)):
+            return value
+        environment = self.metrics.get("environment") or {}
+        meaning = {("train_size", 0): f"all {TRAIN_SIZE:,}", ("nll_images", 0): f"all {TEST_SIZE:,}",
+                   ("disc_learning_rate", 0): f"the generator's, {self.params.get('learning_rate')}",
+                   ("precision", "auto"): (self.history("precision") or [""])[-1],
+                   ("device", "auto"): environment.get("device", "")}.get((name, value))
+        return f"{value} ({meaning})" if meaning else value
 
     def error(self) -> str:
         """Why a run gave no results: its recorded error (and where a finished run's outputs are kept), or what is
