@@ -49,9 +49,13 @@ def test_on_another_machine_a_measure_is_judged_by_the_spread_over_seeds_and_its
 
 
 def test_a_record_s_own_spreads_come_before_a_study_s_and_a_missing_number_fails():
-    recorded = record() | {"spreads": {"vae_z20": {"frechet_distance": 10.0, "seeds": 3}}}
+    spread = {"frechet_distance": 10.0, "seeds": 3, "classifier_seeds": 3}
+    recorded = record() | {"spreads": {"vae_z20": spread}}
     lines = {line.measure: line for line in verify.compare(recorded, record(fd=300.0, cpu=["other"]), {})}
     assert lines["FD"].verdict == verify.Verdict.OUTSIDE and lines["negative ELBO"].verdict == verify.Verdict.UNJUDGED
+    one_classifier = record() | {"spreads": {"vae_z20": spread | {"classifier_seeds": 1}}}
+    lines = {line.measure: line for line in verify.compare(one_classifier, record(fd=300.0, cpu=["other"]), {})}
+    assert lines["FD"].verdict == verify.Verdict.UNJUDGED and "classifier retrained" in lines["FD"].basis
     lacking = copy.deepcopy(record())
     del lacking["models"][0]["nll"]
     assert [line.verdict for line in verify.failing(verify.compare(record(), lacking, {}))] == [verify.Verdict.MISSING]

@@ -18,6 +18,7 @@ from typing import Any
 from helpers.common.machine import cpu_flags
 from helpers.common.measures import MEASURES, Allowance, Measure
 
+SCORED = "samples."  # measures of samples scored by the package's classifier, which each build trains anew
 NUMERIC_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile")  # the flags that change the arithmetic
 MACHINE_FIELDS = ("cpu", "cpu_flags", "cpu_capability", "threads_per_run", "torch", "precision", "device")
 
@@ -84,20 +85,21 @@ def same_machine(recorded: dict[str, Any], here: dict[str, Any]) -> bool:
 
 
 def seed_spread(record: dict[str, Any], studies: dict[str, dict | None], run: str, row: dict[str, Any],
-                key: str) -> tuple[float, int] | None:
-    """The standard deviation over seeds of measure key for this model, and the seed count: from the record's own
-    spreads (a build with --spread) or, for a VAE, from the latent-size study at the same latent size."""
+                key: str) -> tuple[float, int, bool] | None:
+    """The standard deviation over seeds of measure key for this model, the seed count, and whether the seeds also
+    retrained the scoring classifier: from the record's own spreads (a build with --spread) or, for a VAE, from the
+    latent-size study at the same latent size."""
     own = (record.get("spreads") or {}).get(run, {})
     if own.get(key) is not None:
-        return own[key], own["seeds"]
+        return own[key], own["seeds"], bool(own.get("classifier_seeds", 1) > 1)
     study = ((studies.get("study") or {}).get("study") or {}).get("rows") or []
     size = next((r for r in study if r["latent_dim"] == row.get("latent_dim")), None)
     if size and key in ("neg_elbo", "validation_neg_elbo") and size.get("validation_loss_std") is not None:
-        return size["validation_loss_std"], size["seeds"]
+        return size["validation_loss_std"], size["seeds"], False
     return None
 
 
-def allowed_difference(allowance: Allowance, spread: tuple[float, int] | None, recorded: dict[str, Any],
+def allowed_difference(allowance: Allowance, spread: tuple[float, int, bool] | None, recorded: dict[str, Any],
                        here: dict[str, Any]) -> float | None:
     """Z times the standard deviation of the difference of two runs (None without a spread on record)."""
     if spread is None:
@@ -109,7 +111,7 @@ def allowed_difference(allowance: Allowance, spread: tuple[float, int] | None, r
 
 
 def compare_number(measure: Measure, label: str, recorded: dict[str, Any], here: dict[str, Any] | None,
-                   exact: bool, spread: tuple[float, int] | None) -> Line:
+                   exact: bool, spread: tuple[float, int, bool] | None) -> Line:
     """One measure of one model: the record's value beside this build's, and the verdict."""
     a, b = recorded.get(measure.key), (here or {}).get(measure.key)
     header = measure.header or measure.key
@@ -119,6 +121,9 @@ def compare_number(measure: Measure, label: str, recorded: dict[str, Any], here:
         return Line(label, header, a, b, 0.0, Verdict.SAME if a == b else Verdict.DIFFERS,
                     "exact: the same machine computes the same numbers")
     allowance = measure.allowance
+    if allowance and measure.source.startswith(SCORED) and not (spread and spread[2]):
+        return Line(label, header, a, b, None, Verdict.UNJUDGED, "scored by a classifier retrained on this machine, "
+                    "and the spread on record kept one classifier")
     allowed = allowed_difference(allowance, spread, recorded, here) if allowance else None
     if allowed is None:
         return Line(label, header, a, b, None, Verdict.UNJUDGED,
