@@ -220,4 +220,4 @@ def outcome_text(checked: dict[str, Any]) -> str:
         return "\n".join(f"verify: NOT REPRODUCED: {line.sentence()}" for line in bad)
     unjudged = len(checked["lines"]) - checked["judged"]
     return (f"verify: reproduced: {checked['judged']} numbers within their allowance"
-            + (f", {unjudged} shown but not judged (no spread over seeds on record for them)" if unjudged else ""))
+            + (f", {unjudged} shown but not judged (each line says why)" if unjudged else ""))
