@@ -42,6 +42,9 @@ def gan_captions(config: GANConfig, best_epoch: int | None = None, epochs: int =
                          "(left, z₂) to 1 (right, z₁)"
                          + when(told, "; the generator is asked for one digit per row (pair i for digit i − 1) while "
                                       "only the noise moves") + ".",
+        "nearest_training": "Eight of the samples above (left), each followed by the five training images nearest "
+                            "to it by Euclidean distance over pixels: a sample that copies a training digit would "
+                            "match its first neighbour.",
         "class_grid": "Row d holds ten images for which the generator was asked for digit d, each from its own noise "
                       "vector; how well a row matches its digit shows how far the label steers the generator.",
         "digit_distribution": f"The fraction of {SCORE_SAMPLES:,} samples that the classifier calls each digit"

@@ -16,6 +16,17 @@ DIGIT_COLORS = sns.color_palette("tab10", 10)
 GUTTER = 0.12  # ink level of the gaps between tiled images: a light grey once inverted for display
 
 
+def legend_below(fig: Figure, *axes: plt.Axes) -> None:
+    """The axes' legend entries in one legend under the plot, off the data."""
+    handles, labels = [], []
+    for ax in axes:
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            if label not in labels:
+                handles.append(handle)
+                labels.append(label)
+    fig.legend(handles, labels, loc="outside lower center", ncols=2, fontsize="small", frameon=False)
+
+
 def to_numpy(array: torch.Tensor | np.ndarray) -> np.ndarray:
     """A CPU numpy copy of a tensor or array."""
     return array.detach().cpu().numpy() if isinstance(array, torch.Tensor) else np.asarray(array)
@@ -79,7 +90,7 @@ def loss_curves(history: list[dict[str, float]], title: str = "Negative ELBO per
     ax.set_xlabel("epoch")
     ax.set_ylabel("negative ELBO (nats per image)")
     ax.set_title(title)
-    ax.legend()
+    legend_below(fig, ax)
     return fig
 
 
@@ -113,6 +124,24 @@ def interpolation_rows(images: torch.Tensor | np.ndarray, alphas: Sequence[float
                       cell_inches=0.8)
 
 
+def traversal_rows(images: torch.Tensor | np.ndarray, offsets: Sequence[float],
+                   title: str = "Walking the latent code along its principal axes") -> Figure:
+    """One row per latent direction, one column per offset in standard deviations (images (axes, offsets, 784))."""
+    images = to_numpy(images)
+    return image_grid(images.reshape(-1, 784), images.shape[0], len(offsets), title,
+                      col_labels=[f"{o:+g} sd" for o in offsets],
+                      row_labels=[f"axis {i + 1}" for i in range(images.shape[0])], cell_inches=0.7)
+
+
+def nearest_rows(samples: torch.Tensor | np.ndarray, neighbours: torch.Tensor | np.ndarray,
+                 title: str = "Samples and their nearest training images") -> Figure:
+    """One row per sample: the sample, then its nearest training images (samples (n, 784), neighbours (n, k, 784))."""
+    samples, neighbours = to_numpy(samples), to_numpy(neighbours)
+    rows = np.concatenate([samples[:, None, :], neighbours], axis=1)
+    return image_grid(rows.reshape(-1, 784), rows.shape[0], rows.shape[1], title,
+                      col_labels=["sample", *(f"{i + 1}" for i in range(neighbours.shape[1]))], cell_inches=0.7)
+
+
 def close(fig: Figure) -> None:
     """Release a figure's memory once it is saved and shown."""
     plt.close(fig)
@@ -133,37 +162,35 @@ def gan_losses(history: list[dict[str, float]], title: str = "GAN losses per epo
     ax.set_xlabel("epoch")
     ax.set_ylabel("mean loss (nats)")
     ax.set_title(title)
-    ax.legend(fontsize="small")
+    legend_below(fig, ax)
     return fig
 
 
 def discriminator_outputs(history: list[dict[str, float]], title: str = "Discriminator outputs per epoch"
                           ) -> Figure:
-    """Mean D(x) on real and D(G(z)) on generated images per epoch; the digit head's accuracy beside when present."""
+    """Mean D(x) on real and D(G(z)) on generated images per epoch; the digit head's accuracy below when present."""
     epochs = [row["epoch"] for row in history]
     accuracy = "val_accuracy" in history[0]
-    fig, axes = plt.subplots(1, 2 if accuracy else 1, figsize=(11 if accuracy else 7, 4.2), constrained_layout=True,
-                             squeeze=False)
+    fig, axes = plt.subplots(2 if accuracy else 1, 1, figsize=(7, 7.4 if accuracy else 4.2), constrained_layout=True,
+                             squeeze=False, sharex=True)
     ax = axes[0, 0]
     ax.plot(epochs, [row["d_real"] for row in history], label="D(x), real images", marker="o", markersize=3)
     ax.plot(epochs, [row["d_fake"] for row in history], label="D(G(z)), generated images", marker="s", markersize=3)
     ax.axhline(0.5, color="gray", linestyle="--", linewidth=1, label="equilibrium (1/2)")
     ax.set_ylim(0, 1)
-    ax.set_xlabel("epoch")
     ax.set_ylabel("mean probability of 'real'")
     ax.set_title(title)
-    ax.legend(fontsize="small")
     if accuracy:
-        ax = axes[0, 1]
-        ax.plot(epochs, [row["train_accuracy"] for row in history], label="training batches", marker="o",
-                markersize=3)
-        ax.plot(epochs, [row["val_accuracy"] for row in history], label="validation images", marker="s",
-                markersize=3)
+        ax = axes[1, 0]
+        ax.plot(epochs, [row["train_accuracy"] for row in history], label="digit head, training batches",
+                marker="^", markersize=3, color="C2")
+        ax.plot(epochs, [row["val_accuracy"] for row in history], label="digit head, validation images",
+                marker="v", markersize=3, color="C3")
         ax.set_ylim(0, 1)
-        ax.set_xlabel("epoch")
         ax.set_ylabel("accuracy")
         ax.set_title("Digit head accuracy on real images")
-        ax.legend(fontsize="small")
+    axes[-1, 0].set_xlabel("epoch")
+    legend_below(fig, *axes[:, 0])
     return fig
 
 
@@ -181,14 +208,14 @@ def kl_per_dimension(kl: Sequence[float], activity: Sequence[float], threshold: 
     """Mean KL(q(z_d|x) || N(0, 1)) of each latent dimension as bars, active units (activity > threshold) dark."""
     dims = np.arange(1, len(kl) + 1)
     active = np.asarray(activity) > threshold
-    fig, ax = plt.subplots(figsize=(max(4.0, 0.35 * len(kl) + 2), 3.6), constrained_layout=True)
+    fig, ax = plt.subplots(figsize=(7, 3.6), constrained_layout=True)  # one width for every latent size: one text size
     ax.bar(dims[active], np.asarray(kl)[active], color="C0", label=f"active (variance of mean > {threshold:g})")
     ax.bar(dims[~active], np.asarray(kl)[~active], color="C7", label="inactive")
     ax.set_xticks(dims)
     ax.set_xlabel("latent dimension")
     ax.set_ylabel("mean KL (nats)")
     ax.set_title(title)
-    ax.legend(fontsize="small")
+    legend_below(fig, ax)
     return fig
 
 
@@ -212,30 +239,28 @@ def digit_distribution(distribution: Sequence[float], title: str = "Predicted di
     ax.set_xlabel("predicted digit")
     ax.set_ylabel("fraction of samples")
     ax.set_title(title)
-    ax.legend(fontsize="small")
+    legend_below(fig, ax)
     return fig
 
 
 def monitor_curves(history: list[dict[str, float]], title: str = "Sample quality over training") -> Figure:
-    """Digits covered and digit entropy (left) and the Frechet distance (right) of the monitored epochs."""
+    """Digits covered and digit entropy (top) and the Frechet distance (bottom) of the monitored epochs."""
     rows = [row for row in history if "monitor_digits_covered" in row]
     epochs = [row["epoch"] for row in rows]
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.8), constrained_layout=True)
-    left.plot(epochs, [row["monitor_digits_covered"] for row in rows], marker="o", markersize=3,
-              label="digits covered")
-    left.plot(epochs, [np.exp(row["monitor_digit_entropy"]) for row in rows], marker="s", markersize=3,
-              label="exp(entropy): effective digits")
-    left.set_ylim(0, 10.5)
-    left.set_xlabel("epoch")
-    left.set_ylabel("digits")
-    left.set_title(title)
-    left.legend(fontsize="small")
-    right.plot(epochs, [row["monitor_frechet_distance"] for row in rows], marker="o", markersize=3, color="C2")
-    for ax in (left, right):
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    right.set_xlabel("epoch")
-    right.set_ylabel("Fréchet distance to validation")
-    right.set_title("Classifier Fréchet distance (lower is better)")
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(7, 6.4), constrained_layout=True, sharex=True)
+    top.plot(epochs, [row["monitor_digits_covered"] for row in rows], marker="o", markersize=3,
+             label="digits covered")
+    top.plot(epochs, [np.exp(row["monitor_digit_entropy"]) for row in rows], marker="s", markersize=3,
+             label="exp(entropy): effective digits")
+    top.set_ylim(0, 10.5)
+    top.set_ylabel("digits")
+    top.set_title(title)
+    bottom.plot(epochs, [row["monitor_frechet_distance"] for row in rows], marker="o", markersize=3, color="C2",
+                label="classifier Fréchet distance to validation (lower is better)")
+    bottom.xaxis.set_major_locator(MaxNLocator(integer=True))
+    bottom.set_xlabel("epoch")
+    bottom.set_ylabel("Fréchet distance")
+    legend_below(fig, top, bottom)
     return fig
 
 

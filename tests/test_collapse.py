@@ -69,6 +69,16 @@ def test_runs_are_compared_at_the_last_epoch_all_reached_with_their_fd_rise_over
     assert collapse.common_epoch(runs, 15) == 15 and collapse.summary(runs, 15)[0]["frechet_rise"] == pytest.approx(1.5)
 
 
+def test_the_collapse_epoch_is_when_the_samples_stop_covering_all_ten_digits_for_good(gan_runs):
+    runs = {run.label: run for run in collapse.read_runs(gan_runs)}
+    writeup, weaker = runs["the writeup's settings"], runs["D learning rate 0.000125"]
+    assert collapse.collapse_time(writeup, 20) == {"collapse_epoch": 15, "collapsed": True}  # 10, 10, then 8, 6
+    assert collapse.collapse_time(weaker, 20) == {"collapse_epoch": 20, "collapsed": False}  # a lower bound
+    assert collapse.collapse_time(writeup, 10) == {"collapse_epoch": 10, "collapsed": False}  # not yet, at 10
+    writeup.history[4]["monitor_digits_covered"] = 9.0  # a digit lost at epoch 5 and regained: not the collapse
+    assert collapse.collapse_time(writeup, 20)["collapse_epoch"] == 15
+
+
 def row(label: str, seed: int, final_digits: int, best_epoch: int, changes: dict | None = None,
         most_digits: int = 10) -> dict:
     """One run's summary as the collapse notebook writes it (only what the rule reads, and the table's columns)."""

@@ -15,7 +15,7 @@ from helpers.common.files import METRICS, WEIGHTS
 from helpers.models import gan
 
 GAN_FILES = {METRICS, WEIGHTS, "figures.json", "checkpoint.pt", "losses.png", "d_outputs.png", "samples.png",
-             "interpolation.png", "progress.png"}
+             "interpolation.png", "progress.png", "nearest_training.png"}
 TINY = {"epochs": 2, "train_size": 500, "sample_every": 1}
 SCORED_FILES = {"digit_distribution.png", "monitor.png", "best_and_final.png", "best.pt"}
 

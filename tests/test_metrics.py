@@ -108,6 +108,19 @@ def test_is_nll_with_one_sample_estimates_the_negative_elbo(tiny_vae):
     assert one["nll"] == pytest.approx(elbo, abs=2.0)
 
 
+def test_a_smaller_k_is_estimated_from_the_first_of_the_same_draws_in_one_pass():
+    model = LinearGaussian(inflate=2.0)
+    x = model.decode(torch.randn(4, 3, dtype=torch.float64)) + 0.5 * torch.randn(4, 6, dtype=torch.float64)
+    both = metrics.log_marginal_likelihoods(model, x, (50, 7), max_rows=40, generator=torch.Generator().manual_seed(5),
+                                            log_likelihood=model.gaussian_log_likelihood)
+    alone = metrics.log_marginal_likelihood(model, x, 50, max_rows=40, generator=torch.Generator().manual_seed(5),
+                                            log_likelihood=model.gaussian_log_likelihood)
+    assert torch.equal(both[50], alone)  # the large K is untouched by the small one riding along
+    weights = metrics.log_importance_weights(model, x[:1], 40, torch.Generator().manual_seed(5),
+                                             model.gaussian_log_likelihood)  # max_rows 40: the first image's pass
+    assert torch.allclose(both[7][0], weights[:7, 0].logsumexp(0) - math.log(7), atol=1e-12)
+
+
 def test_is_nll_is_reproducible_from_a_seed_and_leaves_the_mode_alone(tiny_vae):
     model, x = tiny_vae
     model.train()

@@ -200,6 +200,9 @@ def test_the_study_notebook_summarises_a_tiny_sweep(tmp_path):
     assert rows[5]["validation_loss"] == pytest.approx(210 - 30 - 5) and rows[5]["validation_loss_std"] == 0
     assert all(0 <= row["active_units_min"] <= row["active_units_max"] <= size for size, row in rows.items())
     assert {f["name"] for f in metrics["figures"]} == {"latent_size_curves", "latent_size_active_units"}
+    per_run = {(run["latent_dim"], run["seed"]): run for run in metrics["runs"]}  # each seed's values, for the tests
+    assert len(per_run) == 4 and per_run[(5, 1)]["validation_loss"] == 210 - 30 - 5
+    assert per_run[(5, 1)]["train_loss"] == 200 - 30 - 1 and per_run[(5, 1)]["nll"] is None  # no test-set IS-NLL
     for name in ("latent_size_curves", "latent_size_active_units"):
         assert_non_blank(output / f"{name}.png")
 
@@ -242,9 +245,12 @@ def test_the_full_profile_is_the_writeups_models_and_the_collapse_study_a_profil
     assert not full.sweeps and all(run.params.get("nll_images", 0) == 0 for run in full.runs)  # all test images
     collapse = load_profile("collapse")
     settings = {name: [collapse.run(point) for point in points] for name, points in collapse.sweeps.items()}
-    assert all(sorted(run.params["seed"] for run in points) == [0, 1, 2]
-               for points in settings.values())  # three seeds per setting, at the notebook's 300 epochs
-    assert all("epochs" not in run.params for points in settings.values() for run in points)
+    assert all(sorted(run.params["seed"] for run in points) == [0, 1, 2, 3, 4]
+               for points in settings.values())  # five seeds per setting, at the notebook's 300 epochs but one
+    assert {name for name, points in settings.items() for run in points if "epochs" in run.params} == {"weaker_d"}
+    assert settings["weaker_d"][0].params["epochs"] == 1000  # the setting that keeps its digits, run on
+    assert collapse.run("collapse").params["at_epoch"] == 300 and set(collapse.comparisons["collapse"].against) == (
+        set(settings) - {"writeup"})
     head = settings["digit_head"][0].params  # the auxiliary GAN's other reading: a digit head, the generator not told
     assert head["auxiliary"] and "conditional" not in head
     assert set(collapse.run("collapse").needs()) == {run.name for points in settings.values() for run in points}

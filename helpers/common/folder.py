@@ -22,7 +22,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Self
 
@@ -157,14 +157,16 @@ class RunFolder:
         """The last epoch the running run reported (epoch, epochs, its losses), or None."""
         return self.read(PROGRESS, None)
 
-    def write_record(self, notebook: str, params: dict[str, Any], result: Result) -> None:
-        """Write run.json: what ran, with which parameters, how it ended (a failure keeps the finished run's record)."""
+    def write_record(self, notebook: str, params: dict[str, Any], result: Result,
+                     starts: list[dict[str, Any]] | None = None) -> None:
+        """Write run.json: what ran, with which parameters, how it ended, the commit of each start (see
+        helpers.runs.provenance); a failure keeps the finished run's record."""
         self.path.mkdir(parents=True, exist_ok=True)
         old = self.record()
         kept = None if result.status is Status.OK else old if self.is_finished(old) else old.get("kept")
         write_json(self.path / RECORD, {"name": self.name, "notebook": notebook, "params": params,
                                         **dataclasses.asdict(result), "finished": time.strftime("%Y-%m-%d %H:%M:%S")}
-                   | ({"kept": kept} if kept else {}))
+                   | ({"starts": starts} if starts else {}) | ({"kept": kept} if kept else {}))
 
     @staticmethod
     def is_finished(record: dict[str, Any]) -> bool:
@@ -252,14 +254,17 @@ class RunFolder:
 
 @dataclass
 class RunHistory:
-    """A finished run read back: its folder, parameters and per-epoch history (from metrics.json)."""
+    """A finished run read back: its folder, parameters, per-epoch history and end scores (from metrics.json)."""
 
     folder: Path
     params: dict[str, Any]
     history: list[dict[str, Any]]
+    samples: dict[str, Any] = field(default_factory=dict)  # the classifier's scores of samples at the end, if any
+    test: dict[str, Any] = field(default_factory=dict)  # the test-set numbers at the end (a VAE's IS-NLL), if any
 
     @classmethod
     def read(cls, folder: Path) -> Self:
         """Read a run folder's metrics.json."""
         metrics = RunFolder(folder).metrics()
-        return cls(folder, metrics["parameters"], metrics["history"])
+        return cls(folder, metrics["parameters"], metrics["history"], metrics.get("samples") or {},
+                   metrics.get("test") or {})

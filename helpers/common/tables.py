@@ -34,7 +34,15 @@ def study_rows(rows: list[dict[str, Any]]) -> list[list[Any]]:
 def collapse_headers(at_epoch: int) -> list[str]:
     """The collapse table's column headers, naming the epoch the runs are compared at."""
     return ["run", "seed", f"digits at {at_epoch}", f"FD at {at_epoch} (× lowest)", "lowest FD (epoch)",
-            f"D(x) at {at_epoch}", f"D(G(z)) at {at_epoch}", "at the end: digits / FD (epoch)"]
+            f"D(x) at {at_epoch}", f"D(G(z)) at {at_epoch}", "collapse epoch", "at the end: digits / FD (epoch)",
+            "at the end, 10,000 samples: IS / FD"]
+
+
+def collapse_epoch(row: dict[str, Any]) -> str:
+    """When a run stopped covering all ten digits for good ('> N': not by epoch N; '–': not recorded)."""
+    if row.get("collapse_epoch") is None:
+        return "–"
+    return str(row["collapse_epoch"]) if row["collapsed"] else f"> {row['collapse_epoch']}"
 
 
 def collapse_rows(rows: list[dict[str, Any]]) -> list[list[Any]]:
@@ -42,5 +50,8 @@ def collapse_rows(rows: list[dict[str, Any]]) -> list[list[Any]]:
     return [[row["label"], row["seed"], row["digits"], f"{row['frechet_distance']:.0f} ({row['frechet_rise']:.1f}×)",
              f"{row['best_frechet_distance']:.0f} ({row['best_epoch']})", f"{row['d_real']:.2f}",
              f"{row['d_fake']:.2f}",
+             collapse_epoch(row),
              f"{row['final_digits']} / {row['final_frechet_distance']:.0f} ({row['final_epoch']})"
-             if row["final_epoch"] > row["at_epoch"] else "–"] for row in rows]
+             if row["final_epoch"] > row["at_epoch"] else "–",
+             f"{row['end_inception_score']:.2f} / {row['end_frechet_distance']:.0f}"
+             if row.get("end_frechet_distance") is not None else "–"] for row in rows]

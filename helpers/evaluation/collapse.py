@@ -27,6 +27,8 @@ LABELS = {"learning_rate": "learning rate {:g}", "disc_learning_rate": "D learni
           "d_steps": "{} D steps per G step", "adam_beta1": "Adam β₁ {:g}", "noise_dim": "noise size {}",
           "hidden_dim": "hidden units {}", "batch_size": "batch size {}"}
 WRITEUP = "the writeup's settings"
+ALL_DIGITS = 10
+END_SCORES = ("inception_score", "frechet_distance", "density", "coverage")  # 10,000 samples at the run's end
 
 
 class GANRun(RunHistory):
@@ -102,7 +104,23 @@ def run_summary(run: GANRun, at_epoch: int) -> dict[str, Any]:
             "d_real": run.history[at["epoch"] - 1]["d_real"], "d_fake": run.history[at["epoch"] - 1]["d_fake"],
             "most_digits": int(max(row["monitor_digits_covered"] for row in run.monitored())),
             "final_epoch": end["epoch"], "final_digits": int(end["monitor_digits_covered"]),
-            "final_frechet_distance": end["monitor_frechet_distance"]}
+            "final_frechet_distance": end["monitor_frechet_distance"],
+            **collapse_time(run, at_epoch), **{f"end_{key}": run.samples.get(key) for key in END_SCORES}}
+
+
+def collapse_time(run: GANRun, until: int) -> dict[str, Any]:
+    """When the monitored samples stopped covering all ten digits for good, up to epoch until.
+
+    'collapse_epoch' is the first monitored epoch from which they never again cover all ten (the first monitored
+    epoch when they never did); a run still covering all ten at until has not collapsed: its collapse_epoch is
+    until, a lower bound ('collapsed' False).
+    """
+    scored = run.monitored(until)
+    full = [i for i, row in enumerate(scored) if row["monitor_digits_covered"] >= ALL_DIGITS]
+    if full and full[-1] == len(scored) - 1:
+        return {"collapse_epoch": scored[-1]["epoch"], "collapsed": False}
+    first_short = full[-1] + 1 if full else 0
+    return {"collapse_epoch": scored[first_short]["epoch"], "collapsed": True}
 
 
 def by_setting(runs: list[GANRun]) -> dict[str, list[GANRun]]:
@@ -124,32 +142,43 @@ def line_style(run: GANRun) -> str:
     return "-." if run.changes.get("conditional") else "-"
 
 
-def draw_runs(axes: np.ndarray, runs: list[GANRun], **style: Any) -> None:
-    """Digits covered, Frechet distance and the smoothed D(x) of each run against epochs, on three axes."""
+def draw_runs(axes: np.ndarray, runs: list[GANRun], until: int | None = None, **style: Any) -> None:
+    """Digits covered, Frechet distance and the smoothed D(x) of each run against epochs up to until (None: its
+    end), on three axes."""
     for run in runs:
-        scored = run.monitored()
+        scored = run.monitored(until)
+        history = run.history[:until]
         epochs = [row["epoch"] for row in scored]
         axes[0].plot(epochs, [row["monitor_digits_covered"] for row in scored], **style)
         axes[1].plot(epochs, [row["monitor_frechet_distance"] for row in scored], **style)
-        axes[2].plot([row["epoch"] for row in run.history], smooth([row["d_real"] for row in run.history]), **style)
+        axes[2].plot([row["epoch"] for row in history], smooth([row["d_real"] for row in history]), **style)
 
 
-def figure(runs: list[GANRun], at_epoch: int) -> Figure:
-    """One row per setting, its seeds in colour over the writeup's seeds in grey: digits covered, Frechet distance
-    and D(x) against epochs, the axes shared down each column, the common epoch dotted."""
+def figure(runs: list[GANRun], at_epoch: int, until: int | None = None,
+           reference: list[GANRun] | None = None) -> Figure:
+    """One row per setting, its seeds in colour over the reference runs in grey (the writeup's seeds among runs,
+    unless given): digits covered, Frechet distance and D(x) against epochs up to until (None: each run's end),
+    the axes shared down each column, the common epoch dotted."""
     settings = by_setting(runs)
+    behind = settings.get(WRITEUP, []) if reference is None else reference
     colors = setting_colors(list(settings))
     fig = plt.figure(figsize=(13, 0.6 + 2.2 * len(settings)), layout="constrained")
     grid = fig.subplots(len(settings), 3, sharex=True, sharey="col", squeeze=False)
     for axes, (label, members) in zip(grid, settings.items()):
         if label != WRITEUP:
-            draw_runs(axes, settings.get(WRITEUP, []), color="0.72", lw=1.0)
-        draw_runs(axes, members, color=colors[label], lw=1.5, ls=line_style(members[0]))
+            draw_runs(axes, behind, until, color="0.72", lw=1.0)
+        draw_runs(axes, members, until, color=colors[label], lw=1.5, ls=line_style(members[0]))
         seeds = ", ".join(str(run.seed) for run in members)
         axes[0].set_title(f"{label} (seed{'s' * (len(members) > 1)} {seeds})", loc="left", fontsize="medium",
                           fontweight="bold")
     label_grid(grid, at_epoch)
     return fig
+
+
+def long_figure(runs: list[GANRun], at_epoch: int) -> Figure | None:
+    """The runs that went on past at_epoch, to their end, over the writeup's seeds in grey; None when none did."""
+    longer = [run for run in runs if len(run.history) > at_epoch]
+    return figure(longer, at_epoch, reference=by_setting(runs).get(WRITEUP, [])) if longer else None
 
 
 def label_grid(grid: np.ndarray, at_epoch: int) -> None:

@@ -100,40 +100,61 @@ def decoder_at(model: LatentVariableModel, numerics: Numerics) -> Callable[[torc
 
 
 @torch.no_grad()
+def log_marginal_likelihoods(model: LatentVariableModel, x: torch.Tensor, samples: tuple[int, ...] = (BURDA_SAMPLES,),
+                             max_rows: int = MAX_ROWS, generator: torch.Generator | None = None,
+                             log_likelihood: LogLikelihood = bernoulli_log_likelihood,
+                             progress: bool = False, numerics: Numerics = FP32) -> dict[int, torch.Tensor]:
+    """The importance-sampled estimate of log p(x) for each image (N,) at each K of samples, every K from the first
+    K of the same max(samples) draws (one pass), at most max_rows decoded rows at a time."""
+    most = max(samples)
+    chunk = min(most, max_rows)
+    image_batch = max(1, max_rows // chunk)
+    decode = decoder_at(model, numerics)
+    # One result tensor per K filled in place: a small tensor kept per image would sit above each image's freed
+    # decoder blocks in glibc's heap, which then grew to 5.9 GiB over 3,000 images (latent 20, K = 5000, one thread).
+    estimates = {k: torch.full((len(x),), -math.inf, device=x.device, dtype=torch.float64) for k in samples}
+    for start in progress_bar(range(0, len(x), image_batch), progress, "IS-NLL"):
+        batch = x[start:start + image_batch]
+        for done in range(0, most, chunk):
+            weights = log_importance_weights(model, batch, min(chunk, most - done), generator, log_likelihood, decode)
+            for k, estimate in estimates.items():
+                if done < k:
+                    total = estimate[start:start + image_batch]
+                    torch.logaddexp(total, weights[:k - done].logsumexp(0), out=total)
+    return {k: estimate - math.log(k) for k, estimate in estimates.items()}
+
+
 def log_marginal_likelihood(model: LatentVariableModel, x: torch.Tensor, samples: int = BURDA_SAMPLES,
                             max_rows: int = MAX_ROWS, generator: torch.Generator | None = None,
                             log_likelihood: LogLikelihood = bernoulli_log_likelihood,
                             progress: bool = False, numerics: Numerics = FP32) -> torch.Tensor:
-    """The importance-sampled estimate of log p(x) for each image (N,), at most max_rows decoded rows at a time."""
-    chunk = min(samples, max_rows)
-    image_batch = max(1, max_rows // chunk)
-    decode = decoder_at(model, numerics)
-    # One result tensor filled in place: a small tensor kept per image would sit above each image's freed decoder
-    # blocks in glibc's heap, which then grew to 5.9 GiB over 3,000 images (latent 20, K = 5000, one thread).
-    estimates = torch.full((len(x),), -math.inf, device=x.device, dtype=torch.float64)
-    for start in progress_bar(range(0, len(x), image_batch), progress, "IS-NLL"):
-        batch, total = x[start:start + image_batch], estimates[start:start + image_batch]
-        for done in range(0, samples, chunk):
-            weights = log_importance_weights(model, batch, min(chunk, samples - done), generator, log_likelihood,
-                                             decode)
-            torch.logaddexp(total, weights.logsumexp(0), out=total)
-    return estimates - math.log(samples)
+    """The importance-sampled estimate of log p(x) for each image (N,) with K = samples."""
+    return log_marginal_likelihoods(model, x, (samples,), max_rows, generator, log_likelihood, progress,
+                                    numerics)[samples]
 
 
-def importance_sampled_nll(model: LatentVariableModel, x: torch.Tensor, samples: int = BURDA_SAMPLES,
-                           max_rows: int = MAX_ROWS, generator: torch.Generator | None = None,
-                           progress: bool = False, numerics: Numerics = FP32) -> dict[str, float]:
-    """Mean negative log-likelihood over images x (nats), its standard error over images, K, the image count and
-    the decoder's precision (numerics' name: 'fp32' or 'bf16', see decoder_at)."""
+def importance_sampled_nlls(model: LatentVariableModel, x: torch.Tensor, samples: tuple[int, ...] = (BURDA_SAMPLES,),
+                            max_rows: int = MAX_ROWS, generator: torch.Generator | None = None,
+                            progress: bool = False, numerics: Numerics = FP32) -> dict[int, dict[str, float]]:
+    """Per K of samples (all from one pass, see log_marginal_likelihoods): the mean negative log-likelihood over
+    images x (nats), its standard error over images, K, the image count and the decoder's precision."""
     is_module = isinstance(model, torch.nn.Module)
     was_training = is_module and model.training
     if is_module:
         model.eval()
         x = x.to(next(model.parameters(), x).device)
-    log_px = log_marginal_likelihood(model, x, samples, max_rows, generator, progress=progress, numerics=numerics)
+    log_px = log_marginal_likelihoods(model, x, samples, max_rows, generator, progress=progress, numerics=numerics)
     if was_training:
         model.train()
-    return mean_with_stderr(-log_px, "nll") | {"samples": samples, "images": len(x), "precision": numerics.name}
+    return {k: mean_with_stderr(-estimate, "nll") | {"samples": k, "images": len(x), "precision": numerics.name}
+            for k, estimate in log_px.items()}
+
+
+def importance_sampled_nll(model: LatentVariableModel, x: torch.Tensor, samples: int = BURDA_SAMPLES,
+                           max_rows: int = MAX_ROWS, generator: torch.Generator | None = None,
+                           progress: bool = False, numerics: Numerics = FP32) -> dict[str, float]:
+    """importance_sampled_nlls at one K: 'nll', 'nll_stderr', 'samples', 'images' and 'precision'."""
+    return importance_sampled_nlls(model, x, (samples,), max_rows, generator, progress, numerics)[samples]
 
 
 def mean_with_stderr(values: torch.Tensor, name: str) -> dict[str, float]:
@@ -227,6 +248,12 @@ def entropy(distribution: torch.Tensor) -> float:
     return -torch.xlogy(d, d).sum().item()
 
 
+@torch.no_grad()
+def nearest_images(queries: torch.Tensor, images: torch.Tensor, k: int) -> torch.Tensor:
+    """For each query image, the indices of the k nearest images by Euclidean distance over pixels: (queries, k)."""
+    return torch.cdist(queries.float(), images.float()).topk(k, largest=False).indices
+
+
 def digits_covered(distribution: torch.Tensor, min_fraction: float = COVERED_FRACTION) -> int:
     """How many classes hold at least min_fraction of the samples."""
     return int((distribution >= min_fraction).sum().item())
@@ -296,8 +323,9 @@ def independent_pixel_samples(images: torch.Tensor, n: int, generator: torch.Gen
 
 __all__ = [
     "BURDA_SAMPLES", "ACTIVE_UNIT_VARIANCE", "COVERED_FRACTION", "SCORE_SAMPLES", "LatentVariableModel",
-    "bernoulli_log_likelihood", "log_marginal_likelihood", "importance_sampled_nll", "posterior_parameters",
+    "bernoulli_log_likelihood", "log_marginal_likelihood", "log_marginal_likelihoods", "importance_sampled_nll",
+    "importance_sampled_nlls", "posterior_parameters",
     "unit_activity", "active_units", "kl_per_dimension", "latent_usage", "inception_score", "gaussian_statistics",
     "frechet_distance", "digit_distribution", "entropy", "digits_covered", "conditional_accuracy", "sample_scores",
-    "independent_pixel_samples", "NEAREST", "Neighbours", "real_neighbours", "density_coverage",
+    "independent_pixel_samples", "nearest_images", "NEAREST", "Neighbours", "real_neighbours", "density_coverage",
 ]

@@ -88,6 +88,17 @@ def summary(runs: list[SweepRun], active: dict[Path, int]) -> list[dict[str, Any
     return rows
 
 
+def run_rows(runs: list[SweepRun], active: dict[Path, int]) -> list[dict[str, Any]]:
+    """Per run: folder, latent size, seed, the last epoch's validation and training loss, its active units on the
+    validation images, and its test-set IS-NLL where it has one (what the report's tests compare, seed by seed)."""
+    return [{"folder": str(run.folder), "latent_dim": run.latent_dim, "seed": run.params.get("seed"),
+             "epochs": len(run.history), "validation_loss": run.history[-1]["validation_loss"],
+             "train_loss": run.history[-1]["train_loss"], "active_units": active[run.folder],
+             "nll": run.test.get("nll"), "nll_images": run.test.get("nll_images"),
+             "nll_published_k": run.test.get("nll_published_k"), "test_active_units": run.test.get("active_units")}
+            for run in runs]
+
+
 def loss_figure(runs: list[SweepRun]) -> Figure:
     """Validation negative ELBO against epochs and against training images seen, per latent size (mean ± sd)."""
     groups = by_latent_size(runs)

@@ -138,6 +138,17 @@ def prior_interpolations(model: VAE, pairs: int, alphas: torch.Tensor, generator
     return torch.sigmoid(model.decode(path))
 
 
+@torch.no_grad()
+def principal_traversal(model: VAE, means: torch.Tensor, axes: int, offsets: torch.Tensor) -> torch.Tensor:
+    """Pixel probabilities decoded from the centre of the posterior means moved along their leading principal axes,
+    each axis scaled to one standard deviation of the means: (axes, len(offsets), 784)."""
+    centre = means.mean(dim=0)
+    _, singular, directions = torch.linalg.svd(means - centre, full_matrices=False)
+    scaled = directions[:axes] * (singular[:axes] / (len(means) - 1) ** 0.5).unsqueeze(1)
+    z = centre + offsets.to(centre)[None, :, None] * scaled[:, None, :]
+    return torch.sigmoid(model.decode(z.reshape(-1, model.latent_dim))).reshape(len(scaled), len(offsets), -1)
+
+
 def load_vae(run_dir: str | os.PathLike, device: torch.device | str = "cpu") -> VAE:
     """Rebuild a trained VAE from a run folder: its metrics.json parameters and weights.pt, in eval mode."""
     parameters, weights = RunFolder(Path(run_dir)).trained("VAE")

@@ -12,7 +12,6 @@ import math
 import os
 import shutil
 import signal
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -45,21 +44,9 @@ from helpers.runs.profile import (
     select,
     summary_table,
 )
+from helpers.runs.provenance import short_commit
 
 BUILD = ROOT / "report" / "build"
-
-
-def git_commit() -> str:
-    """The repository's short commit, marked when the work tree has changes."""
-    def git(*args: str) -> str:
-        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=20).stdout.strip()
-
-    try:
-        commit = git("rev-parse", "--short", "HEAD") or "unknown"
-        return commit + (" (with uncommitted changes)" if git("status", "--porcelain", "--untracked-files=no")
-                         else "")
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
 
 
 def read_views(profile: Profile, build: Path, extra: list[str] = ()) -> dict[str, RunView]:
@@ -78,7 +65,7 @@ def build_report(profile: Profile, views: dict[str, RunView], found: Found, buil
     report; HTML and PDF are of one build: a PDF that is not printed this time is removed, not left from before.
     """
     build.mkdir(parents=True, exist_ok=True)
-    meta = [("Built", time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())), ("Commit", git_commit()),
+    meta = [("Built", time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())), ("Commit", short_commit()),
             ("Profile", f"{profile.name} ({profile.description})"), ("Device", devices(list(views.values())))]
     nb = document.render(views, profile.name, meta, found, home=output)  # captions link from output/report.html
     with atomic_path(build / "report.ipynb") as partial:
@@ -164,7 +151,7 @@ def build_record(profile: Profile, views: dict[str, RunView], found: Found, buil
                  ) -> dict[str, Any]:
     """This build's record (every number of the results table, the studies, the provenance), written as
     <build>/results.json: a build never touches the committed records unless told to (--record)."""
-    provenance = reproduction.provenance(views, args.argv, git_commit(), args.threads or None)
+    provenance = reproduction.provenance(views, args.argv, short_commit(), args.threads or None)
     data = reproduction.record(views, profile.name, provenance, found)
     write_json(build / "results.json", data)
     print(f"report: wrote {display_path(build / 'results.json')} (this build's results and their provenance)")

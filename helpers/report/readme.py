@@ -26,6 +26,7 @@ from helpers.common.paths import ROOT
 from helpers.report import collapse
 from helpers.report.document import WORDING_FILTERS
 from helpers.report.findings import fmt, percent
+from helpers.runs.provenance import code_problems
 
 README = ROOT / "README.md"
 RESULTS = ROOT / "results"
@@ -71,9 +72,11 @@ def source_note(data: dict[str, Any]) -> str:
     """Where a record's numbers come from: its file, date, commit, command and device, and its runs' wall time."""
     p = data["provenance"]
     threads = f"; {p['threads_per_run']} thread(s) per run" if p.get("threads_per_run") else ""
+    commits = p.get("run_commits") or []
+    ran = f"Its runs ran commit{'s' * (len(commits) > 1)} {', '.join(commits)}." if commits else ""
     return " ".join(n for n in (
         f"Generated from `results/{data['profile']}.json` ({p['date']}, commit {p['commit']}, `{p['command']}`; "
-        f"{p['device']}{threads}).", wall_note(p.get("runs_wall"))) if n)
+        f"{p['device']}{threads}).", ran, wall_note(p.get("runs_wall"))) if n)
 
 
 def study_block(name: str, data: dict[str, Any] | None) -> str:
@@ -106,6 +109,33 @@ def rewrite(text: str, data: dict[str, Any], studies: dict[str, dict | None] | N
         if start in text:
             text = replace_block(text, start, end, study_block(name, (studies or {}).get(name)))
     return text
+
+
+def provenance_problems(data: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """A record's runs checked against the code they ran (helpers.runs.provenance): its problems, and its warnings
+    (a record built before runs recorded their starts can only be rebuilt)."""
+    runs = (data.get("provenance") or {}).get("runs") or {}
+    if not any(run.get("starts") for run in runs.values()):
+        return [], [f"results/{data['profile']}.json: built before its runs recorded their commits; rebuild it "
+                    f"(make report PROFILE={data['profile']} ARGS=--record) to check them"]
+    return [line for name, run in runs.items() if run.get("status") in ("ok", "cached")
+            for line in code_problems(name, run.get("starts", []))], []
+
+
+def check_provenance(folder: Path = RESULTS) -> bool:
+    """Print each committed record's provenance problems and warnings; False when any record has a problem."""
+    ok = True
+    for path in sorted(folder.glob("*.json")):
+        data = json.loads(path.read_text())
+        if "provenance" not in data or "profile" not in data:
+            continue
+        problems, warnings = provenance_problems(data)
+        for line in problems:
+            print(f"error: results/{path.name}: {line}")
+        for line in warnings:
+            print(f"warning: {line}")
+        ok = ok and not problems
+    return ok
 
 
 def study_records(folder: Path = RESULTS) -> dict[str, dict | None]:
@@ -190,7 +220,8 @@ def main(argv: list[str] | None = None) -> int:
     new = rewrite(text, json.loads(args.results.read_text()), study_records(args.results.parent))
     if args.check:
         print("README agrees with the results file" if new == text else "README differs from the results file")
-        return 0 if new == text else 1
+        code_ok = check_provenance(args.results.parent)
+        return 0 if new == text and code_ok else 1
     args.readme.write_text(new)
     print(f"rewrote the results blocks of {args.readme}")
     return 0

@@ -168,7 +168,8 @@ def run_environments(views: dict[str, RunView]) -> dict[str, dict[str, Any]]:
     return {name: {"device": view.device() or None, "cpu": (view.metrics.get("environment") or {}).get("cpu"),
                    "threads": (view.metrics.get("environment") or {}).get("threads"),
                    "minutes": view.record.get("minutes"), "status": view.status, "key": view.record.get("key"),
-                   "train_minutes": round(view.metrics.get("train_seconds", 0.0) / 60, 2) if view.metrics else None}
+                   "train_minutes": round(view.metrics.get("train_seconds", 0.0) / 60, 2) if view.metrics else None,
+                   "starts": view.record.get("starts", [])}
             for name, view in views.items() if view.record or view.metrics}
 
 
@@ -196,7 +197,13 @@ def provenance(views: dict[str, RunView], argv: list[str], commit: str, threads:
             "cpu_flags": this_machine_flags(), "cpu_capability": cpu_capability(), "threads_per_run": threads,
             "torch": versions(views, "torch"),
             "precision": precisions(views), "python": platform.python_version(), "platform": platform.platform(),
-            "runs_wall": runs_span(views), "runs": per_run}
+            "runs_wall": runs_span(views), "run_commits": run_commits(per_run), "runs": per_run}
+
+
+def run_commits(per_run: dict[str, dict[str, Any]]) -> list[str]:
+    """The commits the runs started at (short, in order of first use; '+dirty' where the tree had changes)."""
+    starts = sorted((s for run in per_run.values() for s in run["starts"]), key=lambda s: s["started"])
+    return list(dict.fromkeys(s["commit"][:7] + ("+dirty" if s.get("dirty") else "") for s in starts))
 
 
 def environment_values(views: dict[str, RunView], key: str) -> list[Any]:

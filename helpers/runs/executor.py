@@ -215,7 +215,7 @@ class Executor:
                 progress.finished(results[run.name])
                 continue
             spec = RunSpec(name=run.name, notebook=run.notebook, params=params, folder=str(folder.path), key=key,
-                           timeout=timeout, env=run_env(self.threads))
+                           sources=sources, timeout=timeout, env=run_env(self.threads))
             pending[run.name] = Waiting(spec, [n for n in run.needs() if n in pending or n in results],
                                         run.after_training)
             progress.queued(run.name)

@@ -28,7 +28,7 @@ from helpers.common.folder import Result
 from helpers.common.names import did_you_mean
 from helpers.common.paths import ROOT, display_path
 from helpers.runs import sweeps as sweeping
-from helpers.runs.profilefile import read_profile_file
+from helpers.runs.profilefile import Comparison, read_profile_file
 
 PROFILES = Path(__file__).resolve().parent / "profiles"  # the run layer's own: what each profile runs
 PLACEHOLDER = re.compile(r"\{runs\.([A-Za-z0-9_.-]+)\}")
@@ -69,6 +69,7 @@ class Profile:
     description: str
     runs: list[Run]
     sweeps: dict[str, list[str]] = field(default_factory=dict)  # sweep name -> its points' run names
+    comparisons: dict[str, Comparison] = field(default_factory=dict)  # declared before the runs (report.stats)
 
     def run(self, name: str) -> Run:
         """The run called name."""
@@ -108,7 +109,9 @@ def load_profile(name_or_path: str | Path) -> Profile:
               for name, sweep in grids.items()}
     profile = Profile(spec.name or path.stem, spec.description,
                       runs + [run for group in points.values() for run in group],
-                      {name: [run.name for run in group] for name, group in points.items()})
+                      {name: [run.name for run in group] for name, group in points.items()}, spec.comparisons)
+    for name, comparison in spec.comparisons.items():
+        check_comparison(name, comparison, points, path.name)
     if len(set(profile.names())) < len(profile.runs):
         raise ProfileError(f"profile {path.name}: two runs share a name; rename a run or a sweep")
     for run in profile.runs:
@@ -116,6 +119,15 @@ def load_profile(name_or_path: str | Path) -> Profile:
             profile.run(needed)  # raises on an unknown name
         check_after_training(run, profile, path.name)
     return profile
+
+
+def check_comparison(name: str, comparison: Comparison, points: dict[str, list[Run]], file: str) -> None:
+    """Refuse, in one line, a comparison group that is neither a sweep nor a "param=value" some sweep point has."""
+    values = {f"{k}={v}" for group in points.values() for run in group for k, v in run.params.items()}
+    for group in (comparison.reference, *comparison.against):
+        if group not in points and group not in values:
+            raise ProfileError(f"profile {file}: comparison {name}: {group!r} is neither a sweep nor a "
+                               f"parameter=value of a sweep's runs{did_you_mean(group, [*points, *values])}")
 
 
 def check_after_training(run: Run, profile: Profile, file: str) -> None:

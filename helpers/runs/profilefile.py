@@ -85,11 +85,22 @@ def points_problem(points: list[Any]) -> str:
     return ""
 
 
+class Comparison(Strict):
+    """A question the profile's runs answer, declared before they run (helpers.report.stats): each group of runs
+    in against (a sweep's name, or "param=value" over the sweeps' runs) set beside the reference group by one
+    measure of the study's per-run rows."""
+
+    measure: str
+    reference: str
+    against: list[str]
+
+
 class ProfileFile(Strict):
     """The whole file."""
 
     name: str | None = None
     description: str = ""
+    comparisons: dict[str, Comparison] = {}
     runs: dict[str, RunEntry] | None = Field(default=None)
     sweeps: dict[str, SweepEntry] | None = Field(default=None)
 

@@ -21,6 +21,8 @@ from pydantic import BaseModel, ConfigDict
 
 from helpers.common.folder import Result, RunFolder, Status
 from helpers.common.paths import ROOT
+from helpers.runs import provenance
+from helpers.runs.cachekey import source_digest
 
 
 class RunSpec(BaseModel):
@@ -33,6 +35,7 @@ class RunSpec(BaseModel):
     params: dict[str, Any]
     folder: str
     key: str
+    sources: str = ""  # the helpers' digest the key was computed from: a run refuses to start on other code
     timeout: float | None = None  # seconds one cell may run
     env: dict[str, str] = {}
 
@@ -96,10 +99,17 @@ def run(spec: RunSpec) -> Result:
                                    stdout_file=sys.stdout, stderr_file=sys.stderr)
 
     start = time.perf_counter()
-    error = execute_with_retries(execute, lambda: kernel_started(output))
+    if spec.sources and source_digest() != spec.sources:
+        error = ("the helpers' code changed after the build computed this run's cache key: start the build again "
+                 "(it recomputes the keys)")
+    else:
+        starts = provenance.record_start(folder.path, spec.key)
+        error = execute_with_retries(execute, lambda: kernel_started(output))
     result = Result(spec.name, Status.FAILED if error else Status.OK, (time.perf_counter() - start) / 60, error,
                     spec.key)
-    folder.write_record(spec.notebook, spec.params, result)
+    folder.write_record(spec.notebook, spec.params, result, None if error else starts)
+    if not error:
+        provenance.finished_afresh(folder.path)
     return result
 
 

@@ -1,0 +1,156 @@
+"""The one statistical procedure behind every sentence of the report that compares settings.
+
+A profile declares, before its runs, each comparison and the one measure that decides it (its `comparisons:`).
+Each group of seeds is set beside the reference group by an exact two-sided permutation test of the difference in
+means (scipy.stats.permutation_test over every split of the pooled seeds); the p-values of one study are adjusted
+by Holm's method; a percentile bootstrap interval of the difference (95%, resampling each group's seeds) stands
+beside each verdict. A group is called different only when its adjusted p is below ALPHA; otherwise the runs cannot
+tell the two apart. Where the seed counts cannot reach ALPHA at all (three against three: the smallest exact p is
+0.10), the comparison is descriptive only. An equivalence claim needs a margin stated in advance and the whole
+interval inside it.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import optimize, stats
+
+ALPHA = 0.05  # the family-wise error rate of one study's comparisons (Holm)
+CONFIDENCE = 0.95  # of the bootstrap interval
+RESAMPLES = 10_000  # bootstrap resamples
+SEED = 0  # the bootstrap's draws: the same interval on every build
+POWER = 0.8  # the power at which the smallest detectable effect is stated
+
+
+class Call(enum.StrEnum):
+    """What one comparison lets a sentence say."""
+
+    HIGHER = "higher"  # adjusted p < ALPHA, the group's mean above the reference's
+    LOWER = "lower"
+    CANNOT_TELL = "cannot tell apart"  # tested, adjusted p >= ALPHA
+    DESCRIPTIVE = "descriptive only"  # too few seeds for the exact test to reach ALPHA
+
+    @property
+    def different(self) -> bool:
+        """Whether the test tells the group apart from the reference."""
+        return self in (Call.HIGHER, Call.LOWER)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One group's seeds against the reference's by one measure: the test, its adjusted p and the interval."""
+
+    label: str
+    measure: str
+    values: tuple[float, ...]
+    reference: tuple[float, ...]
+    p: float  # exact two-sided permutation p (nan when descriptive only)
+    adjusted_p: float  # Holm-adjusted over the study's comparisons
+    low: float  # bootstrap interval of mean(values) - mean(reference)
+    high: float
+
+    @property
+    def difference(self) -> float:
+        """The difference in means, group minus reference."""
+        return statistics.fmean(self.values) - statistics.fmean(self.reference)
+
+    @property
+    def call(self) -> Call:
+        """What the test lets a sentence say."""
+        if math.isnan(self.p):
+            return Call.DESCRIPTIVE
+        if self.adjusted_p >= ALPHA:
+            return Call.CANNOT_TELL
+        return Call.HIGHER if self.difference > 0 else Call.LOWER
+
+    def text(self, digits: int = 1) -> str:
+        """'+42.0 (95% interval +30.0 to +55.0; adjusted p = 0.008)', the numbers beside a verdict."""
+        p = "exact test not possible" if math.isnan(self.p) else f"adjusted p = {self.adjusted_p:.3f}"
+        return (f"{self.difference:+,.{digits}f} ({CONFIDENCE:.0%} interval {self.low:+,.{digits}f} to "
+                f"{self.high:+,.{digits}f}; {p})")
+
+
+def difference_in_means(a: np.ndarray, b: np.ndarray, axis: int = -1) -> np.ndarray:
+    """mean(a) - mean(b) along axis (the statistic of the test and of the interval)."""
+    return np.mean(a, axis=axis) - np.mean(b, axis=axis)
+
+
+def smallest_p(n: int, m: int) -> float:
+    """The smallest two-sided p an exact permutation test of n against m distinct values can give: 2 / C(n+m, n)."""
+    return min(1.0, 2 / math.comb(n + m, n))
+
+
+def testable(n: int, m: int, comparisons: int = 1) -> bool:
+    """Whether n against m seeds can reach ALPHA after Holm's correction over that many comparisons (its first
+    step, the strictest, divides ALPHA by their number)."""
+    return n >= 2 and m >= 2 and smallest_p(n, m) < ALPHA / comparisons
+
+
+def permutation_p(values: Sequence[float], reference: Sequence[float]) -> float:
+    """The exact two-sided permutation p of the difference in means (every split of the pooled values)."""
+    if len(set(values) | set(reference)) == 1:
+        return 1.0  # every value equal: no split differs
+    result = stats.permutation_test((np.asarray(values, float), np.asarray(reference, float)), difference_in_means,
+                                    permutation_type="independent", alternative="two-sided", n_resamples=math.inf,
+                                    vectorized=True)
+    return float(result.pvalue)
+
+
+def bootstrap_interval(values: Sequence[float], reference: Sequence[float]) -> tuple[float, float]:
+    """The percentile bootstrap interval of the difference in means (each group resampled on its own)."""
+    if len(values) < 2 or len(reference) < 2 or len(set(values) | set(reference)) == 1:
+        difference = statistics.fmean(values) - statistics.fmean(reference)
+        return difference, difference
+    result = stats.bootstrap((np.asarray(values, float), np.asarray(reference, float)), difference_in_means,
+                             n_resamples=RESAMPLES, confidence_level=CONFIDENCE, method="percentile",
+                             vectorized=True, rng=np.random.default_rng(SEED))
+    return float(result.confidence_interval.low), float(result.confidence_interval.high)
+
+
+def holm(p_values: Sequence[float]) -> list[float]:
+    """Holm's step-down adjustment: the k-th smallest p times (m - k + 1), kept monotone, capped at 1."""
+    order = sorted(range(len(p_values)), key=lambda i: p_values[i])
+    adjusted, running = [math.nan] * len(p_values), 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (len(p_values) - rank) * p_values[i]))
+        adjusted[i] = running
+    return adjusted
+
+
+def compare_groups(measure: str, reference: Sequence[float], groups: dict[str, Sequence[float]]
+                   ) -> list[Comparison]:
+    """Every group against the reference by the measure: exact tests where the seed counts allow them, Holm's
+    adjustment over those, and an interval for each."""
+    tested = {label: values for label, values in groups.items() if testable(len(values), len(reference), len(groups))}
+    raw = {label: permutation_p(values, reference) for label, values in tested.items()}
+    adjusted = dict(zip(raw, holm(list(raw.values()))))
+    return [Comparison(label, measure, tuple(map(float, values)), tuple(map(float, reference)),
+                       raw.get(label, math.nan), adjusted.get(label, math.nan), *bootstrap_interval(values, reference))
+            for label, values in groups.items()]
+
+
+def equivalent(comparison: Comparison, margin: float) -> bool:
+    """Whether an equivalence claim holds: the whole interval of the difference inside ±margin, stated in advance."""
+    return -margin < comparison.low and comparison.high < margin
+
+
+def detectable_effect(n: int, m: int, comparisons: int = 1, power: float = POWER) -> float:
+    """The smallest difference in means, in standard deviations of the seeds, that the test detects with this power
+    at its strictest Holm level (normal seeds; the t-test's power, which the exact permutation test approaches);
+    inf where the seed counts cannot reach that level at all."""
+    level = ALPHA / comparisons
+    if not testable(n, m, comparisons):
+        return math.inf
+    df, scale = n + m - 2, math.sqrt(n * m / (n + m))
+    critical = stats.t.ppf(1 - level / 2, df)
+
+    def shortfall(effect: float) -> float:
+        return stats.nct.sf(critical, df, effect * scale) - power
+
+    return float(optimize.brentq(shortfall, 0.0, 50.0))

@@ -1,0 +1,93 @@
+"""Which code a run ran: the commit and the state of the work tree when each of its starts began, kept in its
+folder, and the check that a record's runs ran committed code that did not change between their starts.
+
+A run that resumes from its checkpoint starts again; each start appends (time, commit, dirty, cache key) to the
+folder's starts.json. A start whose cache key differs from the last start's (the code it hashes or its
+parameters changed) discards the checkpoint and begins the list afresh: nothing trained by other code is
+resumed. The finished run's record (run.json) keeps the list, and a results record lists each run's starts.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+from helpers import NOT_HASHED
+from helpers.common.files import CHECKPOINT, PROGRESS, read_json, write_json
+from helpers.common.paths import ROOT
+
+STARTS = "starts.json"  # this attempt's starts: time, commit, dirty, key (helpers.runs.provenance)
+HASHED = ("helpers", "notebooks", *(f":(exclude)helpers/{wing}" for wing in NOT_HASHED))  # git pathspecs
+
+
+def git_run(*args: str) -> subprocess.CompletedProcess | None:
+    """A git command run in the repository (None when git cannot run)."""
+    try:
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def git(*args: str) -> str:
+    """A git command's output in the repository ('' when it failed, or git or the repository is missing)."""
+    done = git_run(*args)
+    return done.stdout.strip() if done and done.returncode == 0 else ""
+
+
+def has_commit(commit: str) -> bool:
+    """Whether this repository holds the commit."""
+    done = git_run("cat-file", "-e", f"{commit}^{{commit}}") if commit else None
+    return bool(done and done.returncode == 0)
+
+
+def tree_state() -> dict[str, Any]:
+    """The commit checked out and whether the files runs hash (helpers' science wings, notebooks) differ from it."""
+    return {"commit": git("rev-parse", "HEAD"), "dirty": bool(git("status", "--porcelain", "--", *HASHED))}
+
+
+def short_commit() -> str:
+    """The short commit, marked when the work tree has changes ('unknown' outside a repository)."""
+    commit = git("rev-parse", "--short", "HEAD") or "unknown"
+    return commit + (" (with uncommitted changes)" if git("status", "--porcelain", "--untracked-files=no") else "")
+
+
+def record_start(folder: Path, key: str) -> list[dict[str, Any]]:
+    """Append this start to the folder's starts; a new cache key discards the checkpoint and the older starts."""
+    starts = read_starts(folder)
+    if starts and starts[-1].get("key") != key:
+        for name in (CHECKPOINT, PROGRESS):
+            (folder / name).unlink(missing_ok=True)
+        print(f"runner: the cache key changed since this run last started ({starts[-1].get('key')} -> {key}): "
+              "it starts afresh", flush=True)
+        starts = []
+    starts.append({"started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()), **tree_state(), "key": key})
+    write_json(folder / STARTS, starts)
+    return starts
+
+
+def read_starts(folder: Path) -> list[dict[str, Any]]:
+    """The starts recorded in a run folder (none before its first)."""
+    return read_json(folder / STARTS, [])
+
+
+def finished_afresh(folder: Path) -> None:
+    """After a run finished: its starts are in run.json; the next attempt begins a new list."""
+    (folder / STARTS).unlink(missing_ok=True)
+
+
+def code_problems(name: str, starts: list[dict[str, Any]]) -> list[str]:
+    """What is wrong with the code one run ran: no starts recorded, uncommitted changes, a commit this repository
+    lacks, or starts whose commits differ in the files runs hash (one line each; none when all is well)."""
+    if not starts:
+        return [f"{name}: no start recorded (built before runs recorded their commit)"]
+    problems = [f"{name}: started {s['started']} with uncommitted changes to the code it hashes"
+                for s in starts if s.get("dirty")]
+    commits = list(dict.fromkeys(s.get("commit", "") for s in starts))
+    missing = [c for c in commits if not has_commit(c)]
+    problems += [f"{name}: commit {c[:10] or '(none)'} is not in this repository" for c in missing]
+    known = [c for c in commits if c not in missing]
+    problems += [f"{name}: resumed at {b[:10]} across a change to the code it hashes since {a[:10]}"
+                 for a, b in zip(known, known[1:]) if git("diff", "--name-only", a, b, "--", *HASHED)]
+    return problems
