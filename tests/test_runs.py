@@ -160,3 +160,13 @@ def test_a_runs_process_keeps_glibcs_allocator_settings_not_the_nannys(monkeypat
     env = executor.run_process_env(executor.run_env(1))
     assert "MALLOC_TRIM_THRESHOLD_" not in env and "MALLOC_MMAP_THRESHOLD_" not in env  # as in a run by hand
     assert env["OMP_NUM_THREADS"] == "1" and env[executor.PROGRESS_ENV] == "text"
+
+
+def test_spread_replicas_retrain_the_scoring_classifier_each_replica_reading_its_own():
+    from helpers.report.results import MODELS
+    from helpers.runs.profile import seed_replicas
+
+    replicas = {run.name: run for run in seed_replicas(load_profile("quick").runs, set(MODELS), 3)}
+    assert replicas["classifier.seed2"].params["seed"] == 2  # the classifier retrained at the replica's seed
+    assert replicas["vae_z20.seed2"].params["classifier_dir"] == "{runs.classifier.seed2}"
+    assert replicas["vae_z20.seed2"].after_training == ["classifier.seed2"] and "explore.seed1" not in replicas

@@ -94,6 +94,7 @@ def spreads(views: dict[str, RunView]) -> dict[str, dict[str, Any]]:
         found[name] = {m.key: statistics.stdev(values) for m in measures.RECORDED
                        if len(values := [r[m.key] for r in rows if is_number(r[m.key])]) == len(rows)}
         found[name]["seeds"] = len(rows)
+        found[name]["classifier_seeds"] = len({view.params.get("classifier_dir") for view in seeds})
     return found
 
 

@@ -188,11 +188,25 @@ REPLICA = ".seed"  # a replica's name: its run's, then this, then the seed offse
 
 
 def seed_replicas(runs: list[Run], names: set[str], count: int) -> list[Run]:
-    """Copies of the named runs at the next count - 1 seeds ('vae_z2.seed1', ...): the spread over seeds that a
-    record keeps as evidence for make verify's allowances."""
-    return [dataclasses.replace(run, name=f"{run.name}{REPLICA}{k}",
-                                params={**run.params, "seed": int(run.params.get("seed", 0)) + k})
-            for run in runs if run.name in names for k in range(1, count)]
+    """Copies of the named runs at the next count - 1 seeds ('vae_z2.seed1', ...), and of the runs they read
+    (the scoring classifier: 'classifier.seed1'), replica k reading replica k: the spread over seeds, training and
+    scoring alike, that a record keeps as evidence for make verify's allowances."""
+    chosen = [run for run in runs if run.name in names]
+    read = {needed for run in chosen for needed in run.needs()}
+    return [replica(run, k, read) for run in runs if run.name in names | read for k in range(1, count)]
+
+
+def replica(run: Run, k: int, read: set[str]) -> Run:
+    """The run at seed offset k, its folder parameters naming replica k of the runs in read."""
+    def renamed(value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        return PLACEHOLDER.sub(lambda m: f"{{runs.{m[1]}{REPLICA}{k}}}" if m[1] in read else m[0], value)
+
+    params = {key: renamed(value) for key, value in run.params.items()}
+    return dataclasses.replace(run, name=f"{run.name}{REPLICA}{k}",
+                               params={**params, "seed": int(run.params.get("seed", 0)) + k},
+                               after_training=[f"{n}{REPLICA}{k}" if n in read else n for n in run.after_training])
 
 
 def parse_assignment(text: str) -> tuple[str | None, str, Any]:
