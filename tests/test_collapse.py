@@ -12,7 +12,7 @@ from helpers.common.files import METRICS, WEIGHTS
 from helpers.config import CollapseConfig, GANConfig, ParameterError
 from helpers.evaluation import collapse
 from helpers.report import collapse as collapse_findings
-from helpers.report import evidence, readme
+from helpers.report import readme
 from helpers.report import results as reproduction
 
 
@@ -66,6 +66,8 @@ def test_runs_are_compared_at_the_last_epoch_all_reached_with_their_fd_rise_over
     assert stronger["frechet_rise"] == pytest.approx(3.0) and stronger["digits"] == 4
     assert base["d_real"] == pytest.approx(0.8) and base["digits"] == 6 and base["most_digits"] == 10
     assert (base["final_epoch"], base["final_digits"]) == (30, 5)  # the longer run's end is kept too
+    assert (base["final_collapse_epoch"], base["final_collapsed"], base["final_d_real"]) == (15, True, 0.8)
+    assert base["final_best_epoch"] == 10 and base["final_best_frechet_distance"] == pytest.approx(100)
     assert collapse.common_epoch(runs, 15) == 15 and collapse.summary(runs, 15)[0]["frechet_rise"] == pytest.approx(1.5)
 
 
@@ -109,13 +111,6 @@ def test_each_setting_is_judged_against_the_writeups_by_the_rule_over_its_seeds(
     table = {r[0]: r for r in study["setting_rows"]}
     assert table["weaker"][2] == "10.0 (10–10 over 3 seeds)" and table["weaker"][-1] == "prevents"
     assert table[collapse_findings.WRITEUP][1] == "0, 1, 2" and table["digit head"][2] == "6 (1 seed)"
-
-
-def test_a_margin_asks_the_ranges_to_lie_further_apart():
-    a, b = evidence.spread([5, 6, 7]), evidence.spread([1, 2, 3])
-    assert evidence.compare(a, b) is evidence.Verdict.HIGHER and evidence.compare(b, a) is evidence.Verdict.LOWER
-    assert evidence.compare(a, b, margin=2) is evidence.Verdict.OVERLAP
-    assert evidence.compare(evidence.spread([5, 6]), b) is evidence.Verdict.TOO_FEW
 
 
 def test_the_record_keeps_each_settings_spread_and_the_readme_shows_it():

@@ -104,8 +104,18 @@ def run_summary(run: GANRun, at_epoch: int) -> dict[str, Any]:
             "d_real": run.history[at["epoch"] - 1]["d_real"], "d_fake": run.history[at["epoch"] - 1]["d_fake"],
             "most_digits": int(max(row["monitor_digits_covered"] for row in run.monitored())),
             "final_epoch": end["epoch"], "final_digits": int(end["monitor_digits_covered"]),
-            "final_frechet_distance": end["monitor_frechet_distance"],
+            "final_frechet_distance": end["monitor_frechet_distance"], **the_end(run),
             **collapse_time(run, at_epoch), **{f"end_{key}": run.samples.get(key) for key in END_SCORES}}
+
+
+def the_end(run: GANRun) -> dict[str, Any]:
+    """How a run ended, whatever epoch it was compared at: its collapse epoch over its whole length, its lowest FD
+    over it (and when), and D(x) in its last epoch (a longer run's fate)."""
+    end = collapse_time(run, len(run.history))
+    best = min(run.monitored(), key=lambda row: row["monitor_frechet_distance"])
+    return {"final_collapse_epoch": end["collapse_epoch"], "final_collapsed": end["collapsed"],
+            "final_best_frechet_distance": best["monitor_frechet_distance"], "final_best_epoch": best["epoch"],
+            "final_d_real": run.history[-1]["d_real"]}
 
 
 def collapse_time(run: GANRun, until: int) -> dict[str, Any]:

@@ -3,8 +3,8 @@
 
 A verdict has a basis and a direction. The basis says how far the runs can go: not at all (no run of this build
 bears on the claim), not comparably (the runs trained fewer epochs than the writeup's), by a picture only, as a
-description (one run a side, which the rule of helpers.report.evidence cannot test), or by the rule itself (three
-seeds a side). The direction says whether the runs show what the writeup says, where they can tell.
+description (too few seeds for the test of helpers.report.stats), or by the test itself (five seeds a side or
+more). The direction says whether the runs show what the writeup says, where they can tell.
 """
 
 from __future__ import annotations
@@ -14,8 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from helpers.common.reference import WRITEUP_GAN_EPOCHS, WRITEUP_VAE_EPOCHS, WRITEUP_VAE_LOSS
-from helpers.report import collapse, findings
-from helpers.report.evidence import Verdict
+from helpers.report import findings, stats
 from helpers.report.runview import RunView
 
 
@@ -25,8 +24,8 @@ class Basis(enum.StrEnum):
     NOT_RUN = "not run"  # no run of this build bears on it
     SHORTER = "shorter"  # the runs trained fewer epochs than the writeup's: their numbers are not comparable
     SHOWN = "shown"  # a figure shows it; no measure decides it
-    ONE_RUN = "one run"  # one run a side: the numbers describe these runs and test nothing
-    RULE = "rule"  # three seeds a side or more: decided by the rule of helpers.report.evidence
+    ONE_RUN = "one run"  # too few seeds a side for the test: the numbers describe these runs and test nothing
+    TEST = "test"  # enough seeds a side: decided by the test of helpers.report.stats
 
 
 @dataclass(frozen=True)
@@ -92,16 +91,16 @@ def diverse(gan: RunView) -> Claim:
 
 
 def similar(gan: RunView, aux: RunView) -> Claim:
-    """The auxiliary GAN's samples "appear similar" to the plain GAN's, by the rule over seeds (helpers.report
-    .findings.similarity)."""
-    verdict = findings.similarity([gan], [aux])
+    """The auxiliary GAN's samples "appear similar" to the plain GAN's: their FD over seeds by the test of
+    helpers.report.stats (findings.similarity)."""
+    comparison = findings.similarity([gan], [aux])
     numbers = {"plain": gan.metrics.get("samples") or {}, "aux": aux.metrics.get("samples") or {},
-               "label": findings.gan_label(aux)}
-    if verdict is None:
+               "label": findings.gan_label(aux), "test": comparison}
+    if comparison is None:
         return Claim("similar", Basis.NOT_RUN, numbers=numbers)
-    if verdict is Verdict.TOO_FEW:
+    if comparison.call is stats.Call.DESCRIPTIVE:
         return Claim("similar", Basis.ONE_RUN, numbers=numbers)
-    return Claim("similar", Basis.RULE, holds=not verdict.apart, numbers=numbers)
+    return Claim("similar", Basis.TEST, holds=False if comparison.call.different else None, numbers=numbers)
 
 
 def leaky() -> Claim:
@@ -110,17 +109,19 @@ def leaky() -> Claim:
 
 
 def one_step(study: dict[str, Any] | None) -> Claim:
-    """One discriminator step per generator step suffices: against two steps, in the collapse study (found by
-    helpers.report.collapse.collapse_study), by the rule over three seeds a side."""
+    """One discriminator step per generator step suffices: two steps against one in the collapse study (found by
+    helpers.report.collapse.collapse_study), by the test of its collapse epoch. Two steps collapsing later would
+    speak against k = 1; sooner, for it; no difference found leaves the claim untested."""
     stronger = study["role"]["stronger_d"] if study else None
-    if not study or not study["compared"] or stronger is None:
+    if not study or stronger is None:
         return Claim("one_step", Basis.NOT_RUN)
-    outcome = study["outcome"]["stronger_d"]
-    numbers = {"outcome": outcome, "k1_digits": study["writeup"].spread("final_digits"),
-               "k2_digits": stronger.spread("final_digits")}
-    if outcome is collapse.Outcome.TOO_FEW:
+    test = study["tests"].get(stronger)
+    numbers = {"outcome": study["outcome"]["stronger_d"], "test": test, "at_epoch": study["at_epoch"],
+               "k1": study["writeup"].spread("digits"), "k2": stronger.spread("digits")}
+    if test is None or test.call is stats.Call.DESCRIPTIVE:
         return Claim("one_step", Basis.ONE_RUN, numbers=numbers)
-    return Claim("one_step", Basis.RULE, holds=not outcome.holds_off, numbers=numbers)
+    holds = None if test.call is stats.Call.CANNOT_TELL else test.call is stats.Call.LOWER
+    return Claim("one_step", Basis.TEST, holds=holds, numbers=numbers)
 
 
 def writeup_claims(views: dict[str, RunView], study: dict[str, Any] | None) -> list[Claim]:

@@ -1,34 +1,38 @@
 """The collapse study's findings: GAN runs grouped into settings, each setting's seeds against the writeup's.
 
-A setting delays the plain GAN's collapse, prevents it (within the epochs run), hastens it, or cannot be told
-apart from the writeup's settings, by the rule of helpers.report.evidence over its seeds: the digits the samples
-cover at the end of training and the epoch of their lowest Fréchet distance. The functions return numbers and
-names; report/sections/collapse.md.j2 words them.
+The collapse profile declares, before its runs, the measure that decides each comparison: the collapse epoch, the
+first monitored epoch from which the samples never again cover all ten digits (a run that still covers them at
+the compared epoch counts as that epoch, a lower bound). Each setting's seeds are set beside the writeup's by the
+procedure of helpers.report.stats: the setting collapses later, sooner, or cannot be told apart; with too few
+seeds the numbers only describe the runs. A setting that trained past the compared epoch also tells how it ended.
+The functions return numbers and names; report/sections/collapse.md.j2 words them.
 """
 
 from __future__ import annotations
 
 import enum
+import functools
 from dataclasses import dataclass
 from typing import Any
 
 from helpers.common import tables
 from helpers.common.reference import WRITEUP_GAN_EPOCHS
 from helpers.config import GANConfig
-from helpers.report.evidence import MIN_SEEDS, Spread, Verdict, compare, spread
+from helpers.report import stats
 from helpers.report.runview import RunView
+from helpers.runs.profile import load_profile
 
 WRITEUP = "the writeup's settings"  # the label of runs that change nothing (helpers.evaluation.collapse)
 
 
 class Outcome(enum.StrEnum):
-    """What a setting does to the collapse, against the writeup's settings."""
+    """What a setting does to the collapse epoch against the writeup's settings, by the test."""
 
-    PREVENTS = "prevents"  # more digits at the end than every writeup seed, and no seed lost a digit by then
-    DELAYS = "delays"  # more digits at the end but still losing some, or the lowest FD later, the end no different
-    HASTENS = "hastens"  # fewer digits at the end, or the lowest FD sooner
-    UNDECIDED = "undecided"  # the seeds' ranges overlap: the runs cannot tell the setting apart
-    TOO_FEW = "too few seeds"
+    KEEPS = "keeps its digits"  # collapses later, and no seed lost a digit for good by the compared epoch
+    LATER = "collapses later"
+    SOONER = "collapses sooner"
+    UNDECIDED = "cannot be told apart"
+    DESCRIPTIVE = "described only"  # too few seeds for the test, or a record without the measure
 
     @property
     def words(self) -> str:
@@ -36,23 +40,23 @@ class Outcome(enum.StrEnum):
         return OUTCOME_WORDS[self]
 
     @property
-    def holds_off(self) -> bool:
-        """Whether the setting holds the collapse off: prevents or delays it."""
-        return self in (Outcome.PREVENTS, Outcome.DELAYS)
+    def later(self) -> bool:
+        """Whether the test finds the setting's collapse later than the writeup's."""
+        return self in (Outcome.KEEPS, Outcome.LATER)
 
 
-class Balance(enum.StrEnum):
-    """What the settings that tilt the game toward one network say together (see balance)."""
+OUTCOME_WORDS = {Outcome.KEEPS: "keeps all ten digits in every seed to the compared epoch, later than the writeup's "
+                                "settings lose theirs",
+                 Outcome.LATER: "collapses later than the writeup's settings",
+                 Outcome.SOONER: "collapses sooner than the writeup's settings",
+                 Outcome.UNDECIDED: "cannot be told apart from the writeup's settings by the collapse epoch",
+                 Outcome.DESCRIPTIVE: "has too few seeds for the test: its numbers describe the runs only"}
 
-    OPPOSITE = "opposite"  # the stronger discriminator hastens the collapse, the weaker holds it off, the faster not
-    DISAGREE = "disagree"  # as OPPOSITE, but the faster discriminator holds it off too
 
-
-OUTCOME_WORDS = {Outcome.PREVENTS: "prevents the collapse within the epochs run",
-                 Outcome.DELAYS: "delays the collapse rather than preventing it",
-                 Outcome.HASTENS: "hastens the collapse",
-                 Outcome.UNDECIDED: "cannot be told apart from the writeup's settings",
-                 Outcome.TOO_FEW: "has too few seeds to be compared"}
+@functools.cache
+def declared_measure() -> str:
+    """The measure the collapse profile declared before its runs (its comparisons: collapse)."""
+    return load_profile("collapse").comparisons["collapse"].measure
 
 
 @dataclass(frozen=True, eq=False)  # compared and hashed by identity: one object per setting
@@ -72,19 +76,32 @@ class Setting:
         """Its seeds."""
         return [row["seed"] for row in self.rows]
 
-    def spread(self, key: str) -> Spread:
+    def spread(self, key: str) -> stats.Spread:
         """One summary value over the setting's seeds."""
-        return spread([row[key] for row in self.rows])
+        return stats.spread([row[key] for row in self.rows])
+
+    def values(self, key: str) -> list[float]:
+        """One summary value of each seed."""
+        return [row[key] for row in self.rows]
+
+    def has(self, key: str) -> bool:
+        """Whether every seed's row holds the value (records before the collapse epoch lack it)."""
+        return all(row.get(key) is not None for row in self.rows)
+
+    @property
+    def went_on(self) -> bool:
+        """Whether its runs trained past the compared epoch."""
+        return all(row["final_epoch"] > row["at_epoch"] for row in self.rows)
+
+    @property
+    def kept_to_the_end(self) -> int:
+        """How many of its seeds still covered all ten digits at their last monitored epoch."""
+        return sum(not row.get("final_collapsed", True) for row in self.rows)
 
     @property
     def loses_digits(self) -> bool:
         """Whether every seed ends with fewer digits than it once covered."""
         return all(row["final_digits"] < row["most_digits"] for row in self.rows)
-
-    @property
-    def keeps_digits(self) -> bool:
-        """Whether no seed ends with fewer digits than it once covered."""
-        return all(row["final_digits"] >= row["most_digits"] for row in self.rows)
 
 
 def group_settings(rows: list[dict[str, Any]]) -> list[Setting]:
@@ -93,19 +110,12 @@ def group_settings(rows: list[dict[str, Any]]) -> list[Setting]:
     return [Setting(label, tuple(row for row in rows if row["label"] == label)) for label in labels]
 
 
-def outcome(setting: Setting, writeup: Setting) -> Outcome:
-    """The rule applied to the digits at the end and the epoch of the lowest FD, in that order."""
-    digits = compare(setting.spread("final_digits"), writeup.spread("final_digits"))
-    best = compare(setting.spread("best_epoch"), writeup.spread("best_epoch"))
-    if digits is Verdict.TOO_FEW:
-        return Outcome.TOO_FEW
-    if digits is Verdict.HIGHER:
-        return Outcome.PREVENTS if setting.keeps_digits else Outcome.DELAYS
-    if digits is Verdict.LOWER:
-        return Outcome.HASTENS
-    if best.apart:
-        return Outcome.DELAYS if best is Verdict.HIGHER else Outcome.HASTENS
-    return Outcome.UNDECIDED
+def outcome(setting: Setting, comparison: stats.Comparison | None) -> Outcome:
+    """The setting's outcome by the test of the declared measure (None: the record lacks the measure)."""
+    call = comparison.call if comparison else stats.Call.DESCRIPTIVE
+    if call is stats.Call.HIGHER:
+        return Outcome.KEEPS if not any(row["collapsed"] for row in setting.rows) else Outcome.LATER
+    return {stats.Call.LOWER: Outcome.SOONER, stats.Call.CANNOT_TELL: Outcome.UNDECIDED}.get(call, Outcome.DESCRIPTIVE)
 
 
 ROLES = {  # what a setting tests, by what it changes (the writeup's learning rate is the same for both networks)
@@ -114,6 +124,7 @@ ROLES = {  # what a setting tests, by what it changes (the writeup's learning ra
     "faster_d": lambda c, rate: c.get("disc_learning_rate", 0) > c.get("learning_rate", rate),
     "faster": lambda c, rate: set(c) == {"learning_rate"} and c["learning_rate"] > rate,
     "slower": lambda c, rate: set(c) == {"learning_rate"} and c["learning_rate"] < rate,
+    "beta1": lambda c, rate: "adam_beta1" in c,
     "digit_head": lambda c, rate: bool(c.get("auxiliary")) and not c.get("conditional"),
     "ac_gan": lambda c, rate: bool(c.get("conditional")),
 }
@@ -129,40 +140,48 @@ def collapse_study(collapse: RunView) -> dict[str, Any] | None:
     return study_of_rows(collapse.metrics.get("collapse") or [])
 
 
-def study_of_rows(rows: list[dict[str, Any]], rate: float = GANConfig().learning_rate) -> dict[str, Any] | None:
-    """The settings, each with its outcome against the writeup's, and what the whole study can say; None without
-    runs of the writeup's settings."""
+def study_of_rows(rows: list[dict[str, Any]], rate: float = GANConfig().learning_rate,
+                  measure: str | None = None) -> dict[str, Any] | None:
+    """The settings, each with its test against the writeup's by the declared measure and its outcome, the
+    settings that trained longer, and the tables; None without runs of the writeup's settings."""
     settings = group_settings(rows)
     writeup = next((s for s in settings if s.label == WRITEUP), None)
     if writeup is None:
         return None
-    changed = [(s, outcome(s, writeup)) for s in settings if s is not writeup]
-    by_role = roles([s for s, _ in changed], rate)
+    measure = measure or declared_measure()
+    others = [s for s in settings if s is not writeup]
+    measured = writeup.has(measure) and all(s.has(measure) for s in others)
+    tests = dict(zip(others, stats.compare_groups(measure, writeup.values(measure),
+                                                  {s.label: s.values(measure) for s in others}))) if measured else {}
+    changed = [(s, outcome(s, tests.get(s))) for s in others]
+    by_role = roles(others, rate)
     verdicts = {role: dict(changed).get(s) if s else None for role, s in by_role.items()}
-    return {"at_epoch": rows[0]["at_epoch"], "writeup": writeup, "changed": changed, "role": by_role,
-            "outcome": verdicts, "balance": balance(verdicts), "compared": len(writeup.rows) >= MIN_SEEDS,
-            "full_length": min(row["final_epoch"] for row in rows) >= WRITEUP_GAN_EPOCHS,
+    return {"at_epoch": rows[0]["at_epoch"], "measure": measure, "measured": measured, "writeup": writeup,
+            "changed": changed, "tests": tests, "role": by_role, "outcome": verdicts,
+            "seeds": min(len(s.rows) for s in settings), "compared": len(writeup.rows) >= 2,
+            "tested": any(t.call is not stats.Call.DESCRIPTIVE for t in tests.values()),
+            "detectable": stats.detectable_effect(len(writeup.rows), len(writeup.rows), len(others)),
+            "longer": [s for s in settings if s.went_on],
+            "full_length": min(row["at_epoch"] for row in rows) >= WRITEUP_GAN_EPOCHS,
             "headers": tables.collapse_headers(rows[0]["at_epoch"]), "rows": tables.collapse_rows(rows),
-            "setting_headers": SETTING_HEADERS, "setting_rows": setting_rows(writeup, changed)}
+            "setting_headers": setting_headers(rows[0]["at_epoch"]),
+            "setting_rows": setting_rows(writeup, changed, tests)}
 
 
-def balance(verdicts: dict[str, Outcome | None]) -> Balance | None:
-    """What the settings that tilt the game say together: OPPOSITE when the stronger discriminator hastens the
-    collapse and the weaker one holds it off while the faster one does not; DISAGREE when the faster one holds it
-    off too; None otherwise."""
-    weaker, faster = verdicts.get("weaker_d"), verdicts.get("faster_d")
-    if verdicts.get("stronger_d") is not Outcome.HASTENS or not (weaker and weaker.holds_off):
-        return None
-    return Balance.DISAGREE if faster and faster.holds_off else Balance.OPPOSITE
+def setting_headers(at_epoch: int) -> list[str]:
+    """The settings table's column headers, naming the compared epoch."""
+    return ["setting", "seeds", "collapse epoch", "difference (95% interval)", "adjusted p", f"digits at {at_epoch}",
+            f"lowest FD to {at_epoch} (epoch)", "against the writeup's"]
 
 
-SETTING_HEADERS = ["setting", "seeds", "digits at the end", "most digits", "epoch of the lowest FD",
-                   "FD at the end", "against the writeup's"]
+def setting_rows(writeup: Setting, changed: list[tuple[Setting, Outcome]],
+                 tests: dict[Setting, stats.Comparison]) -> list[list[str]]:
+    """One row per setting: its seeds, collapse epoch, the test against the writeup's, and descriptive spreads."""
+    def row(s: Setting, test: stats.Comparison | None, verdict: str) -> list[str]:
+        epoch = s.spread("collapse_epoch").text() if s.has("collapse_epoch") else "–"
+        difference = (f"{test.difference:+.0f} ({test.low:+.0f} to {test.high:+.0f})" if test else "–")
+        p = "–" if not test or test.call is stats.Call.DESCRIPTIVE else f"{test.adjusted_p:.3f}"
+        return [s.label, ", ".join(map(str, s.seeds)), epoch, difference, p, s.spread("digits").text(),
+                f"{s.spread('best_frechet_distance').text()} ({s.spread('best_epoch').text()})", verdict]
 
-
-def setting_rows(writeup: Setting, changed: list[tuple[Setting, Outcome]]) -> list[list[str]]:
-    """One row per setting: its seeds' spreads, and the rule's outcome against the writeup's settings."""
-    return [[s.label, ", ".join(map(str, s.seeds)), s.spread("final_digits").text(),
-             s.spread("most_digits").text(), s.spread("best_epoch").text(),
-             s.spread("final_frechet_distance").text(), str(verdict)]
-            for s, verdict in [(writeup, "–"), *changed]]
+    return [row(writeup, None, "–"), *(row(s, tests.get(s), str(o)) for s, o in changed)]

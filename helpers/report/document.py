@@ -31,7 +31,7 @@ from helpers.common import measures
 from helpers.common.paths import ROOT
 from helpers.common.reference import WRITEUP_GAN_CLAIM, WRITEUP_GAN_EPOCHS, WRITEUP_VAE_EPOCHS, WRITEUP_VAE_LOSS
 from helpers.config.registry import MODELS
-from helpers.report import claims, collapse, evidence, findings, settings, verify
+from helpers.report import claims, collapse, findings, settings, stats, verify
 from helpers.report import results as record
 from helpers.report.found import Found
 from helpers.report.runview import RunView, devices
@@ -331,7 +331,7 @@ def context(doc: Document, views: dict[str, RunView], profile: str, meta: list[t
         "writeup": {"vae_loss": WRITEUP_VAE_LOSS, "vae_epochs": WRITEUP_VAE_EPOCHS, "gan_epochs": WRITEUP_GAN_EPOCHS,
                     "gan_claim": WRITEUP_GAN_CLAIM},
         "f": findings, "record": record, "verify": verify, "found": found, "fmt": findings.fmt,
-        "Outcome": collapse.Outcome, "Balance": collapse.Balance, "Verdict": evidence.Verdict, "Basis": claims.Basis,
+        "Outcome": collapse.Outcome, "Call": stats.Call, "Basis": claims.Basis,
         "aux_label": findings.gan_label(views["aux_gan"]) if "aux_gan" in views else "AC-GAN",
         "place_header": lambda: doc.place(
             doc.env.get_template("blocks/header.html.j2").render(title=TITLE, meta=meta), "header"),

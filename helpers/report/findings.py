@@ -5,6 +5,7 @@ Each function returns numbers or names, never prose; the section templates (repo
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -14,8 +15,9 @@ from helpers.config import TRAIN_SIZE
 from helpers.config.experiments import variant_name
 from helpers.config.folders import split_folders
 from helpers.config.registry import MODELS
-from helpers.report import evidence
+from helpers.report import stats
 from helpers.report.runview import RunView
+from helpers.runs.profile import load_profile
 
 EQUILIBRIUM_MARGIN = 0.1  # D(real) and D(fake) within this of 1/2 count as "close to the equilibrium"
 
@@ -121,27 +123,27 @@ def fmt(value: object, digits: int = 2) -> str:
     return str(value)
 
 
-LATENT_SIZE_HEADERS = ["latent size", "validation loss", "training loss (mean)", "active units",
-                       "against the lowest mean"]
-SIZE_VERDICTS = {evidence.Verdict.HIGHER: "above its range", evidence.Verdict.OVERLAP: "cannot be told apart",
-                 evidence.Verdict.TOO_FEW: "too few seeds to compare"}
+def latent_size_headers(reference: int) -> list[str]:
+    """The latent-size table's column headers, naming the size every other is tested against."""
+    return ["latent size", "validation loss", "training loss (mean)", "active units",
+            f"against latent size {reference}", "adjusted p"]
 
 
-def latent_size_rows(study: RunView, best: dict) -> list[list[str]]:
+def latent_size_rows(study: RunView, sizes: dict) -> list[list[str]]:
     """Per latent size: the final validation loss over its seeds (mean, range), the training loss, the active
-    units (mean, range), and the rule's verdict against the best size (best: best_latent_size(study))."""
+    units (mean, range), and the test against the reference size (sizes: latent_size_tests(study))."""
     table = {row["latent_dim"]: row for row in study.metrics.get("study", [])}
     rows = []
-    for size, loss in best["losses"].items():
-        units = table.get(size, {})
-        verdict = "lowest" if size == best["latent_dim"] else SIZE_VERDICTS[best["verdicts"][size]]
+    for size, loss in sizes["losses"].items():
+        units, test = table.get(size, {}), sizes["tests"].get(size)
         rows.append([str(size), loss.text(2), fmt(units.get("train_loss")),
                      f"{units['active_units']:.1f} of {size} ({units['active_units_min']}–{units['active_units_max']})"
-                     if units else "–", verdict])
+                     if units else "–", "reference" if test is None else f"{test.difference:+.2f} ({test.call})",
+                     "–" if test is None or test.call is stats.Call.DESCRIPTIVE else f"{test.adjusted_p:.3f}"])
     return rows
 
 
-def latent_size_losses(study: RunView) -> dict[int, evidence.Spread]:
+def latent_size_losses(study: RunView) -> dict[int, stats.Spread]:
     """Per latent size, the final validation loss of each of its sweep's runs (read from their folders)."""
     losses: dict[int, list[float]] = {}
     for folder in split_folders(study.params.get("sweep_dirs", "")):
@@ -149,22 +151,31 @@ def latent_size_losses(study: RunView) -> dict[int, evidence.Spread]:
         history = metrics.get("history") or []
         if history and "latent_dim" in metrics.get("parameters", {}):
             losses.setdefault(metrics["parameters"]["latent_dim"], []).append(history[-1]["validation_loss"])
-    return {size: evidence.spread(values) for size, values in sorted(losses.items())}
+    return {size: stats.spread(values) for size, values in sorted(losses.items())}
 
 
-def best_latent_size(study: RunView) -> dict | None:
-    """The latent size with the lowest mean validation loss, its spread, every size's spread and verdict against it,
-    and by the rule the sizes the runs cannot tell it apart from (every other size when any has fewer than three
-    seeds); None without results."""
+@functools.cache
+def declared_sizes() -> tuple[str, int]:
+    """The study profile's declared comparison: its measure and the latent size every other is tested against."""
+    comparison = load_profile("study").comparisons["latent_size"]
+    return comparison.measure, int(comparison.reference.split("=", 1)[1])
+
+
+def latent_size_tests(study: RunView) -> dict | None:
+    """Every latent size's final validation loss against the declared reference size's, by the procedure of
+    helpers.report.stats, with the lowest mean and the largest size; None without the reference size's runs."""
     losses = latent_size_losses(study)
-    if not losses:
+    measure, reference = declared_sizes()
+    if reference not in losses:
         return None
-    best = min(losses, key=lambda size: losses[size].mean)
-    verdicts = {size: evidence.compare(losses[size], losses[best]) for size in losses if size != best}
-    return {"latent_dim": best, "loss": losses[best], "too_few": any(v is evidence.Verdict.TOO_FEW
-                                                                      for v in verdicts.values()),
-            "ties": [size for size, v in verdicts.items() if not v.apart], "epochs": study_epochs(study),
-            "largest": max(losses), "losses": losses, "verdicts": verdicts}
+    others = {size: losses[size].values for size in losses if size != reference}
+    tests = dict(zip(others, stats.compare_groups(measure, losses[reference].values, others)))
+    seeds = min(loss.n for loss in losses.values())
+    return {"reference": reference, "loss": losses[reference], "losses": losses, "tests": tests,
+            "lowest": min(losses, key=lambda size: losses[size].mean), "largest": max(losses),
+            "epochs": study_epochs(study), "seeds": seeds,
+            "tested": any(t.call is not stats.Call.DESCRIPTIVE for t in tests.values()),
+            "detectable": stats.detectable_effect(seeds, seeds, len(others))}
 
 
 def study_epochs(study: RunView) -> int | None:
@@ -210,7 +221,6 @@ def drawn(runs: list[RunView], names: Iterable[str]) -> list[str]:
     return [name for name in names if any(run.image_uri(name) for run in runs)]
 
 
-SAMPLE_MEASURES = ("digits_covered", "inception_score", "frechet_distance")  # what "appear similar" is judged on
 
 
 def samples_of(runs: list[RunView]) -> list[dict]:
@@ -218,15 +228,16 @@ def samples_of(runs: list[RunView]) -> list[dict]:
     return [run.metrics["samples"] for run in runs if run.metrics.get("samples")]
 
 
-def similarity(plain: list[RunView], other: list[RunView]) -> evidence.Verdict | None:
-    """The writeup's "appear similar" by the rule over seeds: HIGHER or LOWER (told apart) when any measure's
-    ranges lie apart, OVERLAP when none do, TOO_FEW below three seeds a side; None without scores."""
+SIMILAR_BY = "frechet_distance"  # "appear similar" is tested on the 10,000-sample FD, declared here once
+
+
+def similarity(plain: list[RunView], other: list[RunView]) -> stats.Comparison | None:
+    """The writeup's "appear similar": the other GAN's FD against the plain GAN's over their seeds, by the procedure
+    of helpers.report.stats (one comparison); None without scores."""
     a, b = samples_of(plain), samples_of(other)
     if not a or not b:
         return None
-    verdicts = [evidence.compare(evidence.spread([s[key] for s in b]), evidence.spread([s[key] for s in a]))
-                for key in SAMPLE_MEASURES]
-    return next((v for v in verdicts if v is not evidence.Verdict.OVERLAP), evidence.Verdict.OVERLAP)
+    return stats.compare_groups(SIMILAR_BY, [s[SIMILAR_BY] for s in a], {"other": [s[SIMILAR_BY] for s in b]})[0]
 
 
 def digit_share_rows(views: dict[str, RunView]) -> list[list]:

@@ -19,7 +19,7 @@ class Found:
     """The findings of one build that more than one reader needs."""
 
     collapse: dict[str, Any] | None  # the collapse study (collapse.collapse_study); None without one
-    latent_size: dict[str, Any] | None  # the latent-size study's best size (findings.best_latent_size); None without
+    latent_size: dict[str, Any] | None  # the latent-size study's tests (findings.latent_size_tests); None without
     ends: list[tuple[str, float, float]]  # each finished GAN's D(real) and D(fake) at its end
     comparisons: list[findings.VAEComparison]  # each VAE's final validation loss beside the writeup's
     claims: list[claims.Claim]  # each of the writeup's claims with what the runs say of it (the front matter)
@@ -31,7 +31,7 @@ def found_once(views: dict[str, RunView]) -> Found:
     """The findings of these runs (their folders as the build read them)."""
     study = collapse.collapse_study(views["collapse"]) if "collapse" in views else None
     return Found(collapse=study, claims=claims.writeup_claims(views, study), shorter=claims.shorter(views),
-                 latent_size=findings.best_latent_size(views["study"]) if "study" in views else None,
+                 latent_size=findings.latent_size_tests(views["study"]) if "study" in views else None,
                  ends=findings.discriminator_ends(views["gan"], views["aux_gan"])
                  if "gan" in views and "aux_gan" in views else [],
                  comparisons=findings.vae_comparisons(views["vae_z2"], views["vae_z20"])

@@ -260,19 +260,19 @@ def published_rows(models: list[dict]) -> list[dict[str, Any]]:
             for source, model, latent, nll, samples, differs in PUBLISHED_NLL]
 
 
-def study_record(study: RunView | None, best: dict[str, Any] | None) -> dict[str, Any]:
-    """The latent-size study: its table's rows and the size the rule names best (best: findings.best_latent_size of
-    the study run; {} when the build has none)."""
+def study_record(study: RunView | None, sizes: dict[str, Any] | None) -> dict[str, Any]:
+    """The latent-size study: its table's rows and each size's test against the declared reference size (sizes:
+    findings.latent_size_tests of the study run; {} when the build has none)."""
     rows = study.metrics.get("study") if study else None
-    best = best if rows else None
-    if not best:
-        return {"study": {"rows": rows, "best": None}} if rows else {}
-    spread = best["loss"]
-    settings = {"headers": findings.LATENT_SIZE_HEADERS, "rows": findings.latent_size_rows(study, best)}
-    return {"study": {"rows": rows, "settings": settings,
-                      "best": {"latent_dim": best["latent_dim"], "loss": spread.text(2), "losses": list(spread.values),
-                               "seeds": spread.n, "epochs": best["epochs"], "ties": best["ties"],
-                               "too_few": best["too_few"]}}}
+    sizes = sizes if rows else None
+    if not sizes:
+        return {"study": {"rows": rows, "tests": None}} if rows else {}
+    settings = {"headers": findings.latent_size_headers(sizes["reference"]),
+                "rows": findings.latent_size_rows(study, sizes)}
+    return {"study": {"rows": rows, "settings": settings, "reference": sizes["reference"],
+                      "seeds": sizes["seeds"], "epochs": sizes["epochs"], "lowest": sizes["lowest"],
+                      "detectable": sizes["detectable"],
+                      "tests": {str(size): test.record() for size, test in sizes["tests"].items()}}}
 
 
 def collapse_record(collapse: RunView | None, study: dict[str, Any] | None) -> dict[str, Any]:
@@ -282,7 +282,9 @@ def collapse_record(collapse: RunView | None, study: dict[str, Any] | None) -> d
     if not rows:
         return {}
     settings = {"headers": study["setting_headers"], "rows": study["setting_rows"]} if study else None
-    return {"collapse": {"at_epoch": collapse.metrics["at_epoch"], "runs": rows, "settings": settings}}
+    tests = {s.label: test.record() for s, test in study["tests"].items()} if study else {}
+    return {"collapse": {"at_epoch": collapse.metrics["at_epoch"], "runs": rows, "settings": settings,
+                         "measure": study["measure"] if study else None, "tests": tests}}
 
 
 def write_results(data: dict[str, Any], folder: Path) -> Path:

@@ -28,6 +28,45 @@ SEED = 0  # the bootstrap's draws: the same interval on every build
 POWER = 0.8  # the power at which the smallest detectable effect is stated
 
 
+@dataclass(frozen=True)
+class Spread:
+    """One setting's values over its seeds, described: mean and range."""
+
+    values: tuple[float, ...]
+
+    @property
+    def n(self) -> int:
+        """How many seeds."""
+        return len(self.values)
+
+    @property
+    def mean(self) -> float:
+        """The mean over seeds."""
+        return statistics.fmean(self.values)
+
+    @property
+    def low(self) -> float:
+        """The smallest value."""
+        return min(self.values)
+
+    @property
+    def high(self) -> float:
+        """The largest value."""
+        return max(self.values)
+
+    def text(self, digits: int = 0) -> str:
+        """'9.7 (9–10 over 3 seeds)', or '9 (1 seed)'."""
+        if self.n == 1:
+            return f"{self.values[0]:,.{digits}f} (1 seed)"
+        mean_digits = digits or 1  # a mean of whole numbers (digits covered, epochs) keeps one decimal
+        return f"{self.mean:,.{mean_digits}f} ({self.low:,.{digits}f}–{self.high:,.{digits}f} over {self.n} seeds)"
+
+
+def spread(values: Sequence[float]) -> Spread:
+    """The spread of values over seeds."""
+    return Spread(tuple(float(v) for v in values))
+
+
 class Call(enum.StrEnum):
     """What one comparison lets a sentence say."""
 
@@ -68,6 +107,12 @@ class Comparison:
         if self.adjusted_p >= ALPHA:
             return Call.CANNOT_TELL
         return Call.HIGHER if self.difference > 0 else Call.LOWER
+
+    def record(self) -> dict[str, float | str]:
+        """The comparison as a record keeps it: difference, interval, p, adjusted p and the call."""
+        return {"measure": self.measure, "n": len(self.values), "n_reference": len(self.reference),
+                "difference": self.difference, "low": self.low, "high": self.high, "p": self.p,
+                "adjusted_p": self.adjusted_p, "call": str(self.call)}
 
     def text(self, digits: int = 1) -> str:
         """'+42.0 (95% interval +30.0 to +55.0; adjusted p = 0.008)', the numbers beside a verdict."""
