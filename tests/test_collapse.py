@@ -81,51 +81,68 @@ def test_the_collapse_epoch_is_when_the_samples_stop_covering_all_ten_digits_for
     assert collapse.collapse_time(writeup, 20)["collapse_epoch"] == 15
 
 
-def row(label: str, seed: int, final_digits: int, best_epoch: int, changes: dict | None = None,
-        most_digits: int = 10) -> dict:
-    """One run's summary as the collapse notebook writes it (only what the rule reads, and the table's columns)."""
+def row(label: str, seed: int, final_digits: int, collapse_epoch: int, changes: dict | None = None,
+        most_digits: int = 10, final_epoch: int = 300) -> dict:
+    """One run's summary as the collapse notebook writes it (a collapse epoch of 300 or more: not collapsed by
+    then)."""
+    collapsed = collapse_epoch < 300
     return {"label": label, "seed": seed, "changes": changes or {}, "at_epoch": 300, "digits": final_digits,
-            "frechet_distance": 300.0, "best_frechet_distance": 200.0, "best_epoch": best_epoch, "frechet_rise": 1.5,
-            "d_real": 0.8, "d_fake": 0.2, "most_digits": most_digits, "final_epoch": 300,
-            "final_digits": final_digits, "final_frechet_distance": 300.0}
+            "frechet_distance": 300.0, "best_frechet_distance": 200.0, "best_epoch": 40, "frechet_rise": 1.5,
+            "d_real": 0.8, "d_fake": 0.2, "most_digits": most_digits, "final_epoch": final_epoch,
+            "final_digits": final_digits, "final_frechet_distance": 300.0, "collapse_epoch": min(collapse_epoch, 300),
+            "collapsed": collapsed, "final_collapse_epoch": collapse_epoch if collapsed else final_epoch,
+            "final_collapsed": collapse_epoch < final_epoch, "final_best_frechet_distance": 150.0,
+            "final_best_epoch": 135, "final_d_real": 0.9}
 
 
-def setting(label: str, changes: dict, finals: list[int], bests: list[int]) -> list[dict]:
-    """Three seeds (or as many as given) of one setting."""
-    return [row(label, seed, d, b, changes) for seed, (d, b) in enumerate(zip(finals, bests))]
+def setting(label: str, changes: dict, epochs: list[int], final_epoch: int = 300) -> list[dict]:
+    """One setting's seeds, one collapse epoch each."""
+    return [row(label, seed, 10 if e >= 300 else 5, e, changes, final_epoch=final_epoch)
+            for seed, e in enumerate(epochs)]
 
 
-def test_each_setting_is_judged_against_the_writeups_by_the_rule_over_its_seeds():
-    rows = (setting(collapse_findings.WRITEUP, {}, [4, 4, 5], [35, 40, 50])
-            + setting("weaker", {"disc_learning_rate": 1.25e-4}, [10, 10, 10], [250, 280, 300])
-            + setting("stronger", {"d_steps": 2}, [2, 3, 2], [15, 20, 15])
-            + setting("faster D", {"disc_learning_rate": 0.002}, [4, 6, 5], [40, 45, 30])
-            + setting("slower", {"learning_rate": 0.0002}, [5, 4, 4], [100, 110, 120])
-            + setting("faster", {"learning_rate": 0.001}, [7, 8, 9], [40, 40, 45])
-            + setting("digit head", {"auxiliary": True}, [6], [40]))
+def test_each_setting_is_tested_against_the_writeups_by_the_declared_measure():
+    assert collapse_findings.declared_measure() == "collapse_epoch"  # declared in the collapse profile
+    rows = (setting(collapse_findings.WRITEUP, {}, [100, 110, 95, 120, 105])
+            + setting("weaker", {"disc_learning_rate": 1.25e-4}, [1000] * 5, final_epoch=1000)
+            + setting("stronger", {"d_steps": 2}, [30, 25, 40, 35, 20])
+            + setting("faster D", {"disc_learning_rate": 0.002}, [90, 130, 100, 115, 125])
+            + setting("slower", {"learning_rate": 0.0002}, [150, 200, 170, 180, 290])
+            + setting("digit head", {"auxiliary": True}, [120, 140, 150]))
     study = collapse_findings.study_of_rows(rows)
-    assert study["compared"] and study["full_length"] and study["writeup"].loses_digits
-    assert {role: str(o) for role, o in study["outcome"].items()} == {
-        "weaker_d": "prevents", "stronger_d": "hastens", "faster_d": "undecided", "slower": "delays",
-        "faster": "delays", "digit_head": "too few seeds", "ac_gan": "None"}  # no AC-GAN among these runs
+    assert study["compared"] and study["tested"] and study["measured"] and study["seeds"] == 3
+    assert {role: str(o) for role, o in study["outcome"].items() if o} == {
+        "weaker_d": "keeps its digits", "stronger_d": "collapses sooner", "faster_d": "cannot be told apart",
+        "slower": "collapses later", "digit_head": "described only"}
+    tests = {s.label: t for s, t in study["tests"].items()}
+    assert tests["weaker"].adjusted_p == pytest.approx(4 * 2 / 252)  # Holm: four testable settings, all apart
     table = {r[0]: r for r in study["setting_rows"]}
-    assert table["weaker"][2] == "10.0 (10–10 over 3 seeds)" and table["weaker"][-1] == "prevents"
-    assert table[collapse_findings.WRITEUP][1] == "0, 1, 2" and table["digit head"][2] == "6 (1 seed)"
+    assert table["weaker"][2] == "300.0 (300–300 over 5 seeds)" and table["weaker"][-1] == "keeps its digits"
+    assert table["digit head"][4] == "–" and table[collapse_findings.WRITEUP][1] == "0, 1, 2, 3, 4"
+    assert [s.label for s in study["longer"]] == ["weaker"] and study["longer"][0].kept_to_the_end == 5
 
 
-def test_the_record_keeps_each_settings_spread_and_the_readme_shows_it():
-    rows = (setting(collapse_findings.WRITEUP, {}, [4, 4, 5], [35, 40, 50])
-            + setting("D learning rate 0.000125", {"disc_learning_rate": 1.25e-4}, [10, 10, 10], [250, 280, 300]))
+def test_a_record_without_the_collapse_epoch_is_described_not_tested():
+    rows = setting(collapse_findings.WRITEUP, {}, [100] * 5) + setting("stronger", {"d_steps": 2}, [30] * 5)
+    for r in rows:
+        del r["collapse_epoch"]
+    study = collapse_findings.study_of_rows(rows)
+    assert not study["measured"] and not study["tests"] and str(study["outcome"]["stronger_d"]) == "described only"
+
+
+def test_the_record_keeps_each_settings_test_and_the_readme_shows_it():
+    rows = (setting(collapse_findings.WRITEUP, {}, [100, 110, 95, 120, 105])
+            + setting("D learning rate 0.000125", {"disc_learning_rate": 1.25e-4}, [300] * 5))
     view = SimpleNamespace(metrics={"collapse": rows, "at_epoch": 300})
     record = reproduction.collapse_record(view, collapse_findings.study_of_rows(rows))["collapse"]
-    assert record["settings"]["rows"][1][2:] == ["10.0 (10–10 over 3 seeds)", "10.0 (10–10 over 3 seeds)",
-                                                 "276.7 (250–300 over 3 seeds)", "300.0 (300–300 over 3 seeds)",
-                                                 "prevents"]
+    weaker = record["settings"]["rows"][1]
+    assert weaker[2] == "300.0 (300–300 over 5 seeds)" and weaker[3].startswith("+194 (+18") and weaker[4] == "0.008"
+    assert record["tests"]["D learning rate 0.000125"]["call"] == "higher" and record["measure"] == "collapse_epoch"
     provenance = {"date": "2026-12-02 14:00 UTC", "commit": "abc", "command": "python -m helpers.report "
                   "--profile collapse", "device": "cpu", "runs_wall": None}
     data = {"profile": "collapse", "collapse": record, "provenance": provenance}
     block = readme.study_block("collapse", json.loads(json.dumps(data)))
-    assert "| D learning rate 0.000125 | 0, 1, 2 | 10.0 (10–10 over 3 seeds) |" in block
+    assert "| D learning rate 0.000125 | 0, 1, 2, 3, 4 | 300.0 (300–300 over 5 seeds) |" in block
     assert "Generated from `results/collapse.json` (2026-12-02 14:00 UTC, commit abc" in block
     assert readme.study_block("collapse", None) == "" and reproduction.collapse_record(None, None) == {}
     text = "<!-- results:collapse -->\nold\n<!-- /results:collapse -->\n"

@@ -171,7 +171,7 @@ def study_of_rows(rows: list[dict[str, Any]], rate: float = GANConfig().learning
 def setting_headers(at_epoch: int) -> list[str]:
     """The settings table's column headers, naming the compared epoch."""
     return ["setting", "seeds", "collapse epoch", "difference (95% interval)", "adjusted p", f"digits at {at_epoch}",
-            f"lowest FD to {at_epoch} (epoch)", "against the writeup's"]
+            f"lowest FD to {at_epoch}", "its epoch", "against the writeup's"]
 
 
 def setting_rows(writeup: Setting, changed: list[tuple[Setting, Outcome]],
@@ -182,6 +182,6 @@ def setting_rows(writeup: Setting, changed: list[tuple[Setting, Outcome]],
         difference = (f"{test.difference:+.0f} ({test.low:+.0f} to {test.high:+.0f})" if test else "–")
         p = "–" if not test or test.call is stats.Call.DESCRIPTIVE else f"{test.adjusted_p:.3f}"
         return [s.label, ", ".join(map(str, s.seeds)), epoch, difference, p, s.spread("digits").text(),
-                f"{s.spread('best_frechet_distance').text()} ({s.spread('best_epoch').text()})", verdict]
+                s.spread("best_frechet_distance").text(), s.spread("best_epoch").text(), verdict]
 
     return [row(writeup, None, "–"), *(row(s, tests.get(s), str(o)) for s, o in changed)]

@@ -331,7 +331,7 @@ def context(doc: Document, views: dict[str, RunView], profile: str, meta: list[t
         "writeup": {"vae_loss": WRITEUP_VAE_LOSS, "vae_epochs": WRITEUP_VAE_EPOCHS, "gan_epochs": WRITEUP_GAN_EPOCHS,
                     "gan_claim": WRITEUP_GAN_CLAIM},
         "f": findings, "record": record, "verify": verify, "found": found, "fmt": findings.fmt,
-        "Outcome": collapse.Outcome, "Call": stats.Call, "Basis": claims.Basis,
+        "Outcome": collapse.Outcome, "Call": stats.Call, "Basis": claims.Basis, "stats": stats,
         "aux_label": findings.gan_label(views["aux_gan"]) if "aux_gan" in views else "AC-GAN",
         "place_header": lambda: doc.place(
             doc.env.get_template("blocks/header.html.j2").render(title=TITLE, meta=meta), "header"),

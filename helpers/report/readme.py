@@ -58,13 +58,13 @@ def wall_note(wall: dict[str, Any] | None) -> str:
 
 
 STUDY_INTROS = {
-    "collapse": "The collapse study (`make report PROFILE=collapse`) below: each setting over its seeds at the end of "
-                "training (mean, and range over the seeds): the digits a fixed batch of 1,000 monitored samples "
-                "covers, the epoch of its lowest Fréchet distance to the validation images, and the rule's outcome "
-                "against the writeup's settings.",
+    "collapse": "The collapse study (`make report PROFILE=collapse`) below: each setting over its seeds (mean, and "
+                "range over the seeds): the collapse epoch, its difference from the writeup's settings with the "
+                "95% bootstrap interval and the Holm-adjusted p of the exact permutation test, the digits a fixed "
+                "batch of 1,000 monitored samples covers and the lowest Fréchet distance to the validation images.",
     "study": "The latent-size study (`make report PROFILE=study`) below: each latent size over its seeds after the "
              "last epoch (mean, and range over the seeds): the negative ELBO on the validation and training images, "
-             "the latent units it uses, and the rule's verdict against the size with the lowest mean.",
+             "the latent units it uses, and its difference from the reference size by the declared test.",
 }
 
 
@@ -79,13 +79,27 @@ def source_note(data: dict[str, Any]) -> str:
         f"{p['device']}{threads}).", ran, wall_note(p.get("runs_wall"))) if n)
 
 
+LEGACY_INTRO = ("The {study} (`make report PROFILE={profile}`) below, from a record built before the declared test: "
+                "each {unit} over its seeds (mean, and range over the seeds), described and not tested (the old "
+                "rule's column is left out).")
+LEGACY_NAMES = {"collapse": ("collapse study", "setting"), "study": ("latent-size study", "latent size")}
+
+
 def study_block(name: str, data: dict[str, Any] | None) -> str:
-    """A study's settings over their seeds with the rule's outcome, and where they come from; '' when
-    results/<name>.json does not exist."""
-    settings = (data or {}).get(name, {}).get("settings")
+    """A study's settings over their seeds with each test's outcome, and where they come from; '' when
+    results/<name>.json does not exist. A record built before the declared test keeps its table without the old
+    rule's verdicts."""
+    record = (data or {}).get(name, {})
+    settings = record.get("settings")
     if not settings:
         return ""
-    return f"{STUDY_INTROS[name]} {source_note(data)}\n\n{tables.markdown_table(settings['headers'], settings['rows'])}"
+    headers, rows = settings["headers"], settings["rows"]
+    intro = STUDY_INTROS[name]
+    if "tests" not in record:
+        headers, rows = headers[:-1], [row[:-1] for row in rows]
+        study, unit = LEGACY_NAMES[name]
+        intro = LEGACY_INTRO.format(study=study, profile=name, unit=unit)
+    return f"{intro} {source_note(data)}\n\n{tables.markdown_table(headers, rows)}"
 
 
 def replace_block(text: str, start: str, end: str, content: str) -> str:

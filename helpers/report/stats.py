@@ -189,6 +189,7 @@ def detectable_effect(n: int, m: int, comparisons: int = 1, power: float = POWER
     """The smallest difference in means, in standard deviations of the seeds, that the test detects with this power
     at its strictest Holm level (normal seeds; the t-test's power, which the exact permutation test approaches);
     inf where the seed counts cannot reach that level at all."""
+    comparisons = max(1, comparisons)
     level = ALPHA / comparisons
     if not testable(n, m, comparisons):
         return math.inf
