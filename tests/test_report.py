@@ -25,9 +25,9 @@ from helpers.common.reference import WRITEUP_VAE_LOSS
 from helpers.report import cli, document, export, findings, readme, settings
 from helpers.report import results as reproduction
 from helpers.report.document import Document, DocumentError
-from helpers.report.stats import Call
 from helpers.report.found import found_once
 from helpers.report.runview import RunView
+from helpers.report.stats import Call
 from helpers.runs.profile import PLACEHOLDER, declared, load_profile
 
 TINY = {"epochs": 1, "train_size": 1000, "channels": 4, "nll_samples": 20, "nll_images": 200,
