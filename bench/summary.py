@@ -98,18 +98,20 @@ def build_line(results: dict) -> str:
 
 
 def precision_table(results: dict) -> str:
-    """The full-length comparison of fp32 and bf16 training, per model and measure."""
+    """The full-length comparison of fp32 and bf16 training, per model and measure, by the declared margins."""
     comparison = results.get("precision_comparison") or {}
     rows = [[model, c["machine"]["cpu"], c["epochs"], measure, s["seeds"],
              f"{s['fp32_mean']:.3f} (range {s['fp32_range']:.3f})",
              f"{s['bf16_mean']:.3f} (range {s['bf16_range']:.3f})",
-             f"{s['bf16_minus_fp32']:+.3f}", "agree" if s["agree"] else "differ"]
+             f"{s['bf16_minus_fp32']:+.3f} ({s['low']:+.3f} to {s['high']:+.3f})", f"±{s['margin']:g}",
+             "inside" if s["inside_margin"] else "not inside"]
             for model, c in comparison.items() for measure, s in c["summary"].items()]
     if not rows:
         return "No full-length precision comparison is on record yet (python -m bench.precision)."
-    rule = next(iter(comparison.values()))["rule"]
+    first = next(iter(comparison.values()))
     return markdown_table(["model", "measured on", "epochs", "measure", "seeds", "fp32 mean", "bf16 mean",
-                           "bf16 − fp32", "verdict"], rows) + f"\n\nRule: {rule}."
+                           "bf16 − fp32 (95% interval)", "margin", "interval in margin"], rows) + (
+        f"\n\nRule: {first['rule']}. Margins declared {first.get('margins_declared', '')}.")
 
 
 def tables(results: dict) -> str:
