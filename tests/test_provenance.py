@@ -16,14 +16,18 @@ from helpers.runs.cachekey import source_digest
 
 
 def test_a_start_with_the_same_key_resumes_and_one_with_another_key_starts_afresh(tmp_path, capsys):
-    (tmp_path / CHECKPOINT).write_bytes(b"epoch 7")
     provenance.record_start(tmp_path, "k1")
+    (tmp_path / CHECKPOINT).write_bytes(b"epoch 7")  # the run trained a while, then stopped
     starts = provenance.record_start(tmp_path, "k1")  # resumed: the checkpoint stays
     assert [s["key"] for s in starts] == ["k1", "k1"] and (tmp_path / CHECKPOINT).exists()
     assert starts[0]["commit"] == provenance.git("rev-parse", "HEAD") and isinstance(starts[0]["dirty"], bool)
     starts = provenance.record_start(tmp_path, "k2")  # other code or parameters: nothing of k1's training is kept
     assert [s["key"] for s in starts] == ["k2"] and not (tmp_path / CHECKPOINT).exists()
-    assert "the cache key changed since this run last started (k1 -> k2)" in capsys.readouterr().out
+    assert "the checkpoint here was trained under cache key k1, not k2" in capsys.readouterr().out
+    (tmp_path / provenance.STARTS).unlink()
+    (tmp_path / CHECKPOINT).write_bytes(b"epoch 20 of 20, by code no start recorded")
+    provenance.record_start(tmp_path, "k2")
+    assert not (tmp_path / CHECKPOINT).exists()  # a checkpoint of unknown code is not resumed either
 
 
 @pytest.fixture
@@ -102,6 +106,6 @@ def test_a_finished_run_records_the_commit_it_started_at_and_refuses_code_change
     assert run(spec(source_digest())).status == "ok"
     record = RunFolder(folder, "toy").record()
     assert [(s["commit"], s["key"]) for s in record["starts"]] == [(provenance.git("rev-parse", "HEAD"), "k1")]
-    assert (folder / METRICS).exists() and not (folder / provenance.STARTS).exists()  # the next attempt starts anew
+    assert (folder / METRICS).exists() and provenance.read_starts(folder)[-1]["key"] == "k1"  # kept for the next
     refused = run(spec("another digest"))
     assert refused.failed and "the helpers' code changed after the build computed this run's cache key" in refused.error

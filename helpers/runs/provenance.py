@@ -2,9 +2,10 @@
 folder, and the check that a record's runs ran committed code that did not change between their starts.
 
 A run that resumes from its checkpoint starts again; each start appends (time, commit, dirty, cache key) to the
-folder's starts.json. A start whose cache key differs from the last start's (the code it hashes or its
-parameters changed) discards the checkpoint and begins the list afresh: nothing trained by other code is
-resumed. The finished run's record (run.json) keeps the list, and a results record lists each run's starts.
+folder's starts.json, which outlives the run. A start whose cache key differs from the last start's (the code it
+hashes or its parameters changed), or a checkpoint with no start recorded, discards the checkpoint and begins the
+list afresh: nothing trained by other code is resumed. The finished run's record (run.json) keeps the list, and a
+results record lists each run's starts.
 """
 
 from __future__ import annotations
@@ -54,13 +55,16 @@ def short_commit() -> str:
 
 
 def record_start(folder: Path, key: str) -> list[dict[str, Any]]:
-    """Append this start to the folder's starts; a new cache key discards the checkpoint and the older starts."""
+    """Append this start to the folder's starts. A checkpoint left by a start with another cache key, or by one
+    that recorded none, is discarded with the older starts: the run trains afresh on this code."""
     starts = read_starts(folder)
-    if starts and starts[-1].get("key") != key:
+    last = starts[-1].get("key") if starts else None
+    if last != key:
+        if (folder / CHECKPOINT).exists():
+            print(f"runner: the checkpoint here was trained under cache key {last or 'unknown'}, not {key}: the "
+                  "run starts afresh", flush=True)
         for name in (CHECKPOINT, PROGRESS):
             (folder / name).unlink(missing_ok=True)
-        print(f"runner: the cache key changed since this run last started ({starts[-1].get('key')} -> {key}): "
-              "it starts afresh", flush=True)
         starts = []
     starts.append({"started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()), **tree_state(), "key": key})
     write_json(folder / STARTS, starts)
@@ -70,11 +74,6 @@ def record_start(folder: Path, key: str) -> list[dict[str, Any]]:
 def read_starts(folder: Path) -> list[dict[str, Any]]:
     """The starts recorded in a run folder (none before its first)."""
     return read_json(folder / STARTS, [])
-
-
-def finished_afresh(folder: Path) -> None:
-    """After a run finished: its starts are in run.json; the next attempt begins a new list."""
-    (folder / STARTS).unlink(missing_ok=True)
 
 
 def code_problems(name: str, starts: list[dict[str, Any]]) -> list[str]:

@@ -108,8 +108,6 @@ def run(spec: RunSpec) -> Result:
     result = Result(spec.name, Status.FAILED if error else Status.OK, (time.perf_counter() - start) / 60, error,
                     spec.key)
     folder.write_record(spec.notebook, spec.params, result, None if error else starts)
-    if not error:
-        provenance.finished_afresh(folder.path)
     return result
 
 
