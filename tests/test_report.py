@@ -942,3 +942,20 @@ def test_both_readings_of_the_auxiliary_gan_get_their_own_verdict(tmp_path):
     assert "cover 4 digits, with an Inception Score of 4.00" in section
     table = page[page.index('id="results-samples"'):]
     assert "auxiliary GAN (ours)" in table[:table.index("</table>")]
+
+
+def test_the_writeups_vaes_are_also_given_over_the_studys_seeds(tmp_path):
+    views = write_scored_build(tmp_path)
+    runs = [{"latent_dim": latent, "seed": seed, "nll_images": 10_000, "validation_loss": 100.0 + latent + seed,
+             "nll": 95.0 + latent + seed, "nll_published_k": 96.0 + latent + seed}
+            for latent in (2, 20) for seed in range(5)]
+    study = write_study(tmp_path / "s", {2: [102.0, 103, 104, 105, 106], 20: [120.0, 121, 122, 123, 124]})
+    add_metrics(study.folder, runs=runs)
+    page = rendered(views | {"study": RunView.read(tmp_path / "s", "study")})
+    section = " ".join(page[page.index("Results over all models"):].split())
+    assert 'id="results-seeds"' in section and "<td>20</td><td>5</td><td>122.00 (12" in section
+    data = reproduction.record(views, "full", reproduction.provenance(views, ["--profile", "full"], "abc", 1),
+                               found_once(views))
+    text = f"{readme.START}\n{readme.END}\n{readme.FINDINGS_START}\n{readme.FINDINGS_END}\n"
+    over = " ".join(readme.rewrite(text, data, {"study": {"study": {"runs": runs}}}).split())
+    assert "Over the latent-size study's 5 seeds (mean and 95% interval), the IS-NLL at K = 500 is 100.00 (" in over

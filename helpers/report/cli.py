@@ -28,7 +28,7 @@ from helpers.config import ParameterError, check_device
 from helpers.config.registry import MODELS, SECTION_RUNS
 from helpers.report import document, export, verify
 from helpers.report import results as reproduction
-from helpers.report.found import Found, found_once
+from helpers.report.found import RESULTS, Found, found_once
 from helpers.report.runview import RunView, devices
 from helpers.runs.executor import ClusterError, Executor
 from helpers.runs.lock import BuildLockedError, build_lock
@@ -137,10 +137,10 @@ def publish_record(data: dict[str, Any], folder: Path, found: Found) -> Path:
         readme,  # here, not at the top: `python -m helpers.report.readme` imports this package first
     )
 
-    if path.parent == readme.RESULTS and readme.FULL_RESULTS.exists():  # the repository's records: README follows
+    if path.parent == RESULTS and readme.FULL_RESULTS.exists():  # the repository's records: README follows
         full = json.loads(readme.FULL_RESULTS.read_text())
         # when this build wrote the collapse record README reads, the study is this build's, not computed again
-        collapse_study = found.collapse if path == readme.RESULTS / "collapse.json" else None
+        collapse_study = found.collapse if path == RESULTS / "collapse.json" else None
         write_text(readme.README, readme.rewrite(readme.README.read_text(), full, readme.study_records(),
                                                  collapse_study))
         print(f"report: rewrote the results blocks of {display_path(readme.README)} from the records")
@@ -186,7 +186,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--record", action="store_true", help="publish this build's record as <results>/<profile>.json "
                         "(and, in the repository's results/, README's results blocks); without it a build writes "
                         "its record only into its build folder")
-    parser.add_argument("--results", type=Path, default=reproduction.RESULTS, help="where --record writes "
+    parser.add_argument("--results", type=Path, default=RESULTS, help="where --record writes "
                         "(default: results/ at the repository root)")
     parser.add_argument("--verify", type=Path, metavar="RECORD", help="after the build, compare every number of a "
                         "committed record (results/<profile>.json; its profile is built) with this build's; exit "

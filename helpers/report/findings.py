@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from helpers.common.folder import RunFolder
 from helpers.common.reference import WRITEUP_VAE_EPOCHS, WRITEUP_VAE_LOSS
-from helpers.config import TRAIN_SIZE
+from helpers.config import TEST_SIZE, TRAIN_SIZE
 from helpers.config.experiments import variant_name
 from helpers.config.folders import split_folders
 from helpers.config.registry import MODELS
@@ -176,6 +176,32 @@ def latent_size_tests(study: RunView) -> dict | None:
             "epochs": study_epochs(study), "seeds": seeds,
             "tested": any(t.call is not stats.Call.DESCRIPTIVE for t in tests.values()),
             "detectable": stats.detectable_effect(seeds, seeds, len(others))}
+
+
+OVER_SEEDS = ("validation_loss", "nll", "nll_published_k")  # the writeup's VAEs over the study's seeds
+
+
+def writeup_sizes_over_seeds(runs: list[dict] | None) -> dict[int, dict[str, tuple[int, float, float, float]]]:
+    """For the writeup's latent sizes (2 and 20), each measure over the study's seeds scored on every test image:
+    (seeds, mean, interval low, high); {} without such runs (a study record without per-run rows, or without the
+    full test set)."""
+    found: dict[int, dict[str, tuple[int, float, float, float]]] = {}
+    for latent in WRITEUP_VAE_LOSS:
+        chosen = [run for run in runs or [] if run["latent_dim"] == latent and run.get("nll_images") == TEST_SIZE]
+        if len(chosen) >= 2:
+            found[latent] = {key: (len(chosen), *stats.mean_interval([run[key] for run in chosen]))
+                             for key in OVER_SEEDS}
+    return found
+
+
+SEED_HEADERS = ["latent size", "seeds", "validation loss", "IS-NLL, K = 5,000", "IS-NLL, K = 500"]
+
+
+def seed_rows(seeds: dict[int, dict[str, tuple[int, float, float, float]]]) -> list[list[str]]:
+    """Per latent size (writeup_sizes_over_seeds): seeds, then each measure's mean and interval."""
+    return [[str(latent), str(by_key["nll"][0]),
+             *(f"{fmt(by_key[key][1])} ({fmt(by_key[key][2])}–{fmt(by_key[key][3])})" for key in OVER_SEEDS)]
+            for latent, by_key in seeds.items()]
 
 
 def study_epochs(study: RunView) -> int | None:

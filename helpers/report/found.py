@@ -10,8 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from helpers.common.files import read_json
+from helpers.common.paths import ROOT
 from helpers.report import claims, collapse, findings
 from helpers.report.runview import RunView
+
+RESULTS = ROOT / "results"  # the committed records (results/<profile>.json)
 
 
 @dataclass(frozen=True)
@@ -24,15 +28,24 @@ class Found:
     comparisons: list[findings.VAEComparison]  # each VAE's final validation loss beside the writeup's
     claims: list[claims.Claim]  # each of the writeup's claims with what the runs say of it (the front matter)
     shorter: list[claims.Shorter]  # the kinds of model trained for fewer epochs than the writeup's
+    seeds: dict[int, dict[str, Any]] | None = None  # the writeup's VAEs over the study's seeds (findings)
     verification: dict[str, Any] | None = None  # this build against a committed record (make verify); None: not asked
 
 
 def found_once(views: dict[str, RunView]) -> Found:
     """The findings of these runs (their folders as the build read them)."""
     study = collapse.collapse_study(views["collapse"]) if "collapse" in views else None
+    latent_runs = views["study"].metrics.get("runs") if "study" in views else committed_study_runs()
     return Found(collapse=study, claims=claims.writeup_claims(views, study), shorter=claims.shorter(views),
                  latent_size=findings.latent_size_tests(views["study"]) if "study" in views else None,
                  ends=findings.discriminator_ends(views["gan"], views["aux_gan"])
                  if "gan" in views and "aux_gan" in views else [],
                  comparisons=findings.vae_comparisons(views["vae_z2"], views["vae_z20"])
-                 if "vae_z2" in views and "vae_z20" in views else [])
+                 if "vae_z2" in views and "vae_z20" in views else [],
+                 seeds=findings.writeup_sizes_over_seeds(latent_runs))
+
+
+def committed_study_runs() -> list[dict[str, Any]] | None:
+    """The per-seed rows of the committed latent-size record (results/study.json), None without them."""
+    path = RESULTS / "study.json"
+    return ((read_json(path, {}).get("study") or {}).get("runs")) if path.exists() else None

@@ -23,13 +23,13 @@ import jinja2
 from helpers.common import measures, tables
 from helpers.common.measures import MISSING
 from helpers.common.paths import ROOT
-from helpers.report import collapse
+from helpers.report import collapse, findings
 from helpers.report.document import WORDING_FILTERS
 from helpers.report.findings import fmt, percent
+from helpers.report.found import RESULTS
 from helpers.runs.provenance import code_problems
 
 README = ROOT / "README.md"
-RESULTS = ROOT / "results"
 FULL_RESULTS = RESULTS / "full.json"
 START, END = "<!-- results:full -->", "<!-- /results:full -->"
 FINDINGS_START, FINDINGS_END = "<!-- findings:full -->", "<!-- /findings:full -->"
@@ -181,6 +181,7 @@ def reading(data: dict[str, Any], studies: dict[str, dict | None], collapse_stud
                                      if p["source"].startswith("Davidson") and p["latent_dim"] == latent),
         collapse=collapse_study or collapse_of(studies),
         study=(studies.get("study") or {}).get("study"), n=fmt, n0=lambda x: f"{x:,}",
+        seeds=findings.writeup_sizes_over_seeds(((studies.get("study") or {}).get("study") or {}).get("runs")),
         side=side, finished=finished, missing=missing, pct=percent,
         gap_words=gap_words,
     )

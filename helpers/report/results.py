@@ -18,7 +18,6 @@ from typing import Any
 
 from helpers.common import measures
 from helpers.common.files import write_json
-from helpers.common.paths import ROOT
 from helpers.common.reference import WRITEUP_VAE_EPOCHS, WRITEUP_VAE_LOSS
 from helpers.config import MONITOR_SAMPLES
 from helpers.config.registry import MODELS
@@ -28,7 +27,6 @@ from helpers.report.runview import RunView, devices
 from helpers.report.verify import cpu_capability, this_machine_flags
 from helpers.runs.profile import REPLICA
 
-RESULTS = ROOT / "results"
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"  # run.json's "finished" (RunFolder.write_record)
 
 REFERENCE_POINTS = (("real_test", "real test images (IS; its maximum is 10)"),
@@ -283,6 +281,7 @@ def study_record(study: RunView | None, sizes: dict[str, Any] | None) -> dict[st
     settings = {"headers": findings.latent_size_headers(sizes["reference"]),
                 "rows": findings.latent_size_rows(study, sizes)}
     return {"study": {"rows": rows, "settings": settings, "reference": sizes["reference"],
+                      "runs": study.metrics.get("runs"),
                       "seeds": sizes["seeds"], "epochs": sizes["epochs"], "lowest": sizes["lowest"],
                       "detectable": sizes["detectable"],
                       "tests": {str(size): test.record() for size, test in sizes["tests"].items()}}}

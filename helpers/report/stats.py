@@ -158,6 +158,16 @@ def bootstrap_interval(values: Sequence[float], reference: Sequence[float]) -> t
     return float(result.confidence_interval.low), float(result.confidence_interval.high)
 
 
+def mean_interval(values: Sequence[float]) -> tuple[float, float, float]:
+    """The mean of one setting's seeds and its percentile bootstrap interval (the mean itself for one seed)."""
+    mean = statistics.fmean(values)
+    if len(values) < 2 or len(set(values)) == 1:
+        return mean, mean, mean
+    result = stats.bootstrap((np.asarray(values, float),), np.mean, n_resamples=RESAMPLES, confidence_level=CONFIDENCE,
+                             method="percentile", rng=np.random.default_rng(SEED))
+    return mean, float(result.confidence_interval.low), float(result.confidence_interval.high)
+
+
 def holm(p_values: Sequence[float]) -> list[float]:
     """Holm's step-down adjustment: the k-th smallest p times (m - k + 1), kept monotone, capped at 1."""
     order = sorted(range(len(p_values)), key=lambda i: p_values[i])
