@@ -129,6 +129,8 @@ GAN = (
     Setting("learning rate", "0.0005 for both", gan_rates),
     Setting("Adam β₁", None, values("adam_beta1")),
     Setting("D steps per G step (k)", 1, values("d_steps")),
+    Setting("real images for k > 1 D steps", "a fresh minibatch per step",
+            lambda runs: "one batch, reused by every D step"),
     Setting("batch size", None, values("batch_size")),
     Setting("epochs", WRITEUP_GAN_EPOCHS, values("epochs")),
     Setting("auxiliary GAN", "a digit head on “the generator's” layers", auxiliary, Mark.READING),
