@@ -15,6 +15,7 @@ from typing import Any
 from helpers.common.folder import RunFolder, Status
 from helpers.common.paths import display_path
 from helpers.config import CONFIGS, TEST_SIZE, TRAIN_SIZE, Role
+from helpers.runs.profile import REPLICA
 
 HIDDEN_PARAMS = {name for config in CONFIGS.values() for name in config.with_role(Role.PATH)}  # not settings
 
@@ -37,6 +38,11 @@ class RunView:
         folder = build / name
         owner = RunFolder(folder, name)
         return cls(name, folder, owner.record(), owner.metrics(), {f["name"]: f for f in owner.figures()})
+
+    @property
+    def replica(self) -> bool:
+        """Whether the run is a seed replica of another run of the build ('vae_z2.seed1', from --spread)."""
+        return REPLICA in self.name
 
     @property
     def status(self) -> Status:
