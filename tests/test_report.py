@@ -322,13 +322,26 @@ def test_sentences_stay_short(tmp_path):
     assert sum(lengths) / len(lengths) < MEAN_SENTENCE_WORDS
 
 
-def test_a_study_the_build_did_not_run_gets_a_sentence_and_its_command(tmp_path):
+def test_a_study_the_build_did_not_run_gets_a_sentence_and_its_command(tmp_path, monkeypatch):
+    from test_collapse import setting
+
+    from helpers.report import found
+
+    monkeypatch.setattr(found, "RESULTS", tmp_path / "results")  # no committed records
     page = rendered(write_scored_build(tmp_path))
     study = page[page.index("Beyond the writeup: latent size"):page.index("6 Conclusion")]
     assert "(`make report PROFILE=study`)" in study and len(prose(study).split()) <= UNRUN_STUDY_WORDS
-    assert "The collapse: delayed or prevented?" not in page  # no collapse run: not even its heading
+    assert "The collapse: when" not in page  # no collapse run: not even its heading
     claims = page[page.index('id="claims"'):]
     assert "needs the collapse study (<code>make report PROFILE=collapse</code>)" in claims[:claims.index("</table>")]
+    rows = setting("the writeup's settings", {}, [100, 110, 95, 120, 105]) + setting(
+        "2 D steps per G step", {"d_steps": 2}, [30, 25, 40, 35, 20])
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "collapse.json").write_text(json.dumps({"collapse": {"runs": rows}}))
+    claims = rendered(write_scored_build(tmp_path / "b"))
+    claims = html.unescape(claims[claims.index('id="claims"'):claims.index("</table>", claims.index('id="claims"'))])
+    assert "collapse epoch with k = 2 against k = 1: -76 (95% interval" in claims  # from the committed record
+    assert "the collapse study's record, <code>results/collapse.json</code>" in claims and "holds by the test" in claims
 
 
 def test_every_work_cited_has_a_reference(tmp_path):

@@ -117,7 +117,8 @@ def one_step(study: dict[str, Any] | None) -> Claim:
         return Claim("one_step", Basis.NOT_RUN)
     test = study["tests"].get(stronger)
     numbers = {"outcome": study["outcome"]["stronger_d"], "test": test, "at_epoch": study["at_epoch"],
-               "k1": study["writeup"].spread("digits"), "k2": stronger.spread("digits")}
+               "k1": study["writeup"].spread("digits"), "k2": stronger.spread("digits"),
+               "from_record": study.get("from_record", False)}
     if test is None or test.call is stats.Call.DESCRIPTIVE:
         return Claim("one_step", Basis.ONE_RUN, numbers=numbers)
     holds = None if test.call is stats.Call.CANNOT_TELL else test.call is stats.Call.LOWER

@@ -36,13 +36,22 @@ def found_once(views: dict[str, RunView]) -> Found:
     """The findings of these runs (their folders as the build read them)."""
     study = collapse.collapse_study(views["collapse"]) if "collapse" in views else None
     latent_runs = views["study"].metrics.get("runs") if "study" in views else committed_study_runs()
-    return Found(collapse=study, claims=claims.writeup_claims(views, study), shorter=claims.shorter(views),
+    return Found(collapse=study, claims=claims.writeup_claims(views, study or committed_collapse()),
+                 shorter=claims.shorter(views),
                  latent_size=findings.latent_size_tests(views["study"]) if "study" in views else None,
                  ends=findings.discriminator_ends(views["gan"], views["aux_gan"])
                  if "gan" in views and "aux_gan" in views else [],
                  comparisons=findings.vae_comparisons(views["vae_z2"], views["vae_z20"])
                  if "vae_z2" in views and "vae_z20" in views else [],
                  seeds=findings.writeup_sizes_over_seeds(latent_runs))
+
+
+def committed_collapse() -> dict[str, Any] | None:
+    """The collapse study of the committed record (results/collapse.json), marked as such; None without one."""
+    path = RESULTS / "collapse.json"
+    rows = ((read_json(path, {}).get("collapse") or {}).get("runs")) if path.exists() else None
+    study = collapse.study_of_rows(rows) if rows else None
+    return study | {"from_record": True} if study else None
 
 
 def committed_study_runs() -> list[dict[str, Any]] | None:
