@@ -32,16 +32,25 @@ def percent(value: float) -> str:
 
 @dataclass(frozen=True)
 class Allowance:
-    """How far another build's value of a measure may lie from the record's when the two machines differ: Z times
-    the standard deviation of the difference of two single runs, from the spread over seeds that a study measured
+    """How far another build's value of a measure may lie from the record's when the two machines differ: the
+    standard deviation of the difference of two single runs, from the spread over seeds that a study measured
     (training differs between machines about as much as between seeds) and, for a sampled estimate, the standard
-    errors of both estimates. On one machine (same CPU, flags, threads, torch and precision) builds agree exactly."""
+    errors of both estimates, times the Student t quantile that a difference exceeds with probability RATE when
+    that spread comes from n seeds (n - 1 degrees of freedom: few seeds, a wide allowance). On one machine (same
+    CPU, flags, threads, torch and precision) builds agree exactly."""
 
     seeds: str = ""  # the measure whose spread over seeds bounds it, as a study records it ('validation_loss')
     stderr: str = ""  # the record's key of this estimate's standard error ('nll_stderr'); '' when it has none
     words: str = ""  # where the allowance comes from, in words
 
-    Z = 3.0  # about 1 in 370 differences of a normal spread lies further out
+    RATE = 0.0027  # the chance that one number of a reproducing machine lies outside (that of 3 normal sds)
+
+    @classmethod
+    def multiplier(cls, seeds: int) -> float:
+        """The sds of the difference a reproduction may lie out, when the spread comes from this many seeds."""
+        from scipy import stats
+
+        return float(stats.t.ppf(1 - cls.RATE / 2, seeds - 1))
 
 
 @dataclass(frozen=True)

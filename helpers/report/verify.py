@@ -101,13 +101,14 @@ def seed_spread(record: dict[str, Any], studies: dict[str, dict | None], run: st
 
 def allowed_difference(allowance: Allowance, spread: tuple[float, int, bool] | None, recorded: dict[str, Any],
                        here: dict[str, Any]) -> float | None:
-    """Z times the standard deviation of the difference of two runs (None without a spread on record)."""
+    """The t multiplier for the spread's seeds times the standard deviation of the difference of two runs (None
+    without a spread on record)."""
     if spread is None:
         return None
     variance = 2 * spread[0] ** 2
     if allowance.stderr:
         variance += (recorded.get(allowance.stderr) or 0.0) ** 2 + (here.get(allowance.stderr) or 0.0) ** 2
-    return Allowance.Z * math.sqrt(variance)
+    return Allowance.multiplier(spread[1]) * math.sqrt(variance)
 
 
 def compare_number(measure: Measure, label: str, recorded: dict[str, Any], here: dict[str, Any] | None,
@@ -128,7 +129,8 @@ def compare_number(measure: Measure, label: str, recorded: dict[str, Any], here:
     if allowed is None:
         return Line(label, header, a, b, None, Verdict.UNJUDGED,
                     "no spread over seeds on record for it" if allowance else "compared exactly only")
-    basis = f"{Allowance.Z:g} sd of the difference of two runs; sd from {allowance.words} over {spread[1]} seeds"
+    basis = (f"{Allowance.multiplier(spread[1]):.1f} sd of the difference of two runs (t, {spread[1] - 1} degrees "
+             f"of freedom, {Allowance.RATE:.2%} two-sided); sd from {allowance.words} over {spread[1]} seeds")
     return Line(label, header, a, b, allowed, Verdict.WITHIN if abs(a - b) <= allowed else Verdict.OUTSIDE, basis)
 
 
