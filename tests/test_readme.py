@@ -279,3 +279,11 @@ def test_a_hand_typed_result_is_caught_and_code_is_not_prose():
     known = results_numbers() | settings_numbers()
     stated = prose_numbers("Ours reached 123.47 nats (`-p epochs 7`, [docs](docs/x2.md)).")
     assert stated == ["123.47"] and "123.47" not in known
+
+
+def test_every_committed_record_ran_committed_code_that_did_not_change_under_it(capsys):
+    from helpers.report import readme
+
+    assert readme.check_provenance(), capsys.readouterr().out  # records older than per-run starts only warn
+    quick = json.loads((readme.RESULTS / "quick.json").read_text())
+    assert all(run["starts"] for run in quick["provenance"]["runs"].values() if run["status"] in ("ok", "cached"))
