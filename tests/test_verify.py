@@ -70,3 +70,11 @@ def test_an_older_record_that_does_not_name_its_arithmetic_is_never_compared_exa
     assert not verify.same_machine(older["provenance"], record()["provenance"])
     summary = verify.summary(older, record(), verify.compare(older, record(), STUDY))
     assert summary["exact"] is False and summary["run_minutes"]["vae_z20"] == {"record": 8.0, "here": 8.0}
+
+
+def test_a_runs_minutes_are_shown_but_never_judged_even_on_the_same_machine():
+    recorded, slower = record(), record()
+    recorded["models"][0]["minutes"], slower["models"][0]["minutes"] = 2.5, 3.4  # a busier machine, same arithmetic
+    lines = {line.measure: line for line in verify.compare(recorded, slower, STUDY)}
+    assert lines["training minutes"].verdict == verify.Verdict.UNJUDGED and "a time" in lines["training minutes"].basis
+    assert not verify.failing(list(lines.values()))

@@ -111,6 +111,9 @@ def allowed_difference(allowance: Allowance, spread: tuple[float, int, bool] | N
     return Allowance.multiplier(spread[1]) * math.sqrt(variance)
 
 
+COSTS = {"minutes"}  # measures that time a run rather than compute a result: shown, never judged
+
+
 def compare_number(measure: Measure, label: str, recorded: dict[str, Any], here: dict[str, Any] | None,
                    exact: bool, spread: tuple[float, int, bool] | None) -> Line:
     """One measure of one model: the record's value beside this build's, and the verdict."""
@@ -118,6 +121,8 @@ def compare_number(measure: Measure, label: str, recorded: dict[str, Any], here:
     header = measure.header or measure.key
     if b is None:
         return Line(label, header, a, b, 0.0 if exact else None, Verdict.MISSING, "this build has no value")
+    if measure.key in COSTS:
+        return Line(label, header, a, b, None, Verdict.UNJUDGED, "a time: it varies with the machine and its load")
     if exact:
         return Line(label, header, a, b, 0.0, Verdict.SAME if a == b else Verdict.DIFFERS,
                     "exact: the same machine computes the same numbers")
