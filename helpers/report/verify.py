@@ -226,5 +226,6 @@ def outcome_text(checked: dict[str, Any]) -> str:
     if bad:
         return "\n".join(f"verify: NOT REPRODUCED: {line.sentence()}" for line in bad)
     unjudged = len(checked["lines"]) - checked["judged"]
-    return (f"verify: reproduced: {checked['judged']} numbers within their allowance"
+    agreed = "equal bit for bit" if checked.get("exact") else "within their allowance"
+    return (f"verify: reproduced: {checked['judged']} numbers {agreed}"
             + (f", {unjudged} shown but not judged (each line says why)" if unjudged else ""))
