@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-from pathlib import Path
 
 import pytest
 
@@ -81,20 +80,10 @@ def test_the_readme_check_fails_on_a_record_whose_run_ran_uncommitted_code(repos
     assert readme.check_provenance(results)
 
 
-def toy_notebook(path: Path) -> str:
-    """A notebook that writes metrics.json."""
-    import nbformat
-
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell('output_dir: str = "out"', metadata={"tags": ["parameters"]}),
-                nbformat.v4.new_code_cell("import pathlib\npathlib.Path(output_dir, 'metrics.json').write_text('{}')")]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(nb, path)
-    return str(path)
-
-
 @pytest.mark.slow
 def test_a_finished_run_records_the_commit_it_started_at_and_refuses_code_changed_under_its_key(tmp_path):
+    from test_faults import toy_notebook
+
     from helpers.runs.runner import RunSpec, run
 
     folder = tmp_path / "toy"

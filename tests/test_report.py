@@ -25,7 +25,7 @@ from helpers.common.reference import WRITEUP_VAE_LOSS
 from helpers.report import cli, document, export, findings, readme, settings
 from helpers.report import results as reproduction
 from helpers.report.document import Document, DocumentError
-from helpers.report.found import found_once
+from helpers.report.found import found_once, study_records
 from helpers.report.runview import RunView
 from helpers.report.stats import Call
 from helpers.runs.profile import PLACEHOLDER, declared, load_profile
@@ -566,7 +566,7 @@ def test_the_readme_agrees_with_the_committed_results():
         pytest.skip("results/full.json does not exist yet: the full profile's build writes it (make report "
                     "PROFILE=full), and the README's table is generated from it")
     text = readme.README.read_text()
-    assert readme.rewrite(text, json.loads(readme.FULL_RESULTS.read_text()), readme.study_records()) == text, (
+    assert readme.rewrite(text, json.loads(readme.FULL_RESULTS.read_text()), study_records()) == text, (
         "README's results blocks differ from results/*.json: run python -m helpers.report.readme")
 
 

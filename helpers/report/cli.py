@@ -28,7 +28,7 @@ from helpers.config import ParameterError, check_device
 from helpers.config.registry import MODELS, SECTION_RUNS
 from helpers.report import document, export, verify
 from helpers.report import results as reproduction
-from helpers.report.found import RESULTS, Found, found_once
+from helpers.report.found import RESULTS, Found, found_once, study_records
 from helpers.report.runview import RunView, devices
 from helpers.runs.executor import ClusterError, Executor
 from helpers.runs.lock import BuildLockedError, build_lock
@@ -141,7 +141,7 @@ def publish_record(data: dict[str, Any], folder: Path, found: Found) -> Path:
         full = json.loads(readme.FULL_RESULTS.read_text())
         # when this build wrote the collapse record README reads, the study is this build's, not computed again
         collapse_study = found.collapse if path == RESULTS / "collapse.json" else None
-        write_text(readme.README, readme.rewrite(readme.README.read_text(), full, readme.study_records(),
+        write_text(readme.README, readme.rewrite(readme.README.read_text(), full, study_records(),
                                                  collapse_study))
         print(f"report: rewrote the results blocks of {display_path(readme.README)} from the records")
     return path
@@ -161,9 +161,7 @@ def build_record(profile: Profile, views: dict[str, RunView], found: Found, buil
 def verification(recorded_path: Path, data: dict[str, Any], build: Path) -> dict[str, Any]:
     """Compare the committed record with this build's: verify.json in the build folder, the table printed."""
     recorded = json.loads(recorded_path.read_text())
-    from helpers.report import readme  # (see publish_record)
-
-    lines = verify.compare(recorded, data, readme.study_records(recorded_path.parent))
+    lines = verify.compare(recorded, data, study_records(recorded_path.parent))
     checked = verify.summary(recorded, data, lines) | {"record": display_path(recorded_path)}
     write_json(build / "verify.json", checked)
     print("\n" + verify.table_text(checked))

@@ -8,6 +8,7 @@ notebook's glued value is computed once and pulled by name wherever it is shown.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from helpers.common.files import read_json
@@ -16,6 +17,7 @@ from helpers.report import claims, collapse, findings
 from helpers.report.runview import RunView
 
 RESULTS = ROOT / "results"  # the committed records (results/<profile>.json)
+STUDIES = ("collapse", "study")  # the profiles whose records other builds also draw on, when they exist
 
 
 @dataclass(frozen=True)
@@ -35,8 +37,9 @@ class Found:
 def found_once(views: dict[str, RunView]) -> Found:
     """The findings of these runs (their folders as the build read them)."""
     study = collapse.collapse_study(views["collapse"]) if "collapse" in views else None
-    latent_runs = views["study"].metrics.get("runs") if "study" in views else committed_study_runs()
-    return Found(collapse=study, claims=claims.writeup_claims(views, study or committed_collapse()),
+    committed = study_records() if study is None or "study" not in views else {}
+    latent_runs = views["study"].metrics.get("runs") if "study" in views else study_runs_of(committed)
+    return Found(collapse=study, claims=claims.writeup_claims(views, study or recorded_collapse(committed)),
                  shorter=claims.shorter(views),
                  latent_size=findings.latent_size_tests(views["study"]) if "study" in views else None,
                  ends=findings.discriminator_ends(views["gan"], views["aux_gan"])
@@ -46,15 +49,25 @@ def found_once(views: dict[str, RunView]) -> Found:
                  seeds=findings.writeup_sizes_over_seeds(latent_runs))
 
 
-def committed_collapse() -> dict[str, Any] | None:
-    """The collapse study of the committed record (results/collapse.json), marked as such; None without one."""
-    path = RESULTS / "collapse.json"
-    rows = ((read_json(path, {}).get("collapse") or {}).get("runs")) if path.exists() else None
-    study = collapse.study_of_rows(rows) if rows else None
+def study_records(folder: Path | None = None) -> dict[str, dict | None]:
+    """The collapse and latent-size studies' records in folder (default: the committed ones, RESULTS), None where
+    a study has none."""
+    folder = folder or RESULTS
+    return {name: read_json(path) if (path := folder / f"{name}.json").exists() else None for name in STUDIES}
+
+
+def collapse_of(studies: dict[str, dict | None]) -> dict[str, Any] | None:
+    """The collapse study of the collapse record (helpers.report.collapse), or None without one."""
+    rows = ((studies.get("collapse") or {}).get("collapse") or {}).get("runs")
+    return collapse.study_of_rows(rows) if rows else None
+
+
+def recorded_collapse(studies: dict[str, dict | None]) -> dict[str, Any] | None:
+    """The collapse study of the collapse record, marked as coming from the record; None without one."""
+    study = collapse_of(studies)
     return study | {"from_record": True} if study else None
 
 
-def committed_study_runs() -> list[dict[str, Any]] | None:
-    """The per-seed rows of the committed latent-size record (results/study.json), None without them."""
-    path = RESULTS / "study.json"
-    return ((read_json(path, {}).get("study") or {}).get("runs")) if path.exists() else None
+def study_runs_of(studies: dict[str, dict | None]) -> list[dict[str, Any]] | None:
+    """The per-seed rows of the latent-size record, None without them."""
+    return ((studies.get("study") or {}).get("study") or {}).get("runs")

@@ -23,10 +23,10 @@ import jinja2
 from helpers.common import measures, tables
 from helpers.common.measures import MISSING
 from helpers.common.paths import ROOT
-from helpers.report import collapse, findings
+from helpers.report import findings
 from helpers.report.document import WORDING_FILTERS
 from helpers.report.findings import fmt, percent
-from helpers.report.found import RESULTS
+from helpers.report.found import RESULTS, STUDIES, collapse_of, study_records, study_runs_of
 from helpers.runs.provenance import code_problems
 
 README = ROOT / "README.md"
@@ -35,7 +35,6 @@ START, END = "<!-- results:full -->", "<!-- /results:full -->"
 FINDINGS_START, FINDINGS_END = "<!-- findings:full -->", "<!-- /findings:full -->"
 FINDINGS_TEMPLATE = ROOT / "report" / "templates" / "readme" / "findings.md.j2"
 WIDTH = 115  # README's line length
-STUDIES = ("collapse", "study")  # the profiles whose records the reading also draws on, when they exist
 
 
 def table(data: dict[str, Any]) -> str:
@@ -152,18 +151,6 @@ def check_provenance(folder: Path = RESULTS) -> bool:
     return ok
 
 
-def study_records(folder: Path = RESULTS) -> dict[str, dict | None]:
-    """The collapse and latent-size studies' records, None where a study has none."""
-    return {name: json.loads(path.read_text()) if (path := folder / f"{name}.json").exists() else None
-            for name in STUDIES}
-
-
-def collapse_of(studies: dict[str, dict | None]) -> dict[str, Any] | None:
-    """The collapse study of the collapse record (helpers.report.collapse), or None without one."""
-    rows = ((studies.get("collapse") or {}).get("collapse") or {}).get("runs")
-    return collapse.study_of_rows(rows) if rows else None
-
-
 def reading(data: dict[str, Any], studies: dict[str, dict | None], collapse_study: dict[str, Any] | None = None
             ) -> str:
     """The bullets under README's table, rendered from the records by findings.md.j2 (the collapse study computed
@@ -181,7 +168,7 @@ def reading(data: dict[str, Any], studies: dict[str, dict | None], collapse_stud
                                      if p["source"].startswith("Davidson") and p["latent_dim"] == latent),
         collapse=collapse_study or collapse_of(studies),
         study=(studies.get("study") or {}).get("study"), n=fmt, n0=lambda x: f"{x:,}",
-        seeds=findings.writeup_sizes_over_seeds(((studies.get("study") or {}).get("study") or {}).get("runs")),
+        seeds=findings.writeup_sizes_over_seeds(study_runs_of(studies)),
         side=side, finished=finished, missing=missing, pct=percent,
         gap_words=gap_words,
     )
