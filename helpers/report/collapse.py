@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from helpers.common import tables
-from helpers.common.reference import WRITEUP_GAN_EPOCHS
 from helpers.config import GANConfig
 from helpers.report import stats
 from helpers.report.runview import RunView
@@ -78,7 +77,7 @@ class Setting:
 
     def spread(self, key: str) -> stats.Spread:
         """One summary value over the setting's seeds."""
-        return stats.spread([row[key] for row in self.rows])
+        return stats.spread(self.values(key))
 
     def values(self, key: str) -> list[float]:
         """One summary value of each seed."""
@@ -160,9 +159,7 @@ def study_of_rows(rows: list[dict[str, Any]], rate: float = GANConfig().learning
             "changed": changed, "tests": tests, "role": by_role, "outcome": verdicts,
             "seeds": min(len(s.rows) for s in settings), "compared": len(writeup.rows) >= 2,
             "tested": any(t.call is not stats.Call.DESCRIPTIVE for t in tests.values()),
-            "detectable": stats.detectable_effect(len(writeup.rows), len(writeup.rows), len(others)),
             "longer": [s for s in settings if s.went_on],
-            "full_length": min(row["at_epoch"] for row in rows) >= WRITEUP_GAN_EPOCHS,
             "headers": tables.collapse_headers(rows[0]["at_epoch"]), "rows": tables.collapse_rows(rows),
             "setting_headers": setting_headers(rows[0]["at_epoch"]),
             "setting_rows": setting_rows(writeup, changed, tests)}

@@ -163,7 +163,7 @@ def declared_sizes() -> tuple[str, int]:
 
 def latent_size_tests(study: RunView) -> dict | None:
     """Every latent size's final validation loss against the declared reference size's, by the procedure of
-    helpers.report.stats, with the lowest mean and the largest size; None without the reference size's runs."""
+    helpers.report.stats, with the lowest mean; None without the reference size's runs."""
     losses = latent_size_losses(study)
     measure, reference = declared_sizes()
     if reference not in losses:
@@ -172,10 +172,8 @@ def latent_size_tests(study: RunView) -> dict | None:
     tests = dict(zip(others, stats.compare_groups(measure, losses[reference].values, others)))
     seeds = min(loss.n for loss in losses.values())
     return {"reference": reference, "loss": losses[reference], "losses": losses, "tests": tests,
-            "lowest": min(losses, key=lambda size: losses[size].mean), "largest": max(losses),
-            "epochs": study_epochs(study), "seeds": seeds,
-            "tested": any(t.call is not stats.Call.DESCRIPTIVE for t in tests.values()),
-            "detectable": stats.detectable_effect(seeds, seeds, len(others))}
+            "lowest": min(losses, key=lambda size: losses[size].mean), "epochs": study_epochs(study), "seeds": seeds,
+            "tested": any(t.call is not stats.Call.DESCRIPTIVE for t in tests.values())}
 
 
 OVER_SEEDS = ("validation_loss", "nll", "nll_published_k")  # the writeup's VAEs over the study's seeds
@@ -245,8 +243,6 @@ def best_before_end(*runs: RunView) -> list[RunView]:
 def drawn(runs: list[RunView], names: Iterable[str]) -> list[str]:
     """The figure names of which at least one of the runs saved a picture, in the order given."""
     return [name for name in names if any(run.image_uri(name) for run in runs)]
-
-
 
 
 def samples_of(runs: list[RunView]) -> list[dict]:

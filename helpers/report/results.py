@@ -284,7 +284,6 @@ def study_record(study: RunView | None, sizes: dict[str, Any] | None) -> dict[st
     return {"study": {"rows": rows, "settings": settings, "reference": sizes["reference"],
                       "runs": study.metrics.get("runs"),
                       "seeds": sizes["seeds"], "epochs": sizes["epochs"], "lowest": sizes["lowest"],
-                      "detectable": sizes["detectable"],
                       "tests": {str(size): test.record() for size, test in sizes["tests"].items()}}}
 
 
