@@ -108,11 +108,12 @@ class Comparison:
             return Call.CANNOT_TELL
         return Call.HIGHER if self.difference > 0 else Call.LOWER
 
-    def record(self) -> dict[str, float | str]:
+    def record(self) -> dict[str, float | str | None]:
         """The comparison as a record keeps it: difference, interval, p, adjusted p and the call."""
         return {"measure": self.measure, "n": len(self.values), "n_reference": len(self.reference),
-                "difference": self.difference, "low": self.low, "high": self.high, "p": self.p,
-                "adjusted_p": self.adjusted_p, "call": str(self.call)}
+                "difference": self.difference, "low": self.low, "high": self.high,
+                "p": None if math.isnan(self.p) else self.p,  # null where untested: a record stays strict JSON
+                "adjusted_p": None if math.isnan(self.adjusted_p) else self.adjusted_p, "call": str(self.call)}
 
     def text(self, digits: int = 1) -> str:
         """'+42.0 (95% interval +30.0 to +55.0; adjusted p = 0.008)', the numbers beside a verdict."""
