@@ -78,3 +78,16 @@ def test_a_runs_minutes_are_shown_but_never_judged_even_on_the_same_machine():
     lines = {line.measure: line for line in verify.compare(recorded, slower, STUDY)}
     assert lines["training minutes"].verdict == verify.Verdict.UNJUDGED and "a time" in lines["training minutes"].basis
     assert not verify.failing(list(lines.values()))
+
+
+def test_a_vae_s_active_units_are_judged_by_the_latent_size_study_s_seeds():
+    runs = [{"latent_dim": 20, "test_active_units": units} for units in (17, 18, 20, 19, 18)]
+    studies = {"study": {"study": {"rows": [], "runs": runs}}}
+    recorded, here = record(), record(cpu=["Intel Xeon"])
+    recorded["models"][0]["active_units"], here["models"][0]["active_units"] = 17, 19
+    line = next(line for line in verify.compare(recorded, here, studies) if line.measure == "active units")
+    assert line.verdict == verify.Verdict.WITHIN
+    assert line.allowed == pytest.approx(Allowance.multiplier(5) * 2 ** 0.5 * 1.1402, rel=1e-3)
+    other_size = {"study": {"study": {"rows": [], "runs": [r | {"latent_dim": 2} for r in runs]}}}
+    line = next(line for line in verify.compare(recorded, here, other_size) if line.measure == "active units")
+    assert line.verdict == verify.Verdict.UNJUDGED

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import math
 import os
+import statistics
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from helpers.common.machine import cpu_flags
 from helpers.common.measures import MEASURES, Allowance, Measure
+from helpers.report.found import study_runs_of
 
 SCORED = "samples."  # measures of samples scored by the package's classifier, which each build trains anew
 NUMERIC_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile")  # the flags that change the arithmetic
@@ -88,7 +90,8 @@ def seed_spread(record: dict[str, Any], studies: dict[str, dict | None], run: st
                 key: str) -> tuple[float, int, bool] | None:
     """The standard deviation over seeds of measure key for this model, the seed count, and whether the seeds also
     retrained the scoring classifier: from the record's own spreads (a build with --spread) or, for a VAE, from the
-    latent-size study at the same latent size."""
+    latent-size study at the same latent size (its validation loss for the negative ELBO, its seeds' active units
+    on the test images for theirs)."""
     own = (record.get("spreads") or {}).get(run, {})
     if own.get(key) is not None:
         return own[key], own["seeds"], bool(own.get("classifier_seeds", 1) > 1)
@@ -96,6 +99,10 @@ def seed_spread(record: dict[str, Any], studies: dict[str, dict | None], run: st
     size = next((r for r in study if r["latent_dim"] == row.get("latent_dim")), None)
     if size and key in ("neg_elbo", "validation_neg_elbo") and size.get("validation_loss_std") is not None:
         return size["validation_loss_std"], size["seeds"], False
+    units = [r["test_active_units"] for r in study_runs_of(studies) or []
+             if r["latent_dim"] == row.get("latent_dim") and r.get("test_active_units") is not None]
+    if key == "active_units" and len(units) > 1:
+        return statistics.stdev(units), len(units), False
     return None
 
 
