@@ -170,3 +170,21 @@ def test_spread_replicas_retrain_the_scoring_classifier_each_replica_reading_its
     assert replicas["classifier.seed2"].params["seed"] == 2  # the classifier retrained at the replica's seed
     assert replicas["vae_z20.seed2"].params["classifier_dir"] == "{runs.classifier.seed2}"
     assert replicas["vae_z20.seed2"].after_training == ["classifier.seed2"] and "explore.seed1" not in replicas
+
+
+def test_a_running_run_s_epoch_line_says_how_long_it_has_left_at_the_pace_seen(tmp_path, monkeypatch, capsys):
+    from helpers.runs import executor
+
+    clock = [0.0]
+    monkeypatch.setattr(executor.time, "perf_counter", lambda: clock[0])
+    progress = executor.Progress([Run("gan", ROOT / "notebooks/gan.ipynb", {})], tmp_path)
+    progress.started["gan"] = 0.0
+    folder = RunFolder(tmp_path / "gan", "gan")
+    for minute, epoch in enumerate((100, 106, 112), 1):  # an epoch line a minute; six epochs a minute
+        clock[0] = 60.0 * minute
+        folder.path.mkdir(exist_ok=True)
+        (folder.path / "progress.json").write_text(json.dumps({"epoch": epoch, "epochs": 1000, "losses": {}}))
+        progress.epochs()
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == ["    gan: epoch 100 of 1000", "    gan: epoch 106 of 1000 (about 149 min left)",
+                     "    gan: epoch 112 of 1000 (about 148 min left)"]

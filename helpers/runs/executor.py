@@ -292,6 +292,7 @@ class Progress:
         self.begin = time.perf_counter()
         self.started: dict[str, float] = {}
         self.shown: dict[str, str] = {}
+        self.first_seen: dict[str, tuple[float, int]] = {}  # per running run: when this build first saw an epoch
         self.last_epochs = time.perf_counter()
 
     def line(self, name: str, text: str) -> None:
@@ -312,6 +313,7 @@ class Progress:
     def finished(self, result: Result) -> None:
         """The run ended, was found in the cache, or was skipped."""
         self.started.pop(result.name, None)
+        self.first_seen.pop(result.name, None)
         took = f" in {result.minutes:.1f} min" if result.status in (Status.OK, Status.FAILED) else ""
         self.line(result.name, f"{result.status}{took}" + (f" ({result.error})" if result.error else ""))
 
@@ -321,10 +323,21 @@ class Progress:
             return
         self.last_epochs = time.perf_counter()
         for name in self.started:
-            line = progress_line(RunFolder(run_folder(self.build, name), name).progress())
+            progress = RunFolder(run_folder(self.build, name), name).progress()
+            line = progress_line(progress)
             if line and line != self.shown.get(name):
                 self.shown[name] = line
-                print(f"    {name}: {line}", flush=True)
+                print(f"    {name}: {line}{self.time_left(name, progress)}", flush=True)
+
+    def time_left(self, name: str, progress: dict[str, Any]) -> str:
+        """' (about 12 min left)': the run's epochs to go at the pace this build has seen it keep, '' before it
+        has seen one epoch pass."""
+        now, epoch = time.perf_counter(), progress["epoch"]
+        since, first = self.first_seen.setdefault(name, (now, epoch))
+        if epoch <= first:
+            return ""
+        minutes = (progress["epochs"] - epoch) * (now - since) / (epoch - first) / 60
+        return f" (about {minutes:.0f} min left)" if minutes >= 1 else " (under a minute left)"
 
 
 def progress_line(progress: dict[str, Any] | None) -> str:
