@@ -172,19 +172,22 @@ def test_spread_replicas_retrain_the_scoring_classifier_each_replica_reading_its
     assert replicas["vae_z20.seed2"].after_training == ["classifier.seed2"] and "explore.seed1" not in replicas
 
 
-def test_a_running_run_s_epoch_line_says_how_long_it_has_left_at_the_pace_seen(tmp_path, monkeypatch, capsys):
-    from helpers.runs import executor
+def test_epoch_lines_say_how_long_a_run_and_the_build_have_left_at_the_pace_seen(tmp_path, monkeypatch, capsys):
+    from helpers.runs import progress as console
 
     clock = [0.0]
-    monkeypatch.setattr(executor.time, "perf_counter", lambda: clock[0])
-    progress = executor.Progress([Run("gan", ROOT / "notebooks/gan.ipynb", {})], tmp_path)
+    monkeypatch.setattr(console.time, "perf_counter", lambda: clock[0])
+    gan = ROOT / "notebooks/gan.ipynb"
+    progress = console.Progress([Run("gan", gan, {"epochs": 1000}), Run("next", gan), Run("classifier",
+                                 ROOT / "notebooks/classifier.ipynb")], tmp_path)
+    progress.ended.add("classifier")
     progress.started["gan"] = 0.0
     folder = RunFolder(tmp_path / "gan", "gan")
-    for minute, epoch in enumerate((100, 106, 112), 1):  # an epoch line a minute; six epochs a minute
+    folder.path.mkdir()
+    for minute, epoch in enumerate((100, 106, 112), 1):  # an epoch line a minute: ten seconds an epoch
         clock[0] = 60.0 * minute
-        folder.path.mkdir(exist_ok=True)
         (folder.path / "progress.json").write_text(json.dumps({"epoch": epoch, "epochs": 1000, "losses": {}}))
         progress.epochs()
-    lines = capsys.readouterr().out.splitlines()
-    assert lines == ["    gan: epoch 100 of 1000", "    gan: epoch 106 of 1000 (about 149 min left)",
-                     "    gan: epoch 112 of 1000 (about 148 min left)"]
+    assert capsys.readouterr().out.splitlines() == [  # the build: 894 epochs of this run and 300 of the next
+        "    gan: epoch 100 of 1000", "    gan: epoch 106 of 1000 (about 2.5 h left)",
+        "    the build: about 3.3 h left (2 runs to end, 1 side by side)", "    gan: epoch 112 of 1000 (about 2.5 h left)"]

@@ -32,12 +32,12 @@ from helpers.common.folder import Result, RunFolder, Status
 from helpers.common.paths import ROOT, display_path
 from helpers.runs.cachekey import cache_key, data_digest, source_digest
 from helpers.runs.profile import Run, resolved_params, run_folder
+from helpers.runs.progress import Progress
 from helpers.runs.runner import RunSpec
 
 TOPIC = "helpers-runs"  # the Dask event topic on which a task says that its run started
 CONNECT_SECONDS = 4  # how long to try to reach a scheduler before giving up
 POLL_SECONDS = 0.5  # the longest the build waits for a run to end before it prints what started
-EPOCH_LINES_SECONDS = 60  # how often the epoch progress of running runs is printed (when it changed)
 NOT_INHERITED = ("MALLOC_TRIM_THRESHOLD_",)  # environment a run's process must not take over from a Dask worker
 
 
@@ -280,69 +280,3 @@ def outcome(name: str, future: Any) -> Result:
         return future.result()
     except Exception as exc:
         return Result(name, Status.FAILED, error=f"{type(exc).__name__} on the Dask worker: {exc}".strip())
-
-
-class Progress:
-    """One console line per state change of a run (queued, running, ok, failed, cached, skipped)."""
-
-    def __init__(self, runs: list[Run], build: Path):
-        self.index = {run.name: i for i, run in enumerate(runs, 1)}
-        self.total = len(runs)
-        self.build = build
-        self.begin = time.perf_counter()
-        self.started: dict[str, float] = {}
-        self.shown: dict[str, str] = {}
-        self.first_seen: dict[str, tuple[float, int]] = {}  # per running run: when this build first saw an epoch
-        self.last_epochs = time.perf_counter()
-
-    def line(self, name: str, text: str) -> None:
-        """Print '[i/n] name: text (elapsed m min)'."""
-        elapsed = (time.perf_counter() - self.begin) / 60
-        print(f"[{self.index.get(name, 0)}/{self.total}] {name}: {text} (elapsed {elapsed:.1f} min)", flush=True)
-
-    def queued(self, name: str) -> None:
-        """The run waits for a worker (or for the runs it needs)."""
-        self.line(name, "queued")
-
-    def running(self, name: str, worker: str) -> None:
-        """The run's process started on a worker."""
-        self.started[name] = time.perf_counter()
-        log = display_path(run_folder(self.build, name) / LOG)
-        self.line(name, f"running on {worker} (its output: {log})")
-
-    def finished(self, result: Result) -> None:
-        """The run ended, was found in the cache, or was skipped."""
-        self.started.pop(result.name, None)
-        self.first_seen.pop(result.name, None)
-        took = f" in {result.minutes:.1f} min" if result.status in (Status.OK, Status.FAILED) else ""
-        self.line(result.name, f"{result.status}{took}" + (f" ({result.error})" if result.error else ""))
-
-    def epochs(self) -> None:
-        """Every EPOCH_LINES_SECONDS, the epoch each running run reported and its losses, when it changed."""
-        if time.perf_counter() - self.last_epochs < EPOCH_LINES_SECONDS:
-            return
-        self.last_epochs = time.perf_counter()
-        for name in self.started:
-            progress = RunFolder(run_folder(self.build, name), name).progress()
-            line = progress_line(progress)
-            if line and line != self.shown.get(name):
-                self.shown[name] = line
-                print(f"    {name}: {line}{self.time_left(name, progress)}", flush=True)
-
-    def time_left(self, name: str, progress: dict[str, Any]) -> str:
-        """' (about 12 min left)': the run's epochs to go at the pace this build has seen it keep, '' before it
-        has seen one epoch pass."""
-        now, epoch = time.perf_counter(), progress["epoch"]
-        since, first = self.first_seen.setdefault(name, (now, epoch))
-        if epoch <= first:
-            return ""
-        minutes = (progress["epochs"] - epoch) * (now - since) / (epoch - first) / 60
-        return f" (about {minutes:.0f} min left)" if minutes >= 1 else " (under a minute left)"
-
-
-def progress_line(progress: dict[str, Any] | None) -> str:
-    """'epoch 5 of 20: train_loss 150.2, validation_loss 148.1' from a run's progress, or ''."""
-    if not progress:
-        return ""
-    losses = ", ".join(f"{k} {v:.4g}" for k, v in progress.get("losses", {}).items())
-    return f"epoch {progress['epoch']} of {progress['epochs']}" + (f": {losses}" if losses else "")
