@@ -60,6 +60,9 @@ def test_runs_that_ran_committed_code_pass_and_each_fault_is_one_line(repository
     assert provenance.code_problems("gan", [start(changed), start(report_only)]) == []  # the report layer is not hashed
     assert provenance.code_problems("gan", [start(repository["first"]), start(changed)]) == [
         f"gan: resumed at {changed[:10]} across a change to the code it hashes since {repository['first'][:10]}"]
+    assert provenance.code_problems("gan", [start(repository["first"])]) == [  # a record of older code than HEAD's
+        f"gan: ran at {repository['first'][:10]}; the code it hashes has changed since (helpers/models/x.py): "
+        "rebuild the record"]
     assert provenance.code_problems("gan", [start(changed, dirty=True)]) == [
         "gan: started 2026-12-07 01:00:00 UTC with uncommitted changes to the code it hashes"]
     assert provenance.code_problems("gan", [start("0" * 40)]) == ["gan: commit 0000000000 is not in this repository"]
@@ -78,6 +81,14 @@ def test_the_readme_check_fails_on_a_record_whose_run_ran_uncommitted_code(repos
     runs["gan"]["starts"][0]["dirty"] = False
     (results / "tiny.json").write_text(json.dumps({"profile": "tiny", "provenance": {"runs": runs}}))
     assert readme.check_provenance(results)
+    for run in runs.values():  # both ran code older than the checked-out commit's: one line for the two
+        run["starts"] = [start(repository["first"])]
+    (results / "tiny.json").write_text(json.dumps({"profile": "tiny", "provenance": {"runs": runs}}))
+    capsys.readouterr()
+    assert not readme.check_provenance(results)
+    assert capsys.readouterr().out.splitlines() == [
+        f"error: results/tiny.json: 2 runs (gan, ...): ran at {repository['first'][:10]}; the code it hashes has "
+        "changed since (helpers/models/x.py): rebuild the record"]
 
 
 @pytest.mark.slow

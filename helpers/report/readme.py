@@ -131,8 +131,13 @@ def provenance_problems(data: dict[str, Any]) -> tuple[list[str], list[str]]:
     if not any(run.get("starts") for run in runs.values()):
         return [], [f"results/{data['profile']}.json: built before its runs recorded their commits; rebuild it "
                     f"(make report PROFILE={data['profile']} ARGS=--record) to check them"]
-    return [line for name, run in runs.items() if run.get("status") in ("ok", "cached")
-            for line in code_problems(name, run.get("starts", []))], []
+    problems: dict[str, list[str]] = {}  # each problem once, with the runs that have it
+    for name, run in runs.items():
+        if run.get("status") in ("ok", "cached"):
+            for line in code_problems(name, run.get("starts", [])):
+                problems.setdefault(line.removeprefix(f"{name}: "), []).append(name)
+    return [f"{names[0] if len(names) == 1 else f'{len(names)} runs ({names[0]}, ...)'}: {problem}"
+            for problem, names in problems.items()], []
 
 
 def check_provenance(folder: Path = RESULTS) -> bool:

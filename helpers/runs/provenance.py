@@ -78,7 +78,8 @@ def read_starts(folder: Path) -> list[dict[str, Any]]:
 
 def code_problems(name: str, starts: list[dict[str, Any]]) -> list[str]:
     """What is wrong with the code one run ran: no starts recorded, uncommitted changes, a commit this repository
-    lacks, or starts whose commits differ in the files runs hash (one line each; none when all is well)."""
+    lacks, starts whose commits differ in the files runs hash, or a last start whose files differ from the checked
+    out commit's (the record no longer describes this code); one line each, none when all is well."""
     if not starts:
         return [f"{name}: no start recorded (built before runs recorded their commit)"]
     problems = [f"{name}: started {s['started']} with uncommitted changes to the code it hashes"
@@ -89,4 +90,8 @@ def code_problems(name: str, starts: list[dict[str, Any]]) -> list[str]:
     known = [c for c in commits if c not in missing]
     problems += [f"{name}: resumed at {b[:10]} across a change to the code it hashes since {a[:10]}"
                  for a, b in zip(known, known[1:]) if git("diff", "--name-only", a, b, "--", *HASHED)]
+    changed = git("diff", "--name-only", known[-1], "HEAD", "--", *HASHED).split() if known else []
+    if changed:
+        problems.append(f"{name}: ran at {known[-1][:10]}; the code it hashes has changed since "
+                        f"({', '.join(changed[:3])}{', ...' if len(changed) > 3 else ''}): rebuild the record")
     return problems
