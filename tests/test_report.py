@@ -176,19 +176,14 @@ def test_ending_below_the_writeup_explains_why_and_orders_latent_sizes_by_no_sin
 
 
 def write_study(build: Path, losses: dict[int, list[float]]) -> RunView:
-    """A finished study run over sweep run folders with these final validation losses (per latent size, per seed)."""
-    folders = []
-    for latent, values in losses.items():
-        for seed, loss in enumerate(values):
-            folder = write_run(build / "sweep", f"z{latent}_s{seed}", losses=[loss + 5, loss],
-                               params={"latent_dim": latent, "seed": seed})
-            folders.append(str(folder))
+    """A finished study run whose runs ended at these validation losses (per latent size, per seed)."""
+    runs = [{"latent_dim": latent, "seed": seed, "epochs": 2, "validation_loss": loss, "train_loss": loss + 1}
+            for latent, values in losses.items() for seed, loss in enumerate(values)]
     rows = [{"latent_dim": d, "seeds": len(v), "epochs": 2, "validation_loss": sum(v) / len(v),
              "validation_loss_std": 0.5, "train_loss": v[0] + 1} | dict.fromkeys(
                  ("active_units", "active_units_min", "active_units_max"), min(d, 9)) for d, v in losses.items()]
-    folder = write_run(build, "study", figures=("latent_size_curves", "latent_size_active_units"),
-                       params={"sweep_dirs": ",".join(folders)})
-    add_metrics(folder, study=rows)
+    write_run(build, "study", figures=("latent_size_curves", "latent_size_active_units"))
+    add_metrics(build / "study", study=rows, runs=runs)
     return RunView.read(build, "study")
 
 
@@ -218,6 +213,8 @@ def test_the_latent_size_study_tests_each_size_against_the_declared_one(tmp_path
     few = " ".join(study_section(views, write_study(tmp_path / "f", {2: [160.0, 161, 162],
                                                                      20: [130.0, 131, 132]})).split())
     assert "With 3 seeds per size no exact test reaches the 5% level" in few and "(descriptive only;" in few
+    undeclared = write_study(tmp_path / "u", {7: [160.0, 161, 162, 163, 164], 20: reference})
+    assert findings.latent_size_tests(undeclared)["tests"] == {}  # only the sizes the profile declared are tested
 
 
 def test_references_resolve_after_layout_and_unknown_or_repeated_labels_are_refused(tmp_path):

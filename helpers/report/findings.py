@@ -9,11 +9,9 @@ import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from helpers.common.folder import RunFolder
 from helpers.common.reference import WRITEUP_VAE_EPOCHS, WRITEUP_VAE_LOSS
 from helpers.config import TEST_SIZE, TRAIN_SIZE
 from helpers.config.experiments import variant_name
-from helpers.config.folders import split_folders
 from helpers.config.registry import MODELS
 from helpers.report import stats
 from helpers.report.runview import RunView
@@ -143,32 +141,36 @@ def latent_size_rows(study: RunView, sizes: dict) -> list[list[str]]:
     return rows
 
 
-def latent_size_losses(study: RunView) -> dict[int, stats.Spread]:
-    """Per latent size, the final validation loss of each of its sweep's runs (read from their folders)."""
-    losses: dict[int, list[float]] = {}
-    for folder in split_folders(study.params.get("sweep_dirs", "")):
-        metrics = RunFolder(folder).metrics()
-        history = metrics.get("history") or []
-        if history and "latent_dim" in metrics.get("parameters", {}):
-            losses.setdefault(metrics["parameters"]["latent_dim"], []).append(history[-1]["validation_loss"])
-    return {size: stats.spread(values) for size, values in sorted(losses.items())}
+def latent_size_values(study: RunView, measure: str) -> dict[int, stats.Spread]:
+    """Per latent size, the measure of each of the study's runs (its notebook's per-run rows)."""
+    values: dict[int, list[float]] = {}
+    for row in study.metrics.get("runs") or []:
+        if row.get(measure) is not None:
+            values.setdefault(row["latent_dim"], []).append(row[measure])
+    return {size: stats.spread(found) for size, found in sorted(values.items())}
 
 
 @functools.cache
-def declared_sizes() -> tuple[str, int]:
-    """The study profile's declared comparison: its measure and the latent size every other is tested against."""
+def declared_sizes() -> tuple[str, int, tuple[int, ...]]:
+    """The study profile's declared comparison: its measure, the latent size the others are tested against, and
+    those others."""
     comparison = load_profile("study").comparisons["latent_size"]
-    return comparison.measure, int(comparison.reference.split("=", 1)[1])
+    return comparison.measure, latent_size(comparison.reference), tuple(map(latent_size, comparison.against))
+
+
+def latent_size(setting: str) -> int:
+    """'latent_dim=20' as 20."""
+    return int(setting.split("=", 1)[1])
 
 
 def latent_size_tests(study: RunView) -> dict | None:
-    """Every latent size's final validation loss against the declared reference size's, by the procedure of
+    """Every declared latent size's measure against the reference size's, by the procedure of
     helpers.report.stats, with the lowest mean; None without the reference size's runs."""
-    losses = latent_size_losses(study)
-    measure, reference = declared_sizes()
+    measure, reference, against = declared_sizes()
+    losses = latent_size_values(study, measure)
     if reference not in losses:
         return None
-    others = {size: losses[size].values for size in losses if size != reference}
+    others = {size: losses[size].values for size in losses if size in against}
     tests = dict(zip(others, stats.compare_groups(measure, losses[reference].values, others)))
     seeds = min(loss.n for loss in losses.values())
     return {"reference": reference, "loss": losses[reference], "losses": losses, "tests": tests,
