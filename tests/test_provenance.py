@@ -63,6 +63,8 @@ def test_runs_that_ran_committed_code_pass_and_each_fault_is_one_line(repository
     assert provenance.code_problems("gan", [start(repository["first"])]) == [  # a record of older code than HEAD's
         f"gan: ran at {repository['first'][:10]}; the code it hashes has changed since (helpers/models/x.py): "
         "rebuild the record"]
+    back = provenance.code_problems("gan", [start(repository["first"]), start(changed), start(repository["first"])])
+    assert back[-1].startswith(f"gan: ran at {repository['first'][:10]}; the code it hashes has changed since")
     assert provenance.code_problems("gan", [start(changed, dirty=True)]) == [
         "gan: started 2026-12-07 01:00:00 UTC with uncommitted changes to the code it hashes"]
     assert provenance.code_problems("gan", [start("0" * 40)]) == ["gan: commit 0000000000 is not in this repository"]

@@ -29,6 +29,13 @@ def test_the_permutation_p_is_the_exact_share_of_splits_at_least_as_extreme(a, b
     assert stats.permutation_p(a, b) == pytest.approx(brute_force_p(a, b))
 
 
+def test_past_the_exact_limit_the_p_comes_from_random_splits_in_small_batches():
+    a, b = [float(i) for i in range(15)], [i + 6.0 for i in range(15)]  # 155 million splits: exact would need 17 GB
+    assert math.comb(30, 15) > stats.EXACT_SPLITS
+    p = stats.permutation_p(a, b)
+    assert 0.0005 < p < 0.003 and p == stats.permutation_p(a, b)  # near the t test's 0.001; the same draws each time
+
+
 def test_five_seeds_a_side_can_reach_the_level_and_three_cannot():
     assert stats.smallest_p(5, 5) == pytest.approx(2 / 252) and stats.smallest_p(3, 3) == pytest.approx(0.1)
     assert stats.testable(5, 5, comparisons=6) and not stats.testable(3, 3)

@@ -91,3 +91,16 @@ def test_a_vae_s_active_units_are_judged_by_the_latent_size_study_s_seeds():
     other_size = {"study": {"study": {"rows": [], "runs": [r | {"latent_dim": 2} for r in runs]}}}
     line = next(line for line in verify.compare(recorded, here, other_size) if line.measure == "active units")
     assert line.verdict == verify.Verdict.UNJUDGED
+
+
+def test_verify_takes_the_record_s_profile_and_refuses_another_in_any_spelling(tmp_path, capsys):
+    from helpers.report import cli
+
+    path = tmp_path / "quick.json"
+    path.write_text('{"profile": "quick"}')
+    assert cli.parse_args(["--verify", str(path)]).profile == "quick"
+    assert cli.parse_args(["--verify", str(path), "--prof", "quick"]).profile == "quick"
+    assert cli.parse_args([]).profile == cli.DEFAULT_PROFILE
+    with pytest.raises(SystemExit):
+        cli.parse_args(["--verify", str(path), "--profile=full"])
+    assert "is the record of profile 'quick', not 'full'" in capsys.readouterr().err

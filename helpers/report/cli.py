@@ -47,6 +47,7 @@ from helpers.runs.profile import (
 from helpers.runs.provenance import short_commit
 
 BUILD = ROOT / "report" / "build"
+DEFAULT_PROFILE = "quick"  # what a build makes when no profile is named: minutes, every section of the writeup
 
 
 def read_views(profile: Profile, build: Path, extra: list[str] = ()) -> dict[str, RunView]:
@@ -137,10 +138,10 @@ def publish_record(data: dict[str, Any], folder: Path, found: Found) -> Path:
         readme,  # here, not at the top: `python -m helpers.report.readme` imports this package first
     )
 
-    if path.parent == RESULTS and readme.FULL_RESULTS.exists():  # the repository's records: README follows
+    if path.parent.resolve() == RESULTS and readme.FULL_RESULTS.exists():  # the repository's records: README too
         full = json.loads(readme.FULL_RESULTS.read_text())
         # when this build wrote the collapse record README reads, the study is this build's, not computed again
-        collapse_study = found.collapse if path == RESULTS / "collapse.json" else None
+        collapse_study = found.collapse if path.resolve() == RESULTS / "collapse.json" else None
         write_text(readme.README, readme.rewrite(readme.README.read_text(), full, study_records(),
                                                  collapse_study))
         print(f"report: rewrote the results blocks of {display_path(readme.README)} from the records")
@@ -172,8 +173,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """The command line."""
     parser = Parser(prog="python -m helpers.report", description="The report: run a profile's "
                     "notebooks, then stitch their outputs into one HTML and one PDF.")
-    parser.add_argument("--profile", default="quick", help="profile name in helpers/runs/profiles/ or a YAML path "
-                        "(default: quick)")
+    parser.add_argument("--profile", help="profile name in helpers/runs/profiles/ or a YAML path (default: quick, "
+                        "or with --verify the record's)")
     parser.add_argument("--only", nargs="+", metavar="RUN", help="execute only these runs (and those they need); "
                         "the report still shows every run of the profile")
     parser.add_argument("--device", help="device for every run that has one: auto, cpu, cuda, cuda:N, mps")
@@ -211,17 +212,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         if folder and (why := unusable_folder(folder)):
             parser.error(f"argument {option}: {why}")
     if args.verify:
-        args.profile = verified_profile(parser, args.verify, args.profile, argv or sys.argv[1:])
+        args.profile = verified_profile(parser, args.verify, args.profile)
+    args.profile = args.profile or DEFAULT_PROFILE
     return args
 
 
-def verified_profile(parser: Parser, record: Path, profile: str, argv: list[str]) -> str:
+def verified_profile(parser: Parser, record: Path, profile: str | None) -> str:
     """The profile a --verify record was built from (it must agree with --profile when both are given)."""
     try:
         name = json.loads(record.read_text())["profile"]
     except (OSError, ValueError, KeyError, TypeError):
         parser.error(f"argument --verify: {record} is not a results record (results/<profile>.json)")
-    if "--profile" not in argv:
+    if profile is None:
         return name
     if Path(profile).stem != name:
         parser.error(f"argument --verify: {record} is the record of profile {name!r}, not {profile!r}")

@@ -2,7 +2,8 @@
 
 A profile declares, before its runs, each comparison and the one measure that decides it (its `comparisons:`).
 Each group of seeds is set beside the reference group by an exact two-sided permutation test of the difference in
-means (scipy.stats.permutation_test over every split of the pooled seeds); the p-values of one study are adjusted
+means (scipy.stats.permutation_test over every split of the pooled seeds, up to ten seeds a side; random splits
+beyond); the p-values of one study are adjusted
 by Holm's method; a percentile bootstrap interval of the difference (95%, resampling each group's seeds) stands
 beside each verdict. A group is called different only when its adjusted p is below ALPHA; otherwise the runs cannot
 tell the two apart. Where the seed counts cannot reach ALPHA at all (three against three: the smallest exact p is
@@ -24,6 +25,7 @@ from scipy import optimize, stats
 ALPHA = 0.05  # the family-wise error rate of one study's comparisons (Holm)
 CONFIDENCE = 0.95  # of the bootstrap interval
 RESAMPLES = 10_000  # bootstrap resamples
+EXACT_SPLITS = 200_000  # up to this many splits of the pooled seeds (10 against 10) the permutation test takes all
 SEED = 0  # the bootstrap's draws: the same interval on every build
 POWER = 0.8  # the power at which the smallest detectable effect is stated
 
@@ -139,12 +141,15 @@ def testable(n: int, m: int, comparisons: int = 1) -> bool:
 
 
 def permutation_p(values: Sequence[float], reference: Sequence[float]) -> float:
-    """The exact two-sided permutation p of the difference in means (every split of the pooled values)."""
+    """The two-sided permutation p of the difference in means: exact (every split of the pooled values) up to
+    EXACT_SPLITS splits, beyond that from EXACT_SPLITS random ones (fixed draws, in batches: memory stays small)."""
     if len(set(values) | set(reference)) == 1:
         return 1.0  # every value equal: no split differs
+    exact = math.comb(len(values) + len(reference), len(values)) <= EXACT_SPLITS
     result = stats.permutation_test((np.asarray(values, float), np.asarray(reference, float)), difference_in_means,
-                                    permutation_type="independent", alternative="two-sided", n_resamples=math.inf,
-                                    vectorized=True)
+                                    permutation_type="independent", alternative="two-sided", vectorized=True,
+                                    n_resamples=math.inf if exact else EXACT_SPLITS, batch=10_000,
+                                    rng=np.random.default_rng(SEED))
     return float(result.pvalue)
 
 

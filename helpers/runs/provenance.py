@@ -90,8 +90,9 @@ def code_problems(name: str, starts: list[dict[str, Any]]) -> list[str]:
     known = [c for c in commits if c not in missing]
     problems += [f"{name}: resumed at {b[:10]} across a change to the code it hashes since {a[:10]}"
                  for a, b in zip(known, known[1:]) if git("diff", "--name-only", a, b, "--", *HASHED)]
-    changed = git("diff", "--name-only", known[-1], "HEAD", "--", *HASHED).split() if known else []
+    last = starts[-1].get("commit", "")
+    changed = git("diff", "--name-only", last, "HEAD", "--", *HASHED).split() if last in known else []
     if changed:
-        problems.append(f"{name}: ran at {known[-1][:10]}; the code it hashes has changed since "
+        problems.append(f"{name}: ran at {last[:10]}; the code it hashes has changed since "
                         f"({', '.join(changed[:3])}{', ...' if len(changed) > 3 else ''}): rebuild the record")
     return problems
