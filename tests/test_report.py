@@ -60,7 +60,7 @@ def write_run(build: Path, name: str, status: str = "ok", losses: list[float] | 
     metrics = {"parameters": {"epochs": len(history) or 1, "hidden_dim": 500, "learning_rate": 0.01,
                               "batch_size": 100, "grid_limit": 2.0, "noise_dim": 64, "d_steps": 1} | (params or {}),
                "history": history, "epochs_run": len(history) or 1,
-               "final": (history[-1] if history else {}) | (final or {}), "environment": {"device": "cpu"}}
+               "final": (history[-1] if history else {}) | (final or {}), "environment": {"device": "cpu", "threads": 1}}
     (folder / METRICS).write_text(json.dumps(metrics))
     for k, figure in enumerate(figures):
         Image.new("L", (4, 4), 40 * k).save(folder / f"{figure}.png")
@@ -488,7 +488,7 @@ def test_without_classifier_scores_the_claim_is_left_untested(tmp_path):
 
 def test_the_reproduction_record_holds_the_tables_numbers_and_provenance(tmp_path):
     views = write_scored_build(tmp_path / "build")
-    data = reproduction.record(views, "full", reproduction.provenance(views, ["--profile", "full"], "abc", 1),
+    data = reproduction.record(views, "full", reproduction.provenance(views, ["--profile", "full"], "abc"),
                                found_once(views))
     path = reproduction.write_results(data, tmp_path / "results")
     saved = json.loads(path.read_text())
@@ -501,6 +501,18 @@ def test_the_reproduction_record_holds_the_tables_numbers_and_provenance(tmp_pat
     assert p["runs"]["gan"]["minutes"] == 0.5 and p["threads_per_run"] == 1 and p["date"]
 
 
+def test_the_record_s_arithmetic_is_the_one_its_runs_started_in_not_the_publishing_process_s(tmp_path):
+    views = write_scored_build(tmp_path / "build")
+    per_run = {name: {"starts": [{"arithmetic": {"cpu": "Xeon", "cpu_flags": ["amx_bf16", "avx2"],
+                                                 "cpu_capability": "avx2"}}]} for name in views}
+    assert reproduction.arithmetic_of(views, per_run) == {"cpu_flags": ["amx_bf16", "avx2"],
+                                                          "cpu_capability": "avx2", "threads_per_run": 1}
+    per_run["gan"]["starts"].append({"arithmetic": {"cpu": "Xeon", "cpu_flags": ["avx2"], "cpu_capability": "avx2"}})
+    views["gan"].metrics["environment"]["threads"] = 2  # one run resumed elsewhere with other threads: not one machine
+    assert reproduction.arithmetic_of(views, per_run) == {"cpu_flags": None, "cpu_capability": "avx2",
+                                                          "threads_per_run": None}
+
+
 def test_the_record_gives_the_runs_wall_time_from_their_own_records(tmp_path):
     for name, finished, minutes in (("a", "2026-12-02 06:22:00", 3.0), ("b", "2026-12-02 07:59:30", 60.5)):
         folder = write_run(tmp_path, name)
@@ -509,14 +521,14 @@ def test_the_record_gives_the_runs_wall_time_from_their_own_records(tmp_path):
     views = {name: RunView.read(tmp_path, name) for name in ("a", "b")}
     span = reproduction.runs_span(views)  # from a's start (06:19) to b's end (07:59:30)
     assert span["wall_minutes"] == 100.5 and span["first_start"] == "2026-12-02 06:19:00" and span["runs"] == 2
-    assert reproduction.provenance(views, [], "abc", 1)["runs_wall"] == span
+    assert reproduction.provenance(views, [], "abc")["runs_wall"] == span
     assert f"Its 2 runs took 100.5 minutes of wall time on {span['cores']} cores" in readme.wall_note(span)
     assert readme.wall_note(None) == ""  # a record from before the wall time was kept
 
 
 def test_the_readme_block_is_generated_from_the_record(tmp_path):
     views = write_scored_build(tmp_path / "build")
-    data = reproduction.record(views, "full", reproduction.provenance(views, ["--profile", "full"], "abc", 1),
+    data = reproduction.record(views, "full", reproduction.provenance(views, ["--profile", "full"], "abc"),
                                found_once(views))
     text = f"# x\n\n{readme.START}\nold\n{readme.END}\n\nafter\n"
     new = readme.rewrite(text, data)
@@ -532,7 +544,7 @@ def test_the_readme_reading_is_generated_from_the_records_and_compares_settings_
     from helpers.report import collapse
 
     views = write_scored_build(tmp_path / "build")
-    data = reproduction.record(views, "full", reproduction.provenance(views, ["--profile", "full"], "abc", 1),
+    data = reproduction.record(views, "full", reproduction.provenance(views, ["--profile", "full"], "abc"),
                                found_once(views))
     text = f"{readme.START}\n{readme.END}\n{readme.FINDINGS_START}\n{readme.FINDINGS_END}\n"
     alone = " ".join(readme.rewrite(text, data, {}).split())
@@ -966,7 +978,7 @@ def test_the_writeups_vaes_are_also_given_over_the_studys_seeds(tmp_path):
     page = rendered(views | {"study": RunView.read(tmp_path / "s", "study")})
     section = " ".join(page[page.index("Results over all models"):].split())
     assert 'id="results-seeds"' in section and "<td>20</td><td>5</td><td>122.00 (12" in section
-    data = reproduction.record(views, "full", reproduction.provenance(views, ["--profile", "full"], "abc", 1),
+    data = reproduction.record(views, "full", reproduction.provenance(views, ["--profile", "full"], "abc"),
                                found_once(views))
     text = f"{readme.START}\n{readme.END}\n{readme.FINDINGS_START}\n{readme.FINDINGS_END}\n"
     over = " ".join(readme.rewrite(text, data, {"study": {"study": {"runs": runs}}}).split())

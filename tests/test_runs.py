@@ -181,14 +181,21 @@ def test_epoch_lines_say_how_long_a_run_and_the_build_have_left_at_the_pace_seen
     progress = console.Progress([Run("gan", gan, {"epochs": 1000}), Run("next", gan), Run("classifier",
                                  ROOT / "notebooks/classifier.ipynb")], tmp_path)
     progress.ended.add("classifier")
+    progress.queued("next", "new key")
     progress.started["gan"] = 0.0
+    stale = tmp_path / "next"  # a finished run of older code: it starts afresh, its progress does not count
+    stale.mkdir()
+    (stale / "progress.json").write_text(json.dumps({"epoch": 300, "epochs": 300}))
+    (stale / "starts.json").write_text(json.dumps([{"key": "old key"}]))
     folder = RunFolder(tmp_path / "gan", "gan")
     folder.path.mkdir()
     for minute, epoch in enumerate((100, 106, 112), 1):  # an epoch line a minute: ten seconds an epoch
         clock[0] = 60.0 * minute
         (folder.path / "progress.json").write_text(json.dumps({"epoch": epoch, "epochs": 1000, "losses": {}}))
         progress.epochs()
-    assert capsys.readouterr().out.splitlines() == [  # the build: 894 epochs of this run and 300 of the next
+    assert capsys.readouterr().out.splitlines()[1:] == [  # the build: 894 epochs of this run and 300 of the next
         "    gan: epoch 100 of 1000", "    gan: epoch 106 of 1000 (about 2.5 h left)",
         "    the build: about 3.3 h left (2 runs to end, 1 side by side)",
         "    gan: epoch 112 of 1000 (about 2.5 h left)"]
+    (stale / "starts.json").write_text(json.dumps([{"key": "new key"}]))  # interrupted under this build's key
+    assert progress.epochs_done("next") == 300  # it resumes where it stopped

@@ -152,7 +152,7 @@ def build_record(profile: Profile, views: dict[str, RunView], found: Found, buil
                  ) -> dict[str, Any]:
     """This build's record (every number of the results table, the studies, the provenance), written as
     <build>/results.json: a build never touches the committed records unless told to (--record)."""
-    provenance = reproduction.provenance(views, args.argv, short_commit(), args.threads or None)
+    provenance = reproduction.provenance(views, args.argv, short_commit())
     data = reproduction.record(views, profile.name, provenance, found)
     write_json(build / "results.json", data)
     print(f"report: wrote {display_path(build / 'results.json')} (this build's results and their provenance)")

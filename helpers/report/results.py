@@ -24,8 +24,8 @@ from helpers.config.registry import MODELS
 from helpers.report import findings
 from helpers.report.found import Found
 from helpers.report.runview import RunView, devices
-from helpers.report.verify import cpu_capability, this_machine_flags
 from helpers.runs.profile import REPLICA
+from helpers.runs.provenance import arithmetic as runs_arithmetic
 
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"  # run.json's "finished" (RunFolder.write_record)
 
@@ -199,7 +199,7 @@ def runs_span(views: dict[str, RunView]) -> dict[str, Any] | None:
             "last_end": last.strftime(TIME_FORMAT), "cores": os.cpu_count(), "runs": len(ends)}
 
 
-def provenance(views: dict[str, RunView], argv: list[str], commit: str, threads: int | None) -> dict[str, Any]:
+def provenance(views: dict[str, RunView], argv: list[str], commit: str) -> dict[str, Any]:
     """Where these numbers come from: command, date, commit, devices and CPUs, threads, minutes per run, and the
     wall time of the runs from the first one's start to the last one's end."""
     per_run = run_environments(views)
@@ -207,10 +207,24 @@ def provenance(views: dict[str, RunView], argv: list[str], commit: str, threads:
             "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "commit": commit,
             "device": devices(list(views.values())),
             "cpu": sorted({r["cpu"] for r in per_run.values() if r["cpu"]}) or [platform.processor()],
-            "cpu_flags": this_machine_flags(), "cpu_capability": cpu_capability(), "threads_per_run": threads,
+            **arithmetic_of(views, per_run),
             "torch": versions(views, "torch"),
             "precision": precisions(views), "python": platform.python_version(), "platform": platform.platform(),
             "runs_wall": runs_span(views), "run_commits": run_commits(per_run), "runs": per_run}
+
+
+def arithmetic_of(views: dict[str, RunView], per_run: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The arithmetic the runs did (what make verify compares): the CPU flags and kernel level their starts
+    recorded, and the torch threads the runs report; a field is None where the runs differ in it. Runs whose
+    starts predate that record are taken to have run in this process's arithmetic."""
+    recorded = [s["arithmetic"] for run in per_run.values() for s in run["starts"] if s.get("arithmetic")]
+    arithmetic = recorded or [runs_arithmetic()]
+    flags = {tuple(a["cpu_flags"]) for a in arithmetic}
+    capability = {a["cpu_capability"] for a in arithmetic}
+    threads = environment_values(views, "threads")
+    return {"cpu_flags": list(flags.pop()) if len(flags) == 1 else None,
+            "cpu_capability": capability.pop() if len(capability) == 1 else None,
+            "threads_per_run": threads[0] if len(threads) == 1 else None}
 
 
 def run_commits(per_run: dict[str, dict[str, Any]]) -> list[str]:

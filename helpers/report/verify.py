@@ -11,17 +11,14 @@ number whose measure has no such evidence on record is shown but not judged.
 from __future__ import annotations
 
 import math
-import os
 import statistics
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from helpers.common.machine import cpu_flags
 from helpers.common.measures import MEASURES, Allowance, Measure
 from helpers.report.found import study_runs_of
 
 SCORED = "samples."  # measures of samples scored by the package's classifier, which each build trains anew
-NUMERIC_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile")  # the flags that change the arithmetic
 MACHINE_FIELDS = ("cpu", "cpu_flags", "cpu_capability", "threads_per_run", "torch", "precision", "device")
 
 
@@ -68,16 +65,6 @@ def machine_of(provenance: dict[str, Any]) -> dict[str, Any]:
     if isinstance(machine["precision"], dict):  # per run: the precisions, whichever runs the build had
         machine["precision"] = sorted(set(machine["precision"].values()))
     return machine
-
-
-def this_machine_flags() -> list[str]:
-    """This machine's flags among those that change the arithmetic."""
-    return sorted(set(NUMERIC_FLAGS) & cpu_flags())
-
-
-def cpu_capability() -> str:
-    """The vector instructions torch's CPU kernels were told to use (ATEN_CPU_CAPABILITY), or 'native'."""
-    return os.environ.get("ATEN_CPU_CAPABILITY") or "native"
 
 
 def same_machine(recorded: dict[str, Any], here: dict[str, Any]) -> bool:

@@ -218,7 +218,7 @@ class Executor:
                            sources=sources, timeout=timeout, env=run_env(self.threads))
             pending[run.name] = Waiting(spec, [n for n in run.needs() if n in pending or n in results],
                                         run.after_training)
-            progress.queued(run.name)
+            progress.queued(run.name, key)
         self.wait(pending, results, progress)
         return [results[run.name] for run in runs]
 

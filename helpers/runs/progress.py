@@ -12,6 +12,7 @@ from helpers.common.folder import Result, RunFolder, Status
 from helpers.common.paths import display_path
 from helpers.config import CONFIGS
 from helpers.runs.profile import Run, run_folder
+from helpers.runs.provenance import read_starts
 
 EPOCH_LINES_SECONDS = 60  # how often the epoch progress of running runs is printed (when it changed)
 
@@ -43,6 +44,7 @@ class Progress:
         self.first_seen: dict[str, tuple[float, int]] = {}  # per running run: when this build first saw an epoch
         self.pace: dict[str, float] = {}  # seconds per epoch, per notebook, as last seen
         self.work = {run.name: (run.notebook_path.stem, epochs_of(run)) for run in runs}
+        self.keys: dict[str, str] = {}  # the cache key of each run this build executes
         self.last_epochs = time.perf_counter()
 
     def line(self, name: str, text: str) -> None:
@@ -50,8 +52,9 @@ class Progress:
         elapsed = (time.perf_counter() - self.begin) / 60
         print(f"[{self.index.get(name, 0)}/{self.total}] {name}: {text} (elapsed {elapsed:.1f} min)", flush=True)
 
-    def queued(self, name: str) -> None:
-        """The run waits for a worker (or for the runs it needs)."""
+    def queued(self, name: str, key: str) -> None:
+        """The run (of this cache key) waits for a worker (or for the runs it needs)."""
+        self.keys[name] = key
         self.line(name, "queued")
 
     def running(self, name: str, worker: str) -> None:
@@ -89,6 +92,13 @@ class Progress:
         """The epoch a run has reached (its progress file), None before its first."""
         return RunFolder(run_folder(self.build, name), name).progress()
 
+    def epochs_done(self, name: str) -> int:
+        """The epochs a run has behind it: its progress, when it is running or will resume it (its last start had
+        this build's cache key; else its folder holds another code's progress, which it discards)."""
+        starts = read_starts(run_folder(self.build, name))
+        resumes = name in self.started or (starts and starts[-1].get("key") == self.keys.get(name))
+        return ((self.progress(name) or {}).get("epoch") or 0) if resumes else 0
+
     def time_left(self, name: str, progress: dict[str, Any]) -> str:
         """' (about 12 min left)': the run's epochs to go at the pace this build has seen it keep, '' before it
         has seen one epoch pass."""
@@ -103,7 +113,7 @@ class Progress:
     def build_left(self) -> str:
         """'about 6.5 h left (27 runs to end, 2 side by side)': the epochs the unfinished runs have to go, at the
         pace seen per notebook, as many side by side as run now; '' while a notebook's pace is unknown."""
-        to_go = {name: (stem, epochs - ((self.progress(name) or {}).get("epoch") or 0))
+        to_go = {name: (stem, epochs - self.epochs_done(name))
                  for name, (stem, epochs) in self.work.items() if name not in self.ended and epochs}
         if not to_go or not self.started or any(stem not in self.pace for stem, _ in to_go.values()):
             return ""

@@ -1,15 +1,16 @@
 """Which code a run ran: the commit and the state of the work tree when each of its starts began, kept in its
 folder, and the check that a record's runs ran committed code that did not change between their starts.
 
-A run that resumes from its checkpoint starts again; each start appends (time, commit, dirty, cache key) to the
-folder's starts.json, which outlives the run. A start whose cache key differs from the last start's (the code it
-hashes or its parameters changed), or a checkpoint with no start recorded, discards the checkpoint and begins the
-list afresh: nothing trained by other code is resumed. The finished run's record (run.json) keeps the list, and a
-results record lists each run's starts.
+A run that resumes from its checkpoint starts again; each start appends (time, commit, dirty, cache key, the
+arithmetic of its machine) to the folder's starts.json, which outlives the run. A start whose cache key differs
+from the last start's (the code it hashes or its parameters changed), or a checkpoint with no start recorded,
+discards the checkpoint and begins the list afresh: nothing trained by other code is resumed. The finished run's
+record (run.json) keeps the list, and a results record lists each run's starts.
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 import time
 from pathlib import Path
@@ -17,10 +18,12 @@ from typing import Any
 
 from helpers import NOT_HASHED
 from helpers.common.files import CHECKPOINT, PROGRESS, read_json, write_json
+from helpers.common.machine import cpu_flags, cpu_name
 from helpers.common.paths import ROOT
 
 STARTS = "starts.json"  # this attempt's starts: time, commit, dirty, key (helpers.runs.provenance)
 HASHED = ("helpers", "notebooks", *(f":(exclude)helpers/{wing}" for wing in NOT_HASHED))  # git pathspecs
+NUMERIC_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile")  # the CPU flags that change the arithmetic
 
 
 def git_run(*args: str) -> subprocess.CompletedProcess | None:
@@ -48,6 +51,14 @@ def tree_state() -> dict[str, Any]:
     return {"commit": git("rev-parse", "HEAD"), "dirty": bool(git("status", "--porcelain", "--", *HASHED))}
 
 
+def arithmetic() -> dict[str, Any]:
+    """The arithmetic a run started in this process does (besides its threads, which the run records itself): the
+    CPU, its flags that change the arithmetic, and the vector instructions torch's kernels were told to use
+    (ATEN_CPU_CAPABILITY, else 'native')."""
+    return {"cpu": cpu_name(), "cpu_flags": sorted(set(NUMERIC_FLAGS) & cpu_flags()),
+            "cpu_capability": os.environ.get("ATEN_CPU_CAPABILITY") or "native"}
+
+
 def short_commit() -> str:
     """The short commit, marked when the work tree has changes ('unknown' outside a repository)."""
     commit = git("rev-parse", "--short", "HEAD") or "unknown"
@@ -66,7 +77,8 @@ def record_start(folder: Path, key: str) -> list[dict[str, Any]]:
         for name in (CHECKPOINT, PROGRESS):
             (folder / name).unlink(missing_ok=True)
         starts = []
-    starts.append({"started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()), **tree_state(), "key": key})
+    starts.append({"started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()), **tree_state(), "key": key,
+                   "arithmetic": arithmetic()})
     write_json(folder / STARTS, starts)
     return starts
 
