@@ -60,7 +60,8 @@ def write_run(build: Path, name: str, status: str = "ok", losses: list[float] | 
     metrics = {"parameters": {"epochs": len(history) or 1, "hidden_dim": 500, "learning_rate": 0.01,
                               "batch_size": 100, "grid_limit": 2.0, "noise_dim": 64, "d_steps": 1} | (params or {}),
                "history": history, "epochs_run": len(history) or 1,
-               "final": (history[-1] if history else {}) | (final or {}), "environment": {"device": "cpu", "threads": 1}}
+               "final": (history[-1] if history else {}) | (final or {}),
+               "environment": {"device": "cpu", "threads": 1}}
     (folder / METRICS).write_text(json.dumps(metrics))
     for k, figure in enumerate(figures):
         Image.new("L", (4, 4), 40 * k).save(folder / f"{figure}.png")
