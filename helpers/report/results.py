@@ -50,9 +50,10 @@ def game(run: RunView) -> dict | None:
 
 
 def training_minutes(run: RunView) -> float | None:
-    """Minutes the run spent training, summed over its epochs (so a resumed run counts all of them)."""
+    """Minutes the run spent training, summed over its epochs (so a resumed run counts all of them); None for a run
+    that trains nothing or did not say."""
     seconds = run.metrics.get("train_seconds")
-    return seconds / 60 if seconds is not None else run.record.get("minutes")
+    return round(seconds / 60, 2) if seconds is not None else None
 
 
 COMPUTED = {  # the measures the record computes from a run rather than reads from its metrics.json
@@ -181,7 +182,7 @@ def run_environments(views: dict[str, RunView]) -> dict[str, dict[str, Any]]:
     return {name: {"device": view.device() or None, "cpu": (view.metrics.get("environment") or {}).get("cpu"),
                    "threads": (view.metrics.get("environment") or {}).get("threads"),
                    "minutes": view.record.get("minutes"), "status": view.status, "key": view.record.get("key"),
-                   "train_minutes": round(view.metrics.get("train_seconds", 0.0) / 60, 2) if view.metrics else None,
+                   "train_minutes": training_minutes(view),
                    "starts": view.record.get("starts", [])}
             for name, view in views.items() if view.record or view.metrics}
 
@@ -245,7 +246,7 @@ def run_rows(views: dict[str, RunView]) -> list[list[Any]]:
     trained = precisions(views)
     return [[name, view.record.get("notebook", "–"), str(view.status), trained.get(name, "–"),
              (view.metrics.get("environment") or {}).get("threads"), view.record.get("minutes"),
-             training_minutes(view) if view.metrics.get("train_seconds") is not None else None,
+             training_minutes(view),
              view.record.get("key") or "–"] for name, view in views.items() if view.record or view.metrics]
 
 
