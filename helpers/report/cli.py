@@ -39,7 +39,7 @@ from helpers.runs.profile import (
     apply_overrides,
     check_parameters,
     load_profile,
-    run_minutes,
+    minutes_of_runs,
     seed_replicas,
     select,
     summary_table,
@@ -315,7 +315,7 @@ def execute_and_build(args: argparse.Namespace, profile: Profile, selected: list
         print("\n" + summary_table(results))
     failed = [r.name for r in results if r.failed]
     print(f"\nbuild {'FAILED (' + ', '.join(failed) + ')' if failed else 'ok'} in "
-          f"{(time.perf_counter() - start) / 60:.1f} min wall, {run_minutes(results):.1f} min of runs")
+          f"{(time.perf_counter() - start) / 60:.1f} min wall, {minutes_of_runs(results):.1f} min of runs")
     if checked is not None:
         print(verify.outcome_text(checked))
     return 1 if failed or (checked and checked["failing"]) else 0

@@ -18,10 +18,8 @@ from pathlib import Path
 import nbformat
 
 from helpers.common.files import atomic_path
-from helpers.common.paths import ROOT
-from helpers.report.document import CONTENTS
+from helpers.report.document import CONTENTS, TEMPLATES
 
-TEMPLATES = ROOT / "report" / "templates"
 TEMPLATE = "report"
 CHROMIUM = ("chromium", "chromium-browser", "google-chrome")
 HEADING = re.compile(r'<h([23])\b[^>]*\bid="([^"]+)"[^>]*>(.*?)<a class="anchor-link"', re.S)

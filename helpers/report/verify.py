@@ -17,6 +17,7 @@ from typing import Any
 
 from helpers.common.measures import MEASURES, Allowance, Measure
 from helpers.report.found import study_runs_of
+from helpers.report.results import is_number
 
 SCORED = "samples."  # measures of samples scored by the package's classifier, which each build trains anew
 MACHINE_FIELDS = ("cpu", "cpu_flags", "cpu_capability", "threads_per_run", "torch", "precision", "device")
@@ -140,14 +141,14 @@ def compare(recorded: dict[str, Any], here: dict[str, Any], studies: dict[str, d
     lines = []
     for row in recorded.get("models", []):
         for measure in MEASURES:
-            if isinstance(row.get(measure.key), (int, float)) and not isinstance(row.get(measure.key), bool):
+            if is_number(row.get(measure.key)):
                 spread = seed_spread(recorded, studies, row["run"], row, measure.allowance.seeds) \
                     if measure.allowance else None
                 lines.append(compare_number(measure, row["model"], row, built.get(row["run"]), exact, spread))
     references = {r["reference"]: r for r in here.get("reference", [])}
     for row in recorded.get("reference", []):
         for measure in MEASURES:
-            if isinstance(row.get(measure.key), (int, float)):
+            if is_number(row.get(measure.key)):
                 lines.append(compare_number(measure, row["model"], row, references.get(row["reference"]), exact,
                                             None))
     return lines

@@ -38,6 +38,12 @@ class ProfileError(ValueError):
     """A profile or a --set/--only option names something that does not exist."""
 
 
+def notebook_file(notebook: str) -> Path:
+    """A profile's notebook as a file: a relative path is taken from the repository root."""
+    path = Path(notebook)
+    return path if path.is_absolute() else ROOT / path
+
+
 @dataclass
 class Run:
     """One notebook with one set of parameters; `optional` runs are skipped when their notebook is missing;
@@ -51,9 +57,8 @@ class Run:
 
     @property
     def notebook_path(self) -> Path:
-        """The notebook file, relative paths taken from the repository root."""
-        path = Path(self.notebook)
-        return path if path.is_absolute() else ROOT / path
+        """The notebook file."""
+        return notebook_file(self.notebook)
 
     def needs(self) -> list[str]:
         """The runs whose folders this run's parameters refer to, in the order they appear."""
@@ -144,8 +149,7 @@ def check_after_training(run: Run, profile: Profile, file: str) -> None:
 
 def declared_parameters(notebook_name: str) -> dict[str, dict[str, Any]]:
     """The parameters a sweep's notebook declares (papermill's inspection); ValueError when it does not exist."""
-    notebook = Path(notebook_name)
-    notebook = notebook if notebook.is_absolute() else ROOT / notebook
+    notebook = notebook_file(notebook_name)
     if not notebook.exists():
         raise ValueError(f"sweep notebook {display_path(notebook)} does not exist")
     return notebook_parameters(notebook)
@@ -313,10 +317,10 @@ def summary_table(results: list[Result]) -> str:
     width = max([len(r.name) for r in results] + [3])
     lines = [f"{'run':<{width}}  {'status':<8}  minutes", f"{'-' * width}  {'-' * 8}  -------"]
     lines += [f"{r.name:<{width}}  {r.status:<8}  {r.minutes:7.1f}" for r in results]
-    lines += [f"{'-' * width}  {'-' * 8}  -------", f"{'sum':<{width}}  {'':<8}  {run_minutes(results):7.1f}"]
+    lines += [f"{'-' * width}  {'-' * 8}  -------", f"{'sum':<{width}}  {'':<8}  {minutes_of_runs(results):7.1f}"]
     return "\n".join(lines)
 
 
-def run_minutes(results: list[Result]) -> float:
+def minutes_of_runs(results: list[Result]) -> float:
     """The minutes the runs took together (more than the wall time when they ran side by side)."""
     return sum(r.minutes for r in results)

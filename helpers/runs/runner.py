@@ -23,6 +23,7 @@ from helpers.common.folder import Result, RunFolder, Status
 from helpers.common.paths import ROOT
 from helpers.runs import provenance
 from helpers.runs.cachekey import source_digest
+from helpers.runs.profile import notebook_file
 
 
 class RunSpec(BaseModel):
@@ -90,8 +91,7 @@ def run(spec: RunSpec) -> Result:
 
     folder = spec.run_folder
     output = folder.path / f"{spec.name}.ipynb"
-    notebook = Path(spec.notebook)
-    notebook = notebook if notebook.is_absolute() else ROOT / notebook
+    notebook = notebook_file(spec.notebook)
 
     def execute() -> None:
         papermill.execute_notebook(str(notebook), str(output), parameters=spec.params, kernel_name="python3",
