@@ -179,7 +179,8 @@ def test_epoch_lines_say_how_long_a_run_and_the_build_have_left_at_the_pace_seen
     monkeypatch.setattr(console.time, "perf_counter", lambda: clock[0])
     gan = ROOT / "notebooks/gan.ipynb"
     progress = console.Progress([Run("gan", gan, {"epochs": 1000}), Run("next", gan), Run("classifier",
-                                 ROOT / "notebooks/classifier.ipynb")], tmp_path)
+                                 ROOT / "notebooks/classifier.ipynb"), Run("explore", "notebooks/explore.ipynb")],
+                                tmp_path)  # explore trains nothing: it adds no time
     progress.ended.add("classifier")
     progress.queued("next", "new key")
     progress.started["gan"] = 0.0

@@ -10,7 +10,8 @@ from typing import Any
 from helpers.common.files import LOG
 from helpers.common.folder import Result, RunFolder, Status
 from helpers.common.paths import display_path
-from helpers.config import CONFIGS
+from helpers.config.folders import Kind
+from helpers.config.registry import BY_NAME
 from helpers.runs.profile import Run, run_folder
 from helpers.runs.provenance import read_starts
 
@@ -18,10 +19,12 @@ EPOCH_LINES_SECONDS = 60  # how often the epoch progress of running runs is prin
 
 
 def epochs_of(run: Run) -> int:
-    """The epochs a run trains: its parameter, else its notebook's default (0 for a notebook that trains none)."""
-    config = CONFIGS.get(run.notebook_path.stem)
-    field = config.model_fields.get("epochs") if config else None
-    return int(run.params.get("epochs", field.default if field else 0))
+    """The epochs a run trains: its parameter, else its notebook's default (0 for a notebook that trains nothing:
+    one the registry does not know, or one that reads other runs)."""
+    experiment = BY_NAME.get(run.notebook_path.stem)
+    if experiment is None or experiment.kind is Kind.SUMMARY:
+        return 0
+    return int(run.params.get("epochs", experiment.config.model_fields["epochs"].default))
 
 
 def duration(minutes: float) -> str:
