@@ -117,7 +117,7 @@ def test_each_setting_is_tested_against_the_writeups_by_the_declared_measure():
     tests = {s.label: t for s, t in study["tests"].items()}
     assert tests["weaker"].adjusted_p == pytest.approx(4 * 2 / 252)  # Holm: four testable settings, all apart
     table = {r[0]: r for r in study["setting_rows"]}
-    assert table["weaker"][2] == "300.0 (300–300 over 5 seeds)" and table["weaker"][-1] == "keeps its digits"
+    assert table["weaker"][2] == "300 in all 5 seeds" and table["weaker"][-1] == "keeps its digits"
     assert table["digit head"][4] == "–" and table[collapse_findings.WRITEUP][1] == "0, 1, 2, 3, 4"
     assert [s.label for s in study["longer"]] == ["weaker"] and study["longer"][0].kept_to_the_end == 5
 
@@ -136,13 +136,13 @@ def test_the_record_keeps_each_settings_test_and_the_readme_shows_it():
     view = SimpleNamespace(metrics={"collapse": rows, "at_epoch": 300})
     record = reproduction.collapse_record(view, collapse_findings.study_of_rows(rows))["collapse"]
     weaker = record["settings"]["rows"][1]
-    assert weaker[2] == "300.0 (300–300 over 5 seeds)" and weaker[3].startswith("+194 (+18") and weaker[4] == "0.008"
+    assert weaker[2] == "300 in all 5 seeds" and weaker[3].startswith("+194 (+18") and weaker[4] == "0.008"
     assert record["tests"]["D learning rate 0.000125"]["call"] == "higher" and record["measure"] == "collapse_epoch"
     provenance = {"date": "2026-12-02 14:00 UTC", "commit": "abc", "command": "python -m helpers.report "
                   "--profile collapse", "device": "cpu", "runs_wall": None}
     data = {"profile": "collapse", "collapse": record, "provenance": provenance}
     block = readme.study_block("collapse", json.loads(json.dumps(data)))
-    assert "| D learning rate 0.000125 | 0, 1, 2, 3, 4 | 300.0 (300–300 over 5 seeds) |" in block
+    assert "| D learning rate 0.000125 | 0, 1, 2, 3, 4 | 300 in all 5 seeds |" in block
     assert "Generated from `results/collapse.json` (2026-12-02 14:00 UTC, commit abc" in block
     assert readme.study_block("collapse", None) == "" and reproduction.collapse_record(None, None) == {}
     text = "<!-- results:collapse -->\nold\n<!-- /results:collapse -->\n"

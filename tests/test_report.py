@@ -171,9 +171,9 @@ def test_a_flat_loss_above_the_writeup_is_not_called_still_falling(tmp_path):
 
 def test_ending_below_the_writeup_explains_why_and_orders_latent_sizes_by_no_single_run(tmp_path):
     page = rendered(write_build(tmp_path, [150.0, 140.0], [100.0, 90.0]))
-    assert "12.67 below the writeup's 102.67" in page and "Ending below the writeup is expected" in page
+    assert "12.67 below the writeup's 102.67" in page and "the writeup does not say enough to pin" in page
     assert "still falling" not in page and "same ordering" not in page
-    assert "with one run each, that describes our runs without testing theirs" in page
+    assert "one run each: the gaps describe these runs and test nothing" in page
 
 
 def write_study(build: Path, losses: dict[int, list[float]]) -> RunView:
@@ -339,7 +339,8 @@ def test_a_study_the_build_did_not_run_gets_a_sentence_and_its_command(tmp_path,
     claims = rendered(write_scored_build(tmp_path / "b"))
     claims = html.unescape(claims[claims.index('id="claims"'):claims.index("</table>", claims.index('id="claims"'))])
     assert "collapse epoch with k = 2 against k = 1: -76 (95% interval" in claims  # from the committed record
-    assert "the collapse study's record, <code>results/collapse.json</code>" in claims and "holds by the test" in claims
+    assert "not this build: the committed collapse study, <code>results/collapse.json</code>" in claims
+    assert "holds by the test" in claims
 
 
 def test_every_work_cited_has_a_reference(tmp_path):
@@ -351,6 +352,15 @@ def test_every_work_cited_has_a_reference(tmp_path):
     assert {("Shmelkov", "2018"), ("Linder-Norén", "2018"), ("Heusel", "2017")} <= cited
     missing = [(name, year) for name, year in cited if not re.search(rf"{name}, [^()]*\({year}\)", references)]
     assert not missing, missing
+
+
+def test_the_reference_list_holds_only_the_works_this_build_cites(tmp_path):
+    views = write_scored_build(tmp_path)  # no collapse study: the GAN implementations it cites are not listed
+    page = text_of(document.render(views, "tiny", META, found_once(views)))
+    body, references = page.split("## References")
+    listed = re.findall(r"^([A-Z][^,\n]+), [A-Z]\.", references, re.M)
+    assert "Heusel" in listed and "Linder-Norén" not in listed and "Zhang" not in listed
+    assert all(name in body for name in listed)
 
 
 def test_the_front_matter_opens_with_the_summary_and_the_claims_and_a_short_build_says_so(tmp_path):

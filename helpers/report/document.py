@@ -48,6 +48,7 @@ UNPLACED = re.compile(r"⟦unplaced:([^⟧]*)⟧")
 PRINT_SCALE = 0.75  # CSS pixels per pixel of a saved figure (110 dpi): its 8.3 pt text prints at 7 pt or more
 HEADING = re.compile(r"^(#{2,3}) (.+?)(\s*\{-\})?(?:\s*\{@([\w-]+)\})?\s*$", re.M)
 CONTENTS = "<!--contents-->"  # where helpers.report.export puts the table of contents
+REFERENCES = re.compile(r'(<div class="references">)(.*?)(</div>)', re.S)  # report/sections/references.md.j2
 
 
 class DocumentError(ValueError):
@@ -260,7 +261,8 @@ class Document:
 
     def cells(self, text: str) -> list[Any]:
         """The rendered text laid out as notebook cells: markdown between the blocks, each block an HTML output."""
-        text = self.number_headings(self.with_unplaced(text))
+        text = self.with_unplaced(text)
+        text = self.number_headings(cited_references(text, " ".join(block.html for block in self.blocks)))
         self.number_in_order(text)
         cells = []
         parts = BLOCK.split(text)
@@ -274,6 +276,19 @@ class Document:
             cell.outputs = [nbformat.v4.new_output("display_data", data={"text/html": self.resolve(block.html)})]
             cells.append(cell)
         return cells
+
+
+def cited_references(text: str, blocks: str = "") -> str:
+    """The text with only the references it cites: an entry stays when its first author's surname appears outside
+    the reference list, in the text or its placed blocks (so a section left out of this build takes its works)."""
+    match = REFERENCES.search(text)
+    if not match:
+        return text
+    body = text[:match.start()] + text[match.end():] + blocks
+    entries = [entry for entry in re.split(r"\n\s*\n", match.group(2)) if entry.strip()]
+    kept = [entry for entry in entries if entry.strip().split(",")[0] in body]
+    return text[:match.start()] + match.group(1) + "\n\n" + "\n\n".join(e.strip() for e in kept) + "\n\n" \
+        + match.group(3) + text[match.end():]
 
 
 def drawn_size(pixels: tuple[int, int] | None) -> dict[str, int]:

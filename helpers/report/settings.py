@@ -95,6 +95,13 @@ def gan_rates(runs: list[RunView]) -> str:
     return " and ".join(f"{g:g} for both" if g == d else f"G {g:g}, D {d:g}" for g, d in rates) or "–"
 
 
+def real_batches(runs: list[RunView]) -> str:
+    """What the discriminator's extra steps see: one real batch reused (Goodfellow et al. draw a fresh one per step)."""
+    if all(run.params.get("d_steps", 1) == 1 for run in runs):
+        return "– (k = 1 in these runs)"
+    return "one batch, reused by every D step (Goodfellow et al., 2014, draw a fresh one per step)"
+
+
 AUXILIARY = {"AC-GAN": "a digit head on D's layers; G told the digit (AC-GAN)",
              "auxiliary GAN": "a digit head on D's layers; G not told the digit"}  # our readings, by variant
 
@@ -129,8 +136,7 @@ GAN = (
     Setting("learning rate", "0.0005 for both", gan_rates),
     Setting("Adam β₁", None, values("adam_beta1")),
     Setting("D steps per G step (k)", 1, values("d_steps")),
-    Setting("real images for k > 1 D steps", "a fresh minibatch per step",
-            lambda runs: "one batch, reused by every D step"),
+    Setting("real images for k > 1 D steps", None, real_batches),
     Setting("batch size", None, values("batch_size")),
     Setting("epochs", WRITEUP_GAN_EPOCHS, values("epochs")),
     Setting("auxiliary GAN", "a digit head on “the generator's” layers", auxiliary, Mark.READING),

@@ -57,9 +57,11 @@ class Spread:
         return max(self.values)
 
     def text(self, digits: int = 0) -> str:
-        """'9.7 (9–10 over 3 seeds)', or '9 (1 seed)'."""
+        """'9.7 (9–10 over 3 seeds)', '2 in all 3 seeds', or '9 (1 seed)'."""
         if self.n == 1:
             return f"{self.values[0]:,.{digits}f} (1 seed)"
+        if self.low == self.high:
+            return f"{self.low:,.{digits}f} in all {self.n} seeds"
         mean_digits = digits or 1  # a mean of whole numbers (digits covered, epochs) keeps one decimal
         return f"{self.mean:,.{mean_digits}f} ({self.low:,.{digits}f}–{self.high:,.{digits}f} over {self.n} seeds)"
 
