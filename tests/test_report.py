@@ -994,3 +994,12 @@ def test_the_writeups_vaes_are_also_given_over_the_studys_seeds(tmp_path):
     text = f"{readme.START}\n{readme.END}\n{readme.FINDINGS_START}\n{readme.FINDINGS_END}\n"
     over = " ".join(readme.rewrite(text, data, {"study": {"study": {"runs": runs}}}).split())
     assert "Over the latent-size study's 5 seeds (mean and 95% interval), the IS-NLL at K = 500 is 100.00 (" in over
+
+
+def test_the_runs_table_gives_each_run_its_precision_recorded_or_set(tmp_path):
+    trained = RunView("vae", tmp_path, {"status": "ok"}, {"parameters": {"precision": "auto"},
+                                                          "history": [{"epoch": 1, "precision": "bf16"}]}, {})
+    fixed = RunView("classifier", tmp_path, {"status": "ok"}, {"parameters": {"precision": "fp32"}}, {})
+    unknown = RunView("explore", tmp_path, {"status": "ok"}, {"parameters": {"precision": "auto"}}, {})
+    rows = reproduction.run_rows({"vae": trained, "classifier": fixed, "explore": unknown})
+    assert [row[3] for row in rows] == ["bf16", "fp32", "–"]

@@ -244,10 +244,16 @@ def run_rows(views: dict[str, RunView]) -> list[list[Any]]:
     """The appendix's table of runs: name, notebook, status, precision, CPU threads, minutes of its last execution
     and of training, cache key."""
     trained = precisions(views)
-    return [[name, view.record.get("notebook", "–"), str(view.status), trained.get(name, "–"),
+    return [[name, view.record.get("notebook", "–"), str(view.status), trained.get(name) or fixed_precision(view),
              (view.metrics.get("environment") or {}).get("threads"), view.record.get("minutes"),
              training_minutes(view),
              view.record.get("key") or "–"] for name, view in views.items() if view.record or view.metrics]
+
+
+def fixed_precision(view: RunView) -> str:
+    """The precision a run that records none per epoch was set to ('fp32'), '–' where it was left to the CPU."""
+    setting = view.params.get("precision")
+    return setting if setting in ("fp32", "bf16") else "–"
 
 
 def versions(views: dict[str, RunView], package: str) -> list[str]:
