@@ -412,7 +412,8 @@ def test_a_figure_whose_panels_coincide_is_not_drawn(tmp_path):
     page = rendered(views)
     figure = page[page.index('id="gan-best"'):]
     figure = figure[:figure.index("</figure>")]
-    assert figure.count('class="panel"') == 1 and 'alt="GAN"' in figure  # the AC-GAN's panels still coincide
+    assert figure.count('class="panel"') == 1  # the AC-GAN's panels still coincide
+    assert 'alt="GAN: caption of best_and_final"' in figure  # the panel's label and its notebook's caption
 
 
 def test_a_sentence_lives_in_a_markdown_file(tmp_path):

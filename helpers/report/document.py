@@ -180,7 +180,7 @@ class Document:
         number = self.number(label, "Figure")
         text = Markup(" ".join(caller().split())) if caller else caption
         self.shown.update((p.run.name, p.name) for p in panels)
-        views = [{"label": p.label, "name": p.name, "run": p.run.name, "src": p.run.image_uri(p.name),
+        views = [{"label": p.label, "name": p.name, "run": p.run.name, "src": p.run.image_uri(p.name), "alt": alt_text(p),
                   "why": p.run.record.get("error") or f"run {p.run.name} has not produced it ({p.run.status})"}
                  | drawn_size(p.run.image_size(p.name)) for p in panels]
         html = self.env.get_template("blocks/figure.html.j2").render(
@@ -276,6 +276,13 @@ class Document:
             cell.outputs = [nbformat.v4.new_output("display_data", data={"text/html": self.resolve(block.html)})]
             cells.append(cell)
         return cells
+
+
+def alt_text(panel: Panel) -> str:
+    """What a panel shows, for a reader who cannot see it: its label and the caption its notebook gave the figure
+    (else the figure's name in words)."""
+    shows = panel.run.caption(panel.name) or panel.name.replace("_", " ")
+    return f"{panel.label}: {shows}" if panel.label else shows
 
 
 def cited_references(text: str, blocks: str = "") -> str:
