@@ -97,21 +97,37 @@ def build_line(results: dict) -> str:
             f"({b['fixed_mmap_threshold_nll_over_by_hand']:.2f}×).")
 
 
+PRECISION_TESTS = {"summary": "the test", "exploratory": "exploratory"}  # bench.precision's two summaries
+
+
 def precision_table(results: dict) -> str:
-    """The full-length comparison of fp32 and bf16 training, per model and measure, by the declared margins."""
+    """The full-length comparison of fp32 and bf16 training, per model and measure, by the declared margins: the
+    test on the declared seeds, and the earlier seeds apart as exploratory."""
     comparison = results.get("precision_comparison") or {}
-    rows = [[model, c["machine"]["cpu"], c["epochs"], measure, s["seeds"],
+    rows = [[model, " and ".join(sorted({run["cpu"] for run in runs_of(c, part)})), c["epochs"], measure, words,
+             ", ".join(map(str, sorted(run["seed"] for run in runs_of(c, part) if run["precision"] == "fp32"))),
              f"{s['fp32_mean']:.3f} (range {s['fp32_range']:.3f})",
              f"{s['bf16_mean']:.3f} (range {s['bf16_range']:.3f})",
              f"{s['bf16_minus_fp32']:+.3f} ({s['low']:+.3f} to {s['high']:+.3f})", f"±{s['margin']:g}",
              "inside" if s["inside_margin"] else "not inside"]
-            for model, c in comparison.items() for measure, s in c["summary"].items()]
+            for model, c in comparison.items() for part, words in PRECISION_TESTS.items()
+            for measure, s in (c.get(part) or {}).items()]
     if not rows:
         return "No full-length precision comparison is on record yet (python -m bench.precision)."
     first = next(iter(comparison.values()))
-    return markdown_table(["model", "measured on", "epochs", "measure", "seeds", "fp32 mean", "bf16 mean",
+    waiting = [model for model, c in comparison.items() if not c.get("summary")]
+    return markdown_table(["model", "measured on", "epochs", "measure", "runs", "seeds", "fp32 mean", "bf16 mean",
                            "bf16 − fp32 (95% interval)", "margin", "interval in margin"], rows) + (
-        f"\n\nRule: {first['rule']}. Margins declared {first.get('margins_declared', '')}.")
+        f"\n\nRule: {first['rule']}. Margins declared {first.get('margins_declared', '')}, with the seeds of the "
+        f"test ({', '.join(map(str, first.get('declared_seeds', [])))}), before any of them ran; the exploratory "
+        f"seeds ran before."
+        + (f" Not yet run to the end for the test: {', '.join(waiting)}." if waiting else ""))
+
+
+def runs_of(comparison: dict, part: str) -> list[dict]:
+    """The runs a summary of the comparison covers: the declared seeds' for the test, the others if exploratory."""
+    declared = set(comparison.get("declared_seeds", []))
+    return [run for run in comparison["runs"] if (run["seed"] in declared) == (part == "summary")]
 
 
 def tables(results: dict) -> str:
