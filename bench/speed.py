@@ -191,7 +191,8 @@ def main() -> None:
     if "precision_comparison" in recorded:  # hours of training (python -m bench.precision): kept, and shown
         results["precision_comparison"] = recorded["precision_comparison"]
         for model, entry in recorded["precision_comparison"].items():
-            print(f"precision comparison on record, {model} at {entry['epochs']} epochs: {entry['summary'] or 'the declared seeds have not all run'}")
+            tested = entry["summary"] or "the declared seeds have not all run"
+            print(f"precision comparison on record, {model} at {entry['epochs']} epochs: {tested}")
     write_json(args.output, results)
     print(f"wrote {args.output}")
 

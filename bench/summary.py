@@ -104,14 +104,8 @@ def precision_table(results: dict) -> str:
     """The full-length comparison of fp32 and bf16 training, per model and measure, by the declared margins: the
     test on the declared seeds, and the earlier seeds apart as exploratory."""
     comparison = results.get("precision_comparison") or {}
-    rows = [[model, " and ".join(sorted({run["cpu"] for run in runs_of(c, part)})), c["epochs"], measure, words,
-             ", ".join(map(str, sorted(run["seed"] for run in runs_of(c, part) if run["precision"] == "fp32"))),
-             f"{s['fp32_mean']:.3f} (range {s['fp32_range']:.3f})",
-             f"{s['bf16_mean']:.3f} (range {s['bf16_range']:.3f})",
-             f"{s['bf16_minus_fp32']:+.3f} ({s['low']:+.3f} to {s['high']:+.3f})", f"±{s['margin']:g}",
-             "inside" if s["inside_margin"] else "not inside"]
-            for model, c in comparison.items() for part, words in PRECISION_TESTS.items()
-            for measure, s in (c.get(part) or {}).items()]
+    rows = [row for model, c in comparison.items() for part, words in PRECISION_TESTS.items()
+            for row in precision_rows(model, c, part, words)]
     if not rows:
         return "No full-length precision comparison is on record yet (python -m bench.precision)."
     first = next(iter(comparison.values()))
@@ -122,6 +116,19 @@ def precision_table(results: dict) -> str:
         f"test ({', '.join(map(str, first.get('declared_seeds', [])))}), before any of them ran; the exploratory "
         f"seeds ran before."
         + (f" Not yet run to the end for the test: {', '.join(waiting)}." if waiting else ""))
+
+
+def precision_rows(model: str, comparison: dict, part: str, words: str) -> list[list]:
+    """One summary of a model's comparison (the test or the exploratory seeds): a row per measure."""
+    runs = runs_of(comparison, part)
+    cpus = " and ".join(sorted({run["cpu"] for run in runs}))
+    seeds = ", ".join(map(str, sorted(run["seed"] for run in runs if run["precision"] == "fp32")))
+    return [[model, cpus, comparison["epochs"], measure, words, seeds,
+             f"{s['fp32_mean']:.3f} (range {s['fp32_range']:.3f})",
+             f"{s['bf16_mean']:.3f} (range {s['bf16_range']:.3f})",
+             f"{s['bf16_minus_fp32']:+.3f} ({s['low']:+.3f} to {s['high']:+.3f})", f"±{s['margin']:g}",
+             "inside" if s["inside_margin"] else "not inside"]
+            for measure, s in (comparison.get(part) or {}).items()]
 
 
 def runs_of(comparison: dict, part: str) -> list[dict]:

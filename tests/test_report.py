@@ -360,7 +360,14 @@ def test_the_reference_list_holds_only_the_works_this_build_cites(tmp_path):
     body, references = page.split("## References")
     listed = re.findall(r"^([A-Z][^,\n]+), [A-Z]\.", references, re.M)
     assert "Heusel" in listed and "Linder-Norén" not in listed and "Zhang" not in listed
-    assert all(name in body for name in listed)
+    assert all(re.search(rf"\b{re.escape(name)}\b", body) for name in listed)
+
+
+def test_a_reference_is_kept_only_when_its_surname_is_cited_as_a_word():
+    text = ('Cited: PyTorch-GAN (Linder-Norén, 2018).\n<div class="references">\n\nLin, A. and Yu, M. (2018). HW4.'
+            '\n\nLinder-Norén, E. (2018). PyTorch-GAN.\n\n</div>')
+    kept = document.cited_references(text)
+    assert "Linder-Norén, E." in kept and "Lin, A." not in kept
 
 
 def test_the_front_matter_opens_with_the_summary_and_the_claims_and_a_short_build_says_so(tmp_path):

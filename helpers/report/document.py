@@ -180,7 +180,8 @@ class Document:
         number = self.number(label, "Figure")
         text = Markup(" ".join(caller().split())) if caller else caption
         self.shown.update((p.run.name, p.name) for p in panels)
-        views = [{"label": p.label, "name": p.name, "run": p.run.name, "src": p.run.image_uri(p.name), "alt": alt_text(p),
+        views = [{"label": p.label, "name": p.name, "run": p.run.name, "src": p.run.image_uri(p.name),
+                  "alt": alt_text(p),
                   "why": p.run.record.get("error") or f"run {p.run.name} has not produced it ({p.run.status})"}
                  | drawn_size(p.run.image_size(p.name)) for p in panels]
         html = self.env.get_template("blocks/figure.html.j2").render(
@@ -293,7 +294,7 @@ def cited_references(text: str, blocks: str = "") -> str:
         return text
     body = text[:match.start()] + text[match.end():] + blocks
     entries = [entry for entry in re.split(r"\n\s*\n", match.group(2)) if entry.strip()]
-    kept = [entry for entry in entries if entry.strip().split(",")[0] in body]
+    kept = [entry for entry in entries if re.search(rf"\b{re.escape(entry.strip().split(',')[0])}\b", body)]
     return text[:match.start()] + match.group(1) + "\n\n" + "\n\n".join(e.strip() for e in kept) + "\n\n" \
         + match.group(3) + text[match.end():]
 
