@@ -26,6 +26,7 @@ from helpers.report import cli, document, export, findings, readme, settings
 from helpers.report import results as reproduction
 from helpers.report.document import Document, DocumentError
 from helpers.report.found import found_once, study_records
+from helpers.report.precision import comparison_of, precision_comparisons
 from helpers.report.runview import RunView
 from helpers.report.stats import Call
 from helpers.runs.profile import PLACEHOLDER, declared, load_profile
@@ -341,6 +342,46 @@ def test_a_study_the_build_did_not_run_gets_a_sentence_and_its_command(tmp_path,
     assert "collapse epoch with k = 2 against k = 1: -76 (95% interval" in claims  # from the committed record
     assert "not this build: the committed collapse study, <code>results/collapse.json</code>" in claims
     assert "holds by the test" in claims
+
+
+def test_a_build_without_the_latent_size_study_reads_its_committed_record(tmp_path, monkeypatch):
+    from helpers.report import found
+
+    monkeypatch.setattr(found, "RESULTS", tmp_path / "results")
+    study = write_study(tmp_path / "s", {2: [160.0, 161, 162, 163, 164], 20: [130.0, 131, 132, 133, 134]})
+    (tmp_path / "results").mkdir()
+    record = reproduction.study_record(study, findings.latent_size_tests(study))
+    (tmp_path / "results" / "study.json").write_text(json.dumps(record))
+    page = rendered(write_scored_build(tmp_path / "b"))
+    section = page[page.index("Beyond the writeup: latent size"):page.index("6 Conclusion")]
+    assert "reads its committed record (`results/study.json`)" in section and "The recorded sweep is short" in section
+    assert "latent size 2: +30.00 nats (higher, adjusted p = 0.008" in section and "9.0 of 20 (9–9)" in section
+    assert "<img" not in section and "⟦" not in section  # the record has no figures: none is promised
+
+
+def bf16_words(entry: dict) -> str:
+    """What the sections say of a model's bf16-against-fp32 comparison with this bench record entry."""
+    template = document.environment().get_template("bf16.md.j2")
+    return " ".join(template.render(comparison=comparison_of("gan", entry), what="the plain GAN").split())
+
+
+def test_the_bf16_sentence_says_what_the_bench_record_tested_and_no_more(tmp_path):
+    def measure(low: float, high: float, seeds: int) -> dict:
+        return {"bf16_minus_fp32": (low + high) / 2, "low": low, "high": high, "margin": 1.0,
+                "inside_margin": -1.0 < low and high < 1.0, "seeds": seeds}
+
+    early = {"epochs": 300, "summary": {}, "exploratory": {"digits_covered": measure(-0.5, 0.5, 3)}}
+    assert "only on the plain GAN, with 3 exploratory seeds" in bf16_words(early)
+    inside = early | {"summary": {"digits_covered": measure(-0.4, 0.6, 5)}}
+    assert "5 seeds a side, trained for 300 epochs" in bf16_words(inside)
+    assert "agree within the margins" in bf16_words(inside) and "digits covered +0.10 (95% interval -0.40 to +0.60; " \
+        "margin ±1)." in bf16_words(inside)
+    outside = early | {"summary": {"digits_covered": measure(-0.4, 1.6, 5)}}
+    assert "do not show that bf16 ends where fp32 does" in bf16_words(outside) and "agree" not in bf16_words(outside)
+    assert "has not been measured" in bf16_words({"epochs": 300})
+    record = tmp_path / "results.json"
+    record.write_text(json.dumps({"precision_comparison": {"gan": outside, "vae_z20": {"epochs": 200}}}))
+    assert list(precision_comparisons(record)) == ["gan"] and not precision_comparisons(record)["gan"].equivalent
 
 
 def test_every_work_cited_has_a_reference(tmp_path):

@@ -165,7 +165,7 @@ def latent_size(setting: str) -> int:
 
 def latent_size_tests(study: RunView) -> dict | None:
     """Every declared latent size's measure against the reference size's, by the procedure of
-    helpers.report.stats, with the lowest mean; None without the reference size's runs."""
+    helpers.report.stats, with the lowest mean and the table's rows; None without the reference size's runs."""
     measure, reference, against = declared_sizes()
     losses = latent_size_values(study, measure)
     if reference not in losses:
@@ -173,9 +173,10 @@ def latent_size_tests(study: RunView) -> dict | None:
     others = {size: losses[size].values for size in losses if size in against}
     tests = dict(zip(others, stats.compare_groups(measure, losses[reference].values, others)))
     seeds = min(loss.n for loss in losses.values())
-    return {"reference": reference, "loss": losses[reference], "losses": losses, "tests": tests,
-            "lowest": min(losses, key=lambda size: losses[size].mean), "epochs": study_epochs(study), "seeds": seeds,
-            "tested": any(t.call is not stats.Call.DESCRIPTIVE for t in tests.values())}
+    sizes = {"reference": reference, "loss": losses[reference], "losses": losses, "tests": tests,
+             "lowest": min(losses, key=lambda size: losses[size].mean), "epochs": study_epochs(study), "seeds": seeds,
+             "tested": any(t.call is not stats.Call.DESCRIPTIVE for t in tests.values())}
+    return sizes | {"rows": latent_size_rows(study, sizes)}
 
 
 OVER_SEEDS = ("validation_loss", "nll", "nll_published_k")  # the writeup's VAEs over the study's seeds

@@ -7,13 +7,14 @@ notebook's glued value is computed once and pulled by name wherever it is shown.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from helpers.common.files import read_json
 from helpers.common.paths import ROOT
 from helpers.report import claims, collapse, findings
+from helpers.report.precision import PrecisionComparison, precision_comparisons
 from helpers.report.runview import RunView
 
 RESULTS = ROOT / "results"  # the committed records (results/<profile>.json)
@@ -25,13 +26,15 @@ class Found:
     """The findings of one build that more than one reader needs."""
 
     collapse: dict[str, Any] | None  # the collapse study (collapse.collapse_study); None without one
-    latent_size: dict[str, Any] | None  # the latent-size study's tests (findings.latent_size_tests); None without
+    latent_size: dict[str, Any] | None  # the latent-size study's tests (findings.latent_size_tests), this build's or
+    # else the committed record's (marked "from_record"); None without either
     ends: list[tuple[str, float, float]]  # each finished GAN's D(real) and D(fake) at its end
     comparisons: list[findings.VAEComparison]  # each VAE's final validation loss beside the writeup's
     claims: list[claims.Claim]  # each of the writeup's claims with what the runs say of it (the front matter)
     shorter: list[claims.Shorter]  # the kinds of model trained for fewer epochs than the writeup's
     seeds: dict[int, dict[str, Any]] | None = None  # the writeup's VAEs over the study's seeds (findings)
     verification: dict[str, Any] | None = None  # this build against a committed record (make verify); None: not asked
+    precision: dict[str, PrecisionComparison] = field(default_factory=dict)  # bf16 against fp32, per bench model
 
 
 def found_once(views: dict[str, RunView]) -> Found:
@@ -41,12 +44,13 @@ def found_once(views: dict[str, RunView]) -> Found:
     latent_runs = views["study"].metrics.get("runs") if "study" in views else study_runs_of(committed)
     return Found(collapse=study, claims=claims.writeup_claims(views, study or recorded_collapse(committed)),
                  shorter=claims.shorter(views),
-                 latent_size=findings.latent_size_tests(views["study"]) if "study" in views else None,
+                 latent_size=findings.latent_size_tests(views["study"]) if "study" in views
+                 else recorded_latent_size(committed),
                  ends=findings.discriminator_ends(views["gan"], views["aux_gan"])
                  if "gan" in views and "aux_gan" in views else [],
                  comparisons=findings.vae_comparisons(views["vae_z2"], views["vae_z20"])
                  if "vae_z2" in views and "vae_z20" in views else [],
-                 seeds=findings.writeup_sizes_over_seeds(latent_runs))
+                 seeds=findings.writeup_sizes_over_seeds(latent_runs), precision=precision_comparisons())
 
 
 def study_records(folder: Path | None = None) -> dict[str, dict | None]:
@@ -66,6 +70,17 @@ def recorded_collapse(studies: dict[str, dict | None]) -> dict[str, Any] | None:
     """The collapse study of the collapse record, marked as coming from the record; None without one."""
     study = collapse_of(studies)
     return study | {"from_record": True} if study else None
+
+
+def recorded_latent_size(studies: dict[str, dict | None]) -> dict[str, Any] | None:
+    """The latent-size study's tests recomputed from the record's per-seed rows, marked as coming from the record;
+    None without them (no record, or one that predates per-seed rows)."""
+    study = (studies.get("study") or {}).get("study") or {}
+    if not study.get("runs"):
+        return None
+    view = RunView("study", RESULTS, {}, {"study": study["rows"], "runs": study["runs"]}, {})
+    sizes = findings.latent_size_tests(view)
+    return sizes | {"from_record": True} if sizes else None
 
 
 def study_runs_of(studies: dict[str, dict | None]) -> list[dict[str, Any]] | None:

@@ -301,7 +301,7 @@ def study_record(study: RunView | None, sizes: dict[str, Any] | None) -> dict[st
     if not sizes:
         return {"study": {"rows": rows, "tests": None}} if rows else {}
     settings = {"headers": findings.latent_size_headers(sizes["reference"]),
-                "rows": findings.latent_size_rows(study, sizes)}
+                "rows": sizes["rows"]}
     return {"study": {"rows": rows, "settings": settings, "reference": sizes["reference"],
                       "runs": study.metrics.get("runs"),
                       "seeds": sizes["seeds"], "epochs": sizes["epochs"], "lowest": sizes["lowest"],

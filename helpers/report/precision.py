@@ -1,0 +1,60 @@
+"""What the bf16-against-fp32 comparison on record lets the report say (bench/results.json, by bench.precision).
+
+bench.precision trains a model in each precision over seeds and keeps two summaries per model: "summary", the test
+on the seeds declared with its equivalence margins (empty until all of them ran), and "exploratory", the seeds that
+ran before the margins were declared. The report words the test when it exists and says the comparison is
+exploratory otherwise; every number comes from the record.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from helpers.common.files import read_json
+from helpers.common.paths import ROOT
+
+BENCH_RECORD = ROOT / "bench" / "results.json"  # bench.precision writes its comparison under "precision_comparison"
+MEASURE_WORDS = {"validation_loss": "validation loss", "nll": "IS-NLL", "digits_covered": "digits covered",
+                 "frechet_distance": "final FD", "lowest_frechet_distance": "lowest FD",
+                 "mean_frechet_distance": "mean FD"}  # bench.precision.MEASURES, as the report names them
+
+
+@dataclass(frozen=True)
+class PrecisionComparison:
+    """One model's bf16-against-fp32 summary: the declared test's, else the exploratory seeds'."""
+
+    model: str  # the bench's model name ("vae_z20", "gan")
+    epochs: int
+    seeds: int  # per precision
+    declared: bool  # the test on the seeds declared with the margins (else exploratory seeds)
+    measures: dict[str, dict[str, Any]]  # per measure: bf16_minus_fp32, low, high, margin, inside_margin
+
+    @property
+    def equivalent(self) -> bool:
+        """Whether the declared test puts every measure's interval inside its margin."""
+        return self.declared and all(m["inside_margin"] for m in self.measures.values())
+
+    def texts(self, digits: int = 2) -> list[str]:
+        """Per measure: 'validation loss −0.18 (95% interval −0.49 to +0.09; margin ±0.5)'."""
+        return [f"{MEASURE_WORDS.get(name, name)} {m['bf16_minus_fp32']:+.{digits}f} (95% interval "
+                f"{m['low']:+.{digits}f} to {m['high']:+.{digits}f}; margin ±{m['margin']:g})"
+                for name, m in self.measures.items()]
+
+
+def comparison_of(model: str, entry: dict[str, Any]) -> PrecisionComparison | None:
+    """The model's declared test where it ran, else its exploratory summary; None with neither."""
+    declared = bool(entry.get("summary"))
+    measures = entry.get("summary") or entry.get("exploratory") or {}
+    if not measures:
+        return None
+    seeds = min(m["seeds"] for m in measures.values())
+    return PrecisionComparison(model, entry["epochs"], seeds, declared, measures)
+
+
+def precision_comparisons(path: Path | None = None) -> dict[str, PrecisionComparison]:
+    """Every model's comparison on record (default: BENCH_RECORD), by the bench's model name ({} without one)."""
+    path = path or BENCH_RECORD
+    entries = (read_json(path) if path.exists() else {}).get("precision_comparison") or {}
+    return {model: found for model, entry in entries.items() if (found := comparison_of(model, entry))}
