@@ -195,14 +195,26 @@ def writeup_sizes_over_seeds(runs: list[dict] | None) -> dict[int, dict[str, tup
     return found
 
 
-SEED_HEADERS = ["latent size", "seeds", "validation loss", "IS-NLL, K = 5,000", "IS-NLL, K = 500"]
+SEED_HEADERS = ["latent size", "seeds", "validation loss", "IS-NLL, K = 5,000", "IS-NLL, K = 500",
+                "K = 500, minus the published"]
 
 
-def seed_rows(seeds: dict[int, dict[str, tuple[int, float, float, float]]]) -> list[list[str]]:
-    """Per latent size (writeup_sizes_over_seeds): seeds, then each measure's mean and interval."""
+def seed_rows(seeds: dict[int, dict[str, tuple[int, float, float, float]]], published: dict[int, float]
+              ) -> list[list[str]]:
+    """Per latent size (writeup_sizes_over_seeds): seeds, each measure's mean and interval, and the K = 500 mean and
+    interval less the published figure at that K and latent size (published: latent size -> NLL)."""
     return [[str(latent), str(by_key["nll"][0]),
-             *(f"{fmt(by_key[key][1])} ({fmt(by_key[key][2])}–{fmt(by_key[key][3])})" for key in OVER_SEEDS)]
+             *(f"{fmt(by_key[key][1])} ({fmt(by_key[key][2])}–{fmt(by_key[key][3])})" for key in OVER_SEEDS),
+             published_gap(by_key["nll_published_k"], published.get(latent))]
             for latent, by_key in seeds.items()]
+
+
+def published_gap(ours: tuple[int, float, float, float], theirs: float | None) -> str:
+    """Our mean over seeds less a published figure, with the interval shifted alike: '+2.30 (+1.90 to +2.70)'."""
+    if theirs is None:
+        return "–"
+    _, mean, low, high = ours
+    return f"{mean - theirs:+.2f} ({low - theirs:+.2f} to {high - theirs:+.2f})"
 
 
 def study_epochs(study: RunView) -> int | None:

@@ -137,6 +137,7 @@ PUBLISHED_NLL = [  # (source, model, latent size, NLL, K, their setup)
     ("Burda et al. 2015", "VAE, one stochastic layer", 50, 86.76, 5000,
      "50 latent units, tanh MLPs, 3,280 epochs"),
 ]
+DAVIDSON = {latent: nll for source, _, latent, nll, _, _ in PUBLISHED_NLL if source.startswith("Davidson")}
 DIFFERS = ("architecture, optimizer, training images and length, model selection (ours: the last epoch) and "
            "precision (ours: bf16 matrix products where the CPU has them)")  # every way a published row may differ
 # (the likelihood table's caption says it once; each row gives their own setup)
