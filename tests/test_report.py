@@ -342,6 +342,8 @@ def test_a_study_the_build_did_not_run_gets_a_sentence_and_its_command(tmp_path,
     assert "collapse epoch with k = 2 against k = 1: -76 (95% interval" in claims  # from the committed record
     assert "not this build: the committed collapse study, <code>results/collapse.json</code>" in claims
     assert "holds by the test" in claims
+    page = rendered(write_scored_build(tmp_path / "c"))
+    assert "committed record of a study this build did not run (`results/collapse.json`), it says so" in page
 
 
 def test_a_build_without_the_latent_size_study_reads_its_committed_record(tmp_path, monkeypatch):
@@ -355,6 +357,7 @@ def test_a_build_without_the_latent_size_study_reads_its_committed_record(tmp_pa
     page = rendered(write_scored_build(tmp_path / "b"))
     section = page[page.index("Beyond the writeup: latent size"):page.index("6 Conclusion")]
     assert "reads its committed record (`results/study.json`)" in section and "The recorded sweep is short" in section
+    assert "did not run (`results/study.json`), it says so" in page
     assert "latent size 2: +30.00 nats (higher, adjusted p = 0.008" in section and "9.0 of 20 (9–9)" in section
     assert "<img" not in section and "⟦" not in section  # the record has no figures: none is promised
 
@@ -1028,7 +1031,10 @@ def test_both_readings_of_the_auxiliary_gan_get_their_own_verdict(tmp_path):
     assert "auxiliary GAN (ours)" in table[:table.index("</table>")]
 
 
-def test_the_writeups_vaes_are_also_given_over_the_studys_seeds(tmp_path):
+def test_the_writeups_vaes_are_also_given_over_the_studys_seeds(tmp_path, monkeypatch):
+    from helpers.report import found
+
+    monkeypatch.setattr(found, "RESULTS", tmp_path / "results")  # no committed records
     views = write_scored_build(tmp_path)
     runs = [{"latent_dim": latent, "seed": seed, "nll_images": 10_000, "validation_loss": 100.0 + latent + seed,
              "nll": 95.0 + latent + seed, "nll_published_k": 96.0 + latent + seed}
@@ -1048,6 +1054,9 @@ def test_the_writeups_vaes_are_also_given_over_the_studys_seeds(tmp_path):
             "+30.30 (the report's results table") in over
     assert "At Davidson et al.'s (2018) K = 500 ours are" not in over  # seed 0 alone is not set against theirs
     assert "<td>-35.73 (-36.93 to -34.53)</td>" in section  # the report's table: the same, over the same seeds
+    claims = " ".join(prose(page[page.index('id="claims"'):page.index("</table>", page.index('id="claims"'))]).split())
+    assert "; over the latent-size study's 5 seeds 122.00, interval 120.80–123.20 ( Table" in claims
+    assert "committed record of a study" not in page  # this build ran the study: nothing drawn from a record
 
 
 def test_the_runs_table_gives_each_run_its_precision_recorded_or_set(tmp_path):

@@ -64,11 +64,13 @@ def shorter(views: dict[str, RunView]) -> list[Shorter]:
     return found
 
 
-def vae_loss(run: RunView, latent: int) -> Claim:
-    """The writeup's final validation loss of one latent size against ours."""
+def vae_loss(run: RunView, latent: int, over_seeds: tuple[int, float, float, float] | None = None) -> Claim:
+    """The writeup's final validation loss of one latent size against ours, and against the latent-size study's
+    seeds where they are given (findings.writeup_sizes_over_seeds: seeds, mean, interval)."""
     ours, theirs = run.final("validation_loss"), WRITEUP_VAE_LOSS[latent][1]
     numbers = {"latent": latent, "theirs": theirs, "ours": ours, "epochs": run.epochs_run,
-               "writeup_epochs": WRITEUP_VAE_EPOCHS, "gap": None if ours is None else ours - theirs}
+               "writeup_epochs": WRITEUP_VAE_EPOCHS, "gap": None if ours is None else ours - theirs,
+               "over_seeds": over_seeds}
     if ours is None:
         return Claim("vae_loss", Basis.NOT_RUN, numbers=numbers)
     basis = Basis.SHORTER if (run.epochs_run or 0) < WRITEUP_VAE_EPOCHS else Basis.ONE_RUN
@@ -125,9 +127,14 @@ def one_step(study: dict[str, Any] | None) -> Claim:
     return Claim("one_step", Basis.TEST, holds=holds, numbers=numbers)
 
 
-def writeup_claims(views: dict[str, RunView], study: dict[str, Any] | None) -> list[Claim]:
-    """Every claim of the writeup the report weighs, in the writeup's order (VAE, then GAN)."""
+def writeup_claims(views: dict[str, RunView], study: dict[str, Any] | None,
+                   seeds: dict[int, dict[str, tuple[int, float, float, float]]] | None = None) -> list[Claim]:
+    """Every claim of the writeup the report weighs, in the writeup's order (VAE, then GAN); seeds: the writeup's
+    VAEs over the latent-size study's seeds (findings.writeup_sizes_over_seeds), where there are any."""
     if not all(name in views for name in ("vae_z2", "vae_z20", "gan", "aux_gan")):
         return []
-    return [vae_loss(views["vae_z2"], 2), vae_loss(views["vae_z20"], 20), fuzzy(views["vae_z20"]),
+    seeds = seeds if seeds and all(latent in seeds for latent in (2, 20)) else {}  # the report's table needs both
+    losses = {latent: by_key["validation_loss"] for latent, by_key in seeds.items()}
+    return [vae_loss(views["vae_z2"], 2, losses.get(2)), vae_loss(views["vae_z20"], 20, losses.get(20)),
+            fuzzy(views["vae_z20"]),
             diverse(views["gan"]), similar(views["gan"], views["aux_gan"]), leaky(), one_step(study)]

@@ -35,22 +35,27 @@ class Found:
     seeds: dict[int, dict[str, Any]] | None = None  # the writeup's VAEs over the study's seeds (findings)
     verification: dict[str, Any] | None = None  # this build against a committed record (make verify); None: not asked
     precision: dict[str, PrecisionComparison] = field(default_factory=dict)  # bf16 against fp32, per bench model
+    records: tuple[str, ...] = ()  # the committed study records the text draws on ('results/study.json')
 
 
 def found_once(views: dict[str, RunView]) -> Found:
-    """The findings of these runs (their folders as the build read them)."""
+    """The findings of these runs (their folders as the build read them), and the committed study records' where
+    the build ran no such study."""
     study = collapse.collapse_study(views["collapse"]) if "collapse" in views else None
     committed = study_records() if study is None or "study" not in views else {}
     latent_runs = views["study"].metrics.get("runs") if "study" in views else study_runs_of(committed)
-    return Found(collapse=study, claims=claims.writeup_claims(views, study or recorded_collapse(committed)),
-                 shorter=claims.shorter(views),
-                 latent_size=findings.latent_size_tests(views["study"]) if "study" in views
-                 else recorded_latent_size(committed),
+    seeds = findings.writeup_sizes_over_seeds(latent_runs)
+    sizes = findings.latent_size_tests(views["study"]) if "study" in views else recorded_latent_size(committed)
+    claimed = claims.writeup_claims(views, study or recorded_collapse(committed), seeds)
+    drawn = {"collapse": study is None and any(c.numbers.get("from_record") for c in claimed),
+             "study": "study" not in views and bool(sizes or seeds)}
+    return Found(collapse=study, claims=claimed, shorter=claims.shorter(views), latent_size=sizes,
                  ends=findings.discriminator_ends(views["gan"], views["aux_gan"])
                  if "gan" in views and "aux_gan" in views else [],
                  comparisons=findings.vae_comparisons(views["vae_z2"], views["vae_z20"])
                  if "vae_z2" in views and "vae_z20" in views else [],
-                 seeds=findings.writeup_sizes_over_seeds(latent_runs), precision=precision_comparisons())
+                 seeds=seeds, precision=precision_comparisons(),
+                 records=tuple(f"results/{name}.json" for name, used in drawn.items() if used))
 
 
 def study_records(folder: Path | None = None) -> dict[str, dict | None]:
