@@ -14,6 +14,7 @@ from typing import Any
 
 from helpers.common.files import read_json
 from helpers.common.paths import ROOT
+from helpers.report.stats import CONFIDENCE
 
 BENCH_RECORD = ROOT / "bench" / "results.json"  # bench.precision writes its comparison under "precision_comparison"
 MEASURE_WORDS = {"validation_loss": "validation loss", "nll": "IS-NLL", "digits_covered": "digits covered",
@@ -38,7 +39,7 @@ class PrecisionComparison:
 
     def texts(self, digits: int = 2) -> list[str]:
         """Per measure: 'validation loss −0.18 (95% interval −0.49 to +0.09; margin ±0.5)'."""
-        return [f"{MEASURE_WORDS.get(name, name)} {m['bf16_minus_fp32']:+.{digits}f} (95% interval "
+        return [f"{MEASURE_WORDS.get(name, name)} {m['bf16_minus_fp32']:+.{digits}f} ({CONFIDENCE:.0%} interval "
                 f"{m['low']:+.{digits}f} to {m['high']:+.{digits}f}; margin ±{m['margin']:g})"
                 for name, m in self.measures.items()]
 
