@@ -358,6 +358,9 @@ def test_a_build_without_the_latent_size_study_reads_its_committed_record(tmp_pa
     section = page[page.index("Beyond the writeup: latent size"):page.index("6 Conclusion")]
     assert "reads its committed record (`results/study.json`)" in section and "The recorded sweep is short" in section
     assert "did not run (`results/study.json`), it says so" in page
+    conclusion = page[page.index("6 Conclusion"):]
+    assert ("Over the latent-size study's 5 seeds per size (its committed record), latent size 2 ends higher than 20 "
+            "by the test: +30.00 (95% interval +28.20 to +31.80; adjusted p = 0.008)") in conclusion
     assert "latent size 2: +30.00 nats (higher, adjusted p = 0.008" in section and "9.0 of 20 (9–9)" in section
     assert "<img" not in section and "⟦" not in section  # the record has no figures: none is promised
 
