@@ -343,7 +343,14 @@ def test_a_study_the_build_did_not_run_gets_a_sentence_and_its_command(tmp_path,
     assert "not this build: the committed collapse study, <code>results/collapse.json</code>" in claims
     assert "holds by the test" in claims
     page = rendered(write_scored_build(tmp_path / "c"))
-    assert "committed record of a study this build did not run (`results/collapse.json`), it says so" in page
+    assert "committed record of work this build did not run (`results/collapse.json`), it says so" in page
+    from test_collapse import fake_gan_run
+
+    quick = write_scored_build(tmp_path / "q")  # a quick-style build: its collapse run compares no k = 2
+    quick["collapse"] = collapse_view(tmp_path / "q", [fake_gan_run(tmp_path / "g", {})])
+    claims = rendered(quick)
+    claims = html.unescape(claims[claims.index('id="claims"'):claims.index("</table>", claims.index('id="claims"'))])
+    assert "collapse epoch with k = 2 against k = 1: -76 (95% interval" in claims
 
 
 def test_a_build_without_the_latent_size_study_reads_its_committed_record(tmp_path, monkeypatch):
@@ -376,10 +383,12 @@ def test_the_bf16_sentence_says_what_the_bench_record_tested_and_no_more(tmp_pat
         return {"bf16_minus_fp32": (low + high) / 2, "low": low, "high": high, "margin": 1.0,
                 "inside_margin": -1.0 < low and high < 1.0, "seeds": seeds}
 
-    early = {"epochs": 300, "summary": {}, "exploratory": {"digits_covered": measure(-0.5, 0.5, 3)}}
-    assert "only on the plain GAN, with 3 exploratory seeds" in bf16_words(early)
+    early = {"epochs": 300, "summary": {}, "exploratory": {"digits_covered": measure(-0.5, 0.5, 3)},
+             "declared_seeds": [3], "runs": [{"seed": 0, "cpu": "Xeon"}, {"seed": 3, "cpu": "EPYC"}]}
+    assert "only on the plain GAN: 3 exploratory seeds a side, trained on Xeon before the" in bf16_words(early)
+    assert "bf16 minus fp32: - digits covered +0.00 (95% interval -0.50 to +0.50; margin ±1)." in bf16_words(early)
     inside = early | {"summary": {"digits_covered": measure(-0.4, 0.6, 5)}}
-    assert "5 seeds a side, trained for 300 epochs" in bf16_words(inside)
+    assert "5 seeds a side, trained for 300 epochs on EPYC" in bf16_words(inside)
     assert "agree within the margins" in bf16_words(inside) and "digits covered +0.10 (95% interval -0.40 to +0.60; " \
         "margin ±1)." in bf16_words(inside)
     outside = early | {"summary": {"digits_covered": measure(-0.4, 1.6, 5)}}
@@ -1059,7 +1068,7 @@ def test_the_writeups_vaes_are_also_given_over_the_studys_seeds(tmp_path, monkey
     assert "<td>-35.73 (-36.93 to -34.53)</td>" in section  # the report's table: the same, over the same seeds
     claims = " ".join(prose(page[page.index('id="claims"'):page.index("</table>", page.index('id="claims"'))]).split())
     assert "; over the latent-size study's 5 seeds 122.00, interval 120.80–123.20 ( Table" in claims
-    assert "committed record of a study" not in page  # this build ran the study: nothing drawn from a record
+    assert "committed record of work" not in page  # this build ran the study: nothing drawn from a record
 
 
 def test_the_runs_table_gives_each_run_its_precision_recorded_or_set(tmp_path):

@@ -280,10 +280,10 @@ def similarity(plain: list[RunView], other: list[RunView]) -> stats.Comparison |
 def digit_share_rows(views: dict[str, RunView]) -> list[list]:
     """Per model with scored samples: the percentage of its samples the classifier names as each digit, and the
     digits covered."""
-    return [[MODELS[name].label or gan_label(view), *(f"{100 * share:.0f}" for share in samples["digit_distribution"]),
+    return [[model.label or gan_label(view), *(f"{100 * share:.0f}" for share in samples["digit_distribution"]),
              samples.get("digits_covered")]
-            for name, view in views.items() if name in MODELS and (samples := view.metrics.get("samples") or {})
-            and samples.get("digit_distribution")]
+            for name, model in MODELS.items() if (view := views.get(name))
+            and (samples := view.metrics.get("samples") or {}) and samples.get("digit_distribution")]
 
 
 def gan_train_test_rows(samples: dict) -> list[list]:

@@ -13,7 +13,7 @@ from typing import Any
 
 from helpers.common.files import read_json
 from helpers.common.paths import ROOT
-from helpers.report import claims, collapse, findings
+from helpers.report import claims, collapse, findings, settings
 from helpers.report.precision import PrecisionComparison, precision_comparisons
 from helpers.report.runview import RunView
 
@@ -35,27 +35,35 @@ class Found:
     seeds: dict[int, dict[str, Any]] | None = None  # the writeup's VAEs over the study's seeds (findings)
     verification: dict[str, Any] | None = None  # this build against a committed record (make verify); None: not asked
     precision: dict[str, PrecisionComparison] = field(default_factory=dict)  # bf16 against fp32, per bench model
-    records: tuple[str, ...] = ()  # the committed study records the text draws on ('results/study.json')
+    records: tuple[str, ...] = ()  # the committed records of work this build did not run that the text draws on
 
 
 def found_once(views: dict[str, RunView]) -> Found:
-    """The findings of these runs (their folders as the build read them), and the committed study records' where
-    the build ran no such study."""
+    """The findings of these runs (their folders as the build read them), and those of the committed records of
+    work the build did not run (the studies, the bf16 comparison) where its text needs them."""
     study = collapse.collapse_study(views["collapse"]) if "collapse" in views else None
-    committed = study_records() if study is None or "study" not in views else {}
+    committed = study_records()
     latent_runs = views["study"].metrics.get("runs") if "study" in views else study_runs_of(committed)
     seeds = findings.writeup_sizes_over_seeds(latent_runs)
     sizes = findings.latent_size_tests(views["study"]) if "study" in views else recorded_latent_size(committed)
-    claimed = claims.writeup_claims(views, study or recorded_collapse(committed), seeds)
-    drawn = {"collapse": study is None and any(c.numbers.get("from_record") for c in claimed),
-             "study": "study" not in views and bool(sizes or seeds)}
+    two_steps = study if study and study["role"]["stronger_d"] is not None else recorded_collapse(committed) or study
+    claimed = claims.writeup_claims(views, two_steps, seeds)
+    precision = precision_comparisons()
+    drawn = {"results/collapse.json": any(c.numbers.get("from_record") for c in claimed),
+             "results/study.json": "study" not in views and bool(sizes or seeds),
+             "bench/results.json": bool(precision) and trained_in_bf16(views)}
     return Found(collapse=study, claims=claimed, shorter=claims.shorter(views), latent_size=sizes,
                  ends=findings.discriminator_ends(views["gan"], views["aux_gan"])
                  if "gan" in views and "aux_gan" in views else [],
                  comparisons=findings.vae_comparisons(views["vae_z2"], views["vae_z20"])
                  if "vae_z2" in views and "vae_z20" in views else [],
-                 seeds=seeds, precision=precision_comparisons(),
-                 records=tuple(f"results/{name}.json" for name, used in drawn.items() if used))
+                 seeds=seeds, precision=precision, records=tuple(path for path, used in drawn.items() if used))
+
+
+def trained_in_bf16(views: dict[str, RunView]) -> bool:
+    """Whether the writeup's VAEs or GANs trained in bf16 (their sections then word the bf16 comparison)."""
+    return any(settings.precision([views[name] for name in pair if name in views]) == "bf16"
+               for pair in (("vae_z2", "vae_z20"), ("gan", "aux_gan")))
 
 
 def study_records(folder: Path | None = None) -> dict[str, dict | None]:

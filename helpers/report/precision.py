@@ -30,6 +30,7 @@ class PrecisionComparison:
     epochs: int
     seeds: int  # per precision
     declared: bool  # the test on the seeds declared with the margins (else exploratory seeds)
+    cpus: str  # the CPUs its runs trained on ('AMD EPYC')
     measures: dict[str, dict[str, Any]]  # per measure: bf16_minus_fp32, low, high, margin, inside_margin
 
     @property
@@ -51,7 +52,10 @@ def comparison_of(model: str, entry: dict[str, Any]) -> PrecisionComparison | No
     if not measures:
         return None
     seeds = min(m["seeds"] for m in measures.values())
-    return PrecisionComparison(model, entry["epochs"], seeds, declared, measures)
+    chosen = set(entry.get("declared_seeds", []))
+    cpus = {run.get("cpu") for run in entry.get("runs", []) if (run["seed"] in chosen) == declared} - {None}
+    cpus = cpus or {(entry.get("machine") or {}).get("cpu", "an unrecorded CPU")}
+    return PrecisionComparison(model, entry["epochs"], seeds, declared, " and ".join(sorted(cpus)), measures)
 
 
 def precision_comparisons(path: Path | None = None) -> dict[str, PrecisionComparison]:
