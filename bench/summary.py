@@ -13,6 +13,7 @@ from pathlib import Path
 from bench.speed import BF16_TARGET, FP32_TARGET, RESULTS
 from helpers.common.files import read_json
 from helpers.common.tables import markdown_table
+from helpers.report.precision import summary_runs
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "speed.md"
 BLOCK = re.compile(r"(<!-- bench:results -->\n).*?(<!-- /bench:results -->)", re.S)
@@ -120,7 +121,7 @@ def precision_table(results: dict) -> str:
 
 def precision_rows(model: str, comparison: dict, part: str, words: str) -> list[list]:
     """One summary of a model's comparison (the test or the exploratory seeds): a row per measure."""
-    runs = runs_of(comparison, part)
+    runs = summary_runs(comparison, part == "summary")
     cpus = " and ".join(sorted({run["cpu"] for run in runs}))
     seeds = ", ".join(map(str, sorted(run["seed"] for run in runs if run["precision"] == "fp32")))
     return [[model, cpus, comparison["epochs"], measure, words, seeds,
@@ -129,12 +130,6 @@ def precision_rows(model: str, comparison: dict, part: str, words: str) -> list[
              f"{s['bf16_minus_fp32']:+.3f} ({s['low']:+.3f} to {s['high']:+.3f})", f"±{s['margin']:g}",
              "inside" if s["inside_margin"] else "not inside"]
             for measure, s in (comparison.get(part) or {}).items()]
-
-
-def runs_of(comparison: dict, part: str) -> list[dict]:
-    """The runs a summary of the comparison covers: the declared seeds' for the test, the others if exploratory."""
-    declared = set(comparison.get("declared_seeds", []))
-    return [run for run in comparison["runs"] if (run["seed"] in declared) == (part == "summary")]
 
 
 def tables(results: dict) -> str:

@@ -52,10 +52,15 @@ def comparison_of(model: str, entry: dict[str, Any]) -> PrecisionComparison | No
     if not measures:
         return None
     seeds = min(m["seeds"] for m in measures.values())
-    chosen = set(entry.get("declared_seeds", []))
-    cpus = {run.get("cpu") for run in entry.get("runs", []) if (run["seed"] in chosen) == declared} - {None}
+    cpus = {run.get("cpu") for run in summary_runs(entry, declared)} - {None}
     cpus = cpus or {(entry.get("machine") or {}).get("cpu", "an unrecorded CPU")}
     return PrecisionComparison(model, entry["epochs"], seeds, declared, " and ".join(sorted(cpus)), measures)
+
+
+def summary_runs(entry: dict[str, Any], declared: bool) -> list[dict[str, Any]]:
+    """The runs one summary covers: the declared seeds' for the test, the others for the exploratory summary."""
+    chosen = set(entry.get("declared_seeds", []))
+    return [run for run in entry.get("runs", []) if (run["seed"] in chosen) == declared]
 
 
 def precision_comparisons(path: Path | None = None) -> dict[str, PrecisionComparison]:
