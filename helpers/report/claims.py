@@ -133,8 +133,7 @@ def writeup_claims(views: dict[str, RunView], study: dict[str, Any] | None,
     VAEs over the latent-size study's seeds (findings.writeup_sizes_over_seeds), where there are any."""
     if not all(name in views for name in ("vae_z2", "vae_z20", "gan", "aux_gan")):
         return []
-    seeds = seeds if seeds and all(latent in seeds for latent in (2, 20)) else {}  # the report's table needs both
-    losses = {latent: by_key["validation_loss"] for latent, by_key in seeds.items()}
+    losses = {latent: by_key["validation_loss"] for latent, by_key in (seeds or {}).items()}
     return [vae_loss(views["vae_z2"], 2, losses.get(2)), vae_loss(views["vae_z20"], 20, losses.get(20)),
             fuzzy(views["vae_z20"]),
             diverse(views["gan"]), similar(views["gan"], views["aux_gan"]), leaky(), one_step(study)]
