@@ -30,9 +30,9 @@ from helpers.runs.provenance import arithmetic as runs_arithmetic
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"  # run.json's "finished" (RunFolder.write_record)
 
 REFERENCE_POINTS = (("real_test", "real test images (IS; its maximum is 10)"),
-                    ("real_validation", "real validation vs test images (FD)"),
-                    ("real_validation_monitored", f"{MONITOR_SAMPLES:,} real validation vs test images (FD at the "
-                     "GAN monitor's sample size)"),
+                    ("real_validation", "real validation images (IS); against test images (FD)"),
+                    ("real_validation_monitored", f"{MONITOR_SAMPLES:,} real validation images (IS); against test "
+                     "images (FD at the GAN monitor's sample size)"),
                     ("independent_pixels", "independent pixels (floor)"))
 
 
