@@ -58,6 +58,12 @@ def test_a_group_is_called_different_only_below_the_level_after_correction():
     assert found["apart"].text() == "+5.0 (95% interval +3.2 to +6.8; adjusted p = 0.016)"
 
 
+def test_two_seeds_a_side_give_the_seed_pairs_range_named_as_such_not_a_confidence_interval():
+    two = stats.compare_groups("x", [10.0, 12.0], {"two seeds": [1.0, 4.0]})[0]
+    assert (two.low, two.high) == (-11.0, -6.0) and not two.bootstrapped  # 1 - 12 and 4 - 10
+    assert two.text() == "-8.5 (seed pairs differ by -11.0 to -6.0; exact test not possible)"
+
+
 def test_an_equivalence_claim_needs_the_whole_interval_inside_its_margin():
     close = stats.compare_groups("x", [1.0, 1.1, 0.9, 1.0, 1.05], {"bf16": [1.02, 1.08, 0.95, 1.01, 1.0]})[0]
     assert stats.equivalent(close, margin=0.2) and not stats.equivalent(close, margin=0.01)

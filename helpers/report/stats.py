@@ -28,6 +28,7 @@ RESAMPLES = 10_000  # bootstrap resamples
 EXACT_SPLITS = 200_000  # up to this many splits of the pooled seeds (10 against 10) the permutation test takes all
 SEED = 0  # the bootstrap's draws: the same interval on every build
 POWER = 0.8  # the power at which the smallest detectable effect is stated
+INTERVAL_SEEDS = 3  # fewer seeds a side and the bootstrap interval is only the range of the seed pairs' differences
 
 
 @dataclass(frozen=True)
@@ -119,11 +120,21 @@ class Comparison:
                 "p": None if math.isnan(self.p) else self.p,  # null where untested: a record stays strict JSON
                 "adjusted_p": None if math.isnan(self.adjusted_p) else self.adjusted_p, "call": str(self.call)}
 
+    @property
+    def bootstrapped(self) -> bool:
+        """Whether low and high are a bootstrap interval; with fewer than INTERVAL_SEEDS a side they are the range of
+        the differences between one seed of each side (bootstrap_interval)."""
+        return min(len(self.values), len(self.reference)) >= INTERVAL_SEEDS
+
+    def interval(self, digits: int = 1) -> str:
+        """'95% interval +30.0 to +55.0', or with too few seeds 'seed pairs differ by +30.0 to +55.0'."""
+        words = f"{CONFIDENCE:.0%} interval" if self.bootstrapped else "seed pairs differ by"
+        return f"{words} {self.low:+,.{digits}f} to {self.high:+,.{digits}f}"
+
     def text(self, digits: int = 1) -> str:
         """'+42.0 (95% interval +30.0 to +55.0; adjusted p = 0.008)', the numbers beside a verdict."""
         p = "exact test not possible" if math.isnan(self.p) else f"adjusted p = {self.adjusted_p:.3f}"
-        return (f"{self.difference:+,.{digits}f} ({CONFIDENCE:.0%} interval {self.low:+,.{digits}f} to "
-                f"{self.high:+,.{digits}f}; {p})")
+        return f"{self.difference:+,.{digits}f} ({self.interval(digits)}; {p})"
 
 
 def difference_in_means(a: np.ndarray, b: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -156,10 +167,13 @@ def permutation_p(values: Sequence[float], reference: Sequence[float]) -> float:
 
 
 def bootstrap_interval(values: Sequence[float], reference: Sequence[float]) -> tuple[float, float]:
-    """The percentile bootstrap interval of the difference in means (each group resampled on its own)."""
-    if len(values) < 2 or len(reference) < 2 or len(set(values) | set(reference)) == 1:
-        difference = statistics.fmean(values) - statistics.fmean(reference)
-        return difference, difference
+    """The percentile bootstrap interval of the difference in means (each group resampled on its own); with fewer
+    than INTERVAL_SEEDS a side, the range of the differences between one seed of each side (what the percentile
+    bootstrap of two seeds gives anyway, named for what it is)."""
+    if min(len(values), len(reference)) < INTERVAL_SEEDS:
+        return min(values) - max(reference), max(values) - min(reference)
+    if len(set(values) | set(reference)) == 1:
+        return 0.0, 0.0
     result = stats.bootstrap((np.asarray(values, float), np.asarray(reference, float)), difference_in_means,
                              n_resamples=RESAMPLES, confidence_level=CONFIDENCE, method="percentile",
                              vectorized=True, rng=np.random.default_rng(SEED))
