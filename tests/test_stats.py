@@ -62,6 +62,8 @@ def test_two_seeds_a_side_give_the_seed_pairs_range_named_as_such_not_a_confiden
     two = stats.compare_groups("x", [10.0, 12.0], {"two seeds": [1.0, 4.0]})[0]
     assert (two.low, two.high) == (-11.0, -6.0) and not two.bootstrapped  # 1 - 12 and 4 - 10
     assert two.text() == "-8.5 (seed pairs differ by -11.0 to -6.0; exact test not possible)"
+    one = stats.compare_groups("x", [10.0], {"one seed": [4.0]})[0]
+    assert one.text() == "-6.0 (one seed a side; exact test not possible)"
 
 
 def test_an_equivalence_claim_needs_the_whole_interval_inside_its_margin():

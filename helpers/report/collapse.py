@@ -171,10 +171,12 @@ def setting_headers(at_epoch: int) -> list[str]:
             f"lowest FD to {at_epoch}", "its epoch", "against the writeup's"]
 
 
-def difference_span(test: stats.Comparison) -> str:
-    """A table cell's interval: '+30 to +55', or where too few seeds give none, the seed pairs' range, said so."""
-    span = f"{test.low:+.0f} to {test.high:+.0f}"
-    return span if test.bootstrapped else f"no interval; seed pairs {span}"
+def difference_cell(test: stats.Comparison | None) -> str:
+    """'+42 (+30 to +55)': a difference and its interval, or what stands in for one with too few seeds; '–' untested."""
+    if test is None:
+        return "–"
+    span = f"{test.low:+.0f} to {test.high:+.0f}" if test.bootstrapped else test.interval(0)
+    return f"{test.difference:+.0f} ({span})"
 
 
 def setting_rows(writeup: Setting, changed: list[tuple[Setting, Outcome]],
@@ -182,9 +184,8 @@ def setting_rows(writeup: Setting, changed: list[tuple[Setting, Outcome]],
     """One row per setting: its seeds, collapse epoch, the test against the writeup's, and descriptive spreads."""
     def row(s: Setting, test: stats.Comparison | None, verdict: str) -> list[str]:
         epoch = s.spread("collapse_epoch").text() if s.has("collapse_epoch") else "–"
-        difference = f"{test.difference:+.0f} ({difference_span(test)})" if test else "–"
         p = "–" if not test or test.call is stats.Call.DESCRIPTIVE else f"{test.adjusted_p:.3f}"
-        return [s.label, ", ".join(map(str, s.seeds)), epoch, difference, p, s.spread("digits").text(),
+        return [s.label, ", ".join(map(str, s.seeds)), epoch, difference_cell(test), p, s.spread("digits").text(),
                 s.spread("best_frechet_distance").text(), s.spread("best_epoch").text(), verdict]
 
     return [row(writeup, None, "–"), *(row(s, tests.get(s), str(o)) for s, o in changed)]

@@ -127,7 +127,10 @@ class Comparison:
         return min(len(self.values), len(self.reference)) >= INTERVAL_SEEDS
 
     def interval(self, digits: int = 1) -> str:
-        """'95% interval +30.0 to +55.0', or with too few seeds 'seed pairs differ by +30.0 to +55.0'."""
+        """'95% interval +30.0 to +55.0', with too few seeds 'seed pairs differ by +30.0 to +55.0', with one seed
+        a side 'one seed a side'."""
+        if len(self.values) == len(self.reference) == 1:
+            return "one seed a side"
         words = f"{CONFIDENCE:.0%} interval" if self.bootstrapped else "seed pairs differ by"
         return f"{words} {self.low:+,.{digits}f} to {self.high:+,.{digits}f}"
 
@@ -171,7 +174,7 @@ def bootstrap_interval(values: Sequence[float], reference: Sequence[float]) -> t
     than INTERVAL_SEEDS a side, the range of the differences between one seed of each side (what the percentile
     bootstrap of two seeds gives anyway, named for what it is)."""
     if min(len(values), len(reference)) < INTERVAL_SEEDS:
-        return min(values) - max(reference), max(values) - min(reference)
+        return float(min(values) - max(reference)), float(max(values) - min(reference))
     if len(set(values) | set(reference)) == 1:
         return 0.0, 0.0
     result = stats.bootstrap((np.asarray(values, float), np.asarray(reference, float)), difference_in_means,
