@@ -244,17 +244,10 @@ def environment_values(views: dict[str, RunView], key: str) -> list[Any]:
 def run_rows(views: dict[str, RunView]) -> list[list[Any]]:
     """The appendix's table of runs: name, notebook, status, precision, CPU threads, minutes of its last execution
     and of training, cache key."""
-    trained = precisions(views)
-    return [[name, view.record.get("notebook", "–"), str(view.status), trained.get(name) or fixed_precision(view),
+    return [[name, view.record.get("notebook", "–"), str(view.status), view.precision or "–",
              (view.metrics.get("environment") or {}).get("threads"), view.record.get("minutes"),
              training_minutes(view),
              view.record.get("key") or "–"] for name, view in views.items() if view.record or view.metrics]
-
-
-def fixed_precision(view: RunView) -> str:
-    """The precision a run that records none per epoch was set to ('fp32'), '–' where it was left to the CPU."""
-    setting = view.params.get("precision")
-    return setting if setting in ("fp32", "bf16") else "–"
 
 
 def versions(views: dict[str, RunView], package: str) -> list[str]:
@@ -265,7 +258,7 @@ def versions(views: dict[str, RunView], package: str) -> list[str]:
 
 def precisions(views: dict[str, RunView]) -> dict[str, str]:
     """The precision each run trained in, resolved ('bf16' or 'fp32'; runs that record none are left out)."""
-    return {name: rows[-1] for name, view in views.items() if (rows := view.history("precision"))}
+    return {name: view.precision for name, view in views.items() if view.history("precision")}
 
 
 def record(views: dict[str, RunView], profile: str, provenance: dict[str, Any], found: Found) -> dict[str, Any]:

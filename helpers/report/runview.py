@@ -64,6 +64,14 @@ class RunView:
         """How many epochs the run trained, or None."""
         return self.metrics.get("epochs_run")
 
+    @property
+    def precision(self) -> str | None:
+        """The precision the run trained in: its history's last ('bf16', 'fp32'), else the one it was set to; None
+        where it records none and left the choice to the CPU ('auto')."""
+        trained = self.history("precision")
+        setting = self.params.get("precision")
+        return trained[-1] if trained else setting if setting in ("fp32", "bf16") else None
+
     def final(self, key: str) -> float | None:
         """A number from the run's final epoch, or None."""
         return (self.metrics.get("final") or {}).get(key)
@@ -113,7 +121,7 @@ class RunView:
         environment = self.metrics.get("environment") or {}
         meaning = {("train_size", 0): f"all {TRAIN_SIZE:,}", ("nll_images", 0): f"all {TEST_SIZE:,}",
                    ("disc_learning_rate", 0): f"the generator's, {self.params.get('learning_rate')}",
-                   ("precision", "auto"): (self.history("precision") or [""])[-1],
+                   ("precision", "auto"): self.precision or "",
                    ("device", "auto"): environment.get("device", "")}.get((name, value))
         return f"{value} ({meaning})" if meaning else value
 

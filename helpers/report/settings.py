@@ -77,8 +77,7 @@ def training_images(runs: list[RunView]) -> str:
 
 def precision(runs: list[RunView]) -> str:
     """The precision the runs trained in, as their history records it ('bf16', 'fp32'), else their setting."""
-    found = list(dict.fromkeys((run.history("precision") or [run.params.get("precision")])[-1]
-                               for run in runs if run.params))
+    found = list(dict.fromkeys(run.precision or run.params.get("precision") for run in runs if run.params))
     return words(found[0] if len(found) == 1 else found or None)
 
 
