@@ -90,7 +90,7 @@ def row(label: str, seed: int, final_digits: int, collapse_epoch: int, changes: 
             "frechet_distance": 300.0, "best_frechet_distance": 200.0, "best_epoch": 40, "frechet_rise": 1.5,
             "d_real": 0.8, "d_fake": 0.2, "most_digits": most_digits, "final_epoch": final_epoch,
             "final_digits": final_digits, "final_frechet_distance": 300.0, "collapse_epoch": min(collapse_epoch, 300),
-            "collapsed": collapsed, "final_collapse_epoch": collapse_epoch if collapsed else final_epoch,
+            "collapsed": collapsed, "final_collapse_epoch": min(collapse_epoch, final_epoch),
             "final_collapsed": collapse_epoch < final_epoch, "final_best_frechet_distance": 150.0,
             "final_best_epoch": 135, "final_d_real": 0.9}
 
@@ -120,6 +120,13 @@ def test_each_setting_is_tested_against_the_writeups_by_the_declared_measure():
     assert table["weaker"][2] == "300 in all 5 seeds" and table["weaker"][-1] == "keeps its digits"
     assert table["digit head"][4] == "–" and table[collapse_findings.WRITEUP][1] == "0, 1, 2, 3, 4"
     assert [s.label for s in study["longer"]] == ["weaker"] and study["longer"][0].kept_to_the_end == 5
+
+
+def test_a_longer_settings_collapse_is_dated_over_the_seeds_that_collapsed_only():
+    rows = (setting(collapse_findings.WRITEUP, {}, [100, 110, 95, 120, 105])
+            + setting("weaker", {"disc_learning_rate": 1.25e-4}, [470, 540, 1000, 1000, 700], final_epoch=1000))
+    weaker = collapse_findings.study_of_rows(rows)["longer"][0]
+    assert weaker.kept_to_the_end == 2 and weaker.lost_at().text() == "570.0 (470–700 over 3 seeds)"
 
 
 def test_a_record_without_the_collapse_epoch_is_described_not_tested():

@@ -970,7 +970,9 @@ def test_the_collapse_section_words_each_setting_by_the_test_of_its_collapse_epo
     assert "difference -76 (95% interval" in section and "adjusted p = 0.024" in section  # Holm: 3 x 2/252
     assert ("By the test, D learning rate 0.000125 collapses later, and 2 D steps per G step collapses sooner than "
             "the writeup's settings.") in section
-    assert "**D learning rate 0.000125** ran to epoch 1000. 5 of its 5 seeds still cover all ten digits" in section
+    assert "**D learning rate 0.000125** ran to epoch 1,000. All 5 of its seeds still cover all ten digits" in section
+    assert "At the end the samples cover 10 digits in all 5 seeds, the distance is" in section
+    assert "At the writeup's settings the samples cover 5 digits in all 5 seeds at epoch 300" in section
     assert "Zhang et al., 2019" in section and "reuse the generator step's real batch" in section
     assert 'id="collapse-settings"' in section and 'id="collapse-long"' in section and "⟦" not in page
     assert "the collapse study tests each change against the writeup's settings" in " ".join(page.split())

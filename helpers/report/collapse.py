@@ -97,6 +97,10 @@ class Setting:
         """How many of its seeds still covered all ten digits at their last monitored epoch."""
         return sum(not row.get("final_collapsed", True) for row in self.rows)
 
+    def lost_at(self) -> stats.Spread:
+        """The epoch from which its seeds that collapsed by their end stopped covering all ten digits for good."""
+        return stats.spread([row["final_collapse_epoch"] for row in self.rows if row.get("final_collapsed", True)])
+
     @property
     def loses_digits(self) -> bool:
         """Whether every seed ends with fewer digits than it once covered."""

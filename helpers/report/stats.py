@@ -57,14 +57,17 @@ class Spread:
         """The largest value."""
         return max(self.values)
 
-    def text(self, digits: int = 0) -> str:
-        """'9.7 (9–10 over 3 seeds)', '2 in all 3 seeds', or '9 (1 seed)'."""
+    def text(self, digits: int = 0, noun: str = "") -> str:
+        """'9.7 (9–10 over 3 seeds)', '2 in all 3 seeds', or '9 (1 seed)'; a noun goes after the number ('2 digits in
+        all 3 seeds')."""
+        noun = f" {noun}" if noun else ""
         if self.n == 1:
-            return f"{self.values[0]:,.{digits}f} (1 seed)"
+            return f"{self.values[0]:,.{digits}f}{noun} (1 seed)"
         if self.low == self.high:
-            return f"{self.low:,.{digits}f} in all {self.n} seeds"
+            return f"{self.low:,.{digits}f}{noun} in all {self.n} seeds"
         mean_digits = digits or 1  # a mean of whole numbers (digits covered, epochs) keeps one decimal
-        return f"{self.mean:,.{mean_digits}f} ({self.low:,.{digits}f}–{self.high:,.{digits}f} over {self.n} seeds)"
+        return (f"{self.mean:,.{mean_digits}f}{noun} ({self.low:,.{digits}f}–{self.high:,.{digits}f} over "
+                f"{self.n} seeds)")
 
 
 def spread(values: Sequence[float]) -> Spread:
