@@ -101,6 +101,18 @@ class Setting:
         """The epoch from which its seeds that collapsed by their end stopped covering all ten digits for good."""
         return stats.spread([row["final_collapse_epoch"] for row in self.rows if row.get("final_collapsed", True)])
 
+    def fate(self, later: bool) -> str:
+        """A setting that trained past the compared epoch: how its seeds ended, one sentence for the conclusion and
+        README; where the test found its collapse later and every seed lost the digits by the end, that it delayed
+        the collapse in these runs without preventing it."""
+        seeds, kept, end = len(self.rows), self.kept_to_the_end, f"{self.rows[0]['final_epoch']:,}"
+        if kept == seeds:
+            return f"Run on to epoch {end}, every seed of {self.label} still covers all ten digits at the end."
+        who = "every seed" if not kept else f"{seeds - kept} of the {seeds} seeds"
+        verdict = f": within {end} epochs it delays the collapse and does not prevent it" if later and not kept else ""
+        return (f"Run on to epoch {end}, {who} of {self.label} stop{'s' if not kept else ''} covering all ten digits, "
+                f"for good from epoch {self.lost_at().text()}{verdict}.")
+
     @property
     def loses_digits(self) -> bool:
         """Whether every seed ends with fewer digits than it once covered."""
@@ -164,6 +176,7 @@ def study_of_rows(rows: list[dict[str, Any]], rate: float = GANConfig().learning
             "seeds": min(len(s.rows) for s in settings), "compared": len(writeup.rows) >= 2,
             "tested": any(t.call is not stats.Call.DESCRIPTIVE for t in tests.values()),
             "longer": [s for s in settings if s.went_on],
+            "fates": {s: s.fate(o.later) for s, o in changed if s.went_on},
             "headers": tables.collapse_headers(rows[0]["at_epoch"]), "rows": tables.collapse_rows(rows),
             "setting_headers": setting_headers(rows[0]["at_epoch"]),
             "setting_rows": setting_rows(writeup, changed, tests)}

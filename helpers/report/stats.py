@@ -63,7 +63,7 @@ class Spread:
         noun = f" {noun}" if noun else ""
         if self.n == 1:
             return f"{self.values[0]:,.{digits}f}{noun} (1 seed)"
-        if self.low == self.high:
+        if f"{self.low:,.{digits}f}" == f"{self.high:,.{digits}f}":  # equal as printed
             return f"{self.low:,.{digits}f}{noun} in all {self.n} seeds"
         mean_digits = digits or 1  # a mean of whole numbers (digits covered, epochs) keeps one decimal
         return (f"{self.mean:,.{mean_digits}f}{noun} ({self.low:,.{digits}f}–{self.high:,.{digits}f} over "
