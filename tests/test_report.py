@@ -637,7 +637,7 @@ def test_the_readme_reading_is_generated_from_the_records_and_compares_settings_
     studied = " ".join(readme.rewrite(text, data, {"collapse": {"collapse": {"at_epoch": 300,
                                                                             "runs": writeup + weaker}}}).split())
     assert ("*D learning rate 0.000125* keeps all ten digits in every seed to the compared epoch, later than the "
-            "writeup's settings lose theirs (+194 (95% interval +18") in studied
+            "writeup's settings lose theirs, difference +194 (95% interval +18") in studied
     assert "stop covering all ten for good at epoch 106.0 (95–120 over 5 seeds)" in studied
     assert ("Run on to epoch 1,000, every seed of D learning rate 0.000125 stops covering all ten digits, for good "
             "from epoch 584.0 (470–700 over 5 seeds): within 1,000 epochs it delays the collapse and does not "
