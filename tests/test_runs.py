@@ -200,3 +200,5 @@ def test_epoch_lines_say_how_long_a_run_and_the_build_have_left_at_the_pace_seen
         "    gan: epoch 112 of 1000 (about 2.5 h left)"]
     (stale / "starts.json").write_text(json.dumps([{"key": "new key"}]))  # interrupted under this build's key
     assert progress.epochs_done("next") == 300  # it resumes where it stopped
+    progress.started["next"] = 60.0  # side by side, the build still lasts as long as its longest run has left
+    assert progress.build_left() == "about 2.5 h left (2 runs to end, 2 side by side)"

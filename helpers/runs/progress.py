@@ -115,14 +115,15 @@ class Progress:
 
     def build_left(self) -> str:
         """'about 6.5 h left (27 runs to end, 2 side by side)': the epochs the unfinished runs have to go, at the
-        pace seen per notebook, as many side by side as run now; '' while a notebook's pace is unknown."""
+        pace seen per notebook, as many side by side as run now, and never less than the longest of them has
+        left; '' while a notebook's pace is unknown."""
         to_go = {name: (stem, epochs - self.epochs_done(name))
                  for name, (stem, epochs) in self.work.items() if name not in self.ended and epochs}
         if not to_go or not self.started or any(stem not in self.pace for stem, _ in to_go.values()):
             return ""
-        seconds = sum(epochs * self.pace[stem] for stem, epochs in to_go.values())
-        return f"{duration(seconds / 60 / len(self.started))} left ({len(to_go)} runs to end, " \
-               f"{len(self.started)} side by side)"
+        seconds = [epochs * self.pace[stem] for stem, epochs in to_go.values()]
+        minutes = max(sum(seconds) / len(self.started), max(seconds)) / 60
+        return f"{duration(minutes)} left ({len(to_go)} runs to end, {len(self.started)} side by side)"
 
 
 def progress_line(progress: dict[str, Any] | None) -> str:
