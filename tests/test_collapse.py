@@ -139,9 +139,13 @@ def test_a_record_without_the_collapse_epoch_is_described_not_tested():
 
 def test_the_record_keeps_each_settings_test_and_the_readme_shows_it():
     rows = (setting(collapse_findings.WRITEUP, {}, [100, 110, 95, 120, 105])
-            + setting("D learning rate 0.000125", {"disc_learning_rate": 1.25e-4}, [300] * 5))
+            + setting("D learning rate 0.000125", {"disc_learning_rate": 1.25e-4}, [500, 600, 700, 800, 900],
+                      final_epoch=1000))  # keeps its digits to 300, loses them by 1,000
     view = SimpleNamespace(metrics={"collapse": rows, "at_epoch": 300})
     record = reproduction.collapse_record(view, collapse_findings.study_of_rows(rows))["collapse"]
+    assert record["fates"]["D learning rate 0.000125"].startswith(  # README's sentence, its numbers on record
+        "Run on to epoch 1,000, every seed of D learning rate 0.000125 stops covering all ten digits, for good from "
+        "epoch 700.0 (500–900 over 5 seeds)")
     weaker = record["settings"]["rows"][1]
     assert weaker[2] == "300 in all 5 seeds" and weaker[3].startswith("+194 (+18") and weaker[4] == "0.008"
     assert record["tests"]["D learning rate 0.000125"]["call"] == "higher" and record["measure"] == "collapse_epoch"

@@ -419,11 +419,16 @@ def test_the_reference_list_holds_only_the_works_this_build_cites(tmp_path):
     assert all(re.search(rf"\b{re.escape(name)}\b", body) for name in listed)
 
 
-def test_a_reference_is_kept_only_when_its_surname_is_cited_as_a_word():
+def test_a_reference_is_kept_only_when_its_surname_and_year_are_cited():
     text = ('Cited: PyTorch-GAN (Linder-Norén, 2018).\n<div class="references">\n\nLin, A. and Yu, M. (2018). HW4.'
             '\n\nLinder-Norén, E. (2018). PyTorch-GAN.\n\n</div>')
     kept = document.cited_references(text)
     assert "Linder-Norén, E." in kept and "Lin, A." not in kept
+    text = ('Adam (Kingma and Ba, 2015); the VAE of Kingma and\nWelling (2013).\n<div class="references">\n\n'
+            'Kingma, D. P. and Ba, J. (2015). Adam.\n\nKingma, D. P. and Welling, M. (2013). VAE.\n\n'
+            'Kingma, D. P. and Dhariwal, P. (2018). Glow.\n\n</div>')
+    kept = document.cited_references(text)  # one surname, three works: the years cited decide
+    assert "Ba, J. (2015)" in kept and "Welling, M. (2013)" in kept and "Glow" not in kept
 
 
 def test_the_front_matter_opens_with_the_summary_and_the_claims_and_a_short_build_says_so(tmp_path):
@@ -602,6 +607,15 @@ def test_the_record_gives_the_runs_wall_time_from_their_own_records(tmp_path):
     assert reproduction.provenance(views, [], "abc")["runs_wall"] == span
     assert f"Its 2 runs took 100.5 minutes of wall time on {span['cores']} cores" in readme.wall_note(span)
     assert readme.wall_note(None) == ""  # a record from before the wall time was kept
+    record = {"profile": "collapse", "provenance": {"date": "d", "commit": "c", "command": "x", "device": "cpu",
+                                                    "run_commits": ["4b53d5f", "6118941"]}}
+    assert "Its runs ran commits 4b53d5f, 6118941, which hold the same code" in readme.source_note(record)
+    assert span["resumed"] == 0 and "resumed" not in readme.wall_note(span)
+    starts = read_json(tmp_path / "b" / RECORD, {}) | {"starts": [{"commit": "abc"}, {"commit": "abc"}]}
+    (tmp_path / "b" / RECORD).write_text(json.dumps(starts))  # stopped once, resumed from its checkpoint
+    span = reproduction.runs_span({name: RunView.read(tmp_path, name) for name in ("a", "b")})
+    assert readme.wall_note(span).endswith("end; 1 of them was stopped and resumed from a checkpoint, and the span "
+                                            "holds the stops.")
 
 
 def test_the_readme_block_is_generated_from_the_record(tmp_path):
@@ -634,15 +648,19 @@ def test_the_readme_reading_is_generated_from_the_records_and_compares_settings_
     writeup = [row("the writeup's settings", seed, 4, e) for seed, e in enumerate([100, 110, 95, 120, 105])]
     weaker = [row("D learning rate 0.000125", seed, 4, e, {"disc_learning_rate": 1.25e-4}, final_epoch=1000)
               for seed, e in enumerate([470, 540, 595, 615, 700])]  # keeps its digits to 300, loses them by 1,000
-    studied = " ".join(readme.rewrite(text, data, {"collapse": {"collapse": {"at_epoch": 300,
-                                                                            "runs": writeup + weaker}}}).split())
-    assert ("*D learning rate 0.000125* keeps all ten digits in every seed to the compared epoch, later than the "
-            "writeup's settings lose theirs, difference +194 (95% interval +18") in studied
+    stronger = [row("2 D steps per G step", seed, 2, 1, {"d_steps": 2}) for seed in range(5)]
+    slower = [row("learning rate 0.0002", seed, 4, e, {"learning_rate": 2e-4})
+              for seed, e in enumerate([90, 115, 100, 125, 110])]
+    runs = writeup + weaker + stronger + slower
+    studied = " ".join(readme.rewrite(text, data, {"collapse": {"collapse": {"at_epoch": 300, "runs": runs}}}).split())
+    assert ("the table below gives each difference, its 95% interval and adjusted p): *D learning rate 0.000125* "
+            "keeps all ten digits in every seed to epoch 300; *2 D steps per G step* collapses sooner; the runs "
+            "cannot tell *learning rate 0.0002* from the writeup's settings.") in studied
     assert "stop covering all ten for good at epoch 106.0 (95–120 over 5 seeds)" in studied
     assert ("Run on to epoch 1,000, every seed of D learning rate 0.000125 stops covering all ten digits, for good "
             "from epoch 584.0 (470–700 over 5 seeds): within 1,000 epochs it delays the collapse and does not "
             "prevent it.") in studied
-    built = readme.rewrite(text, data, {}, collapse.study_of_rows(writeup + weaker))  # the build's own study
+    built = readme.rewrite(text, data, {}, collapse.study_of_rows(runs))  # the build's own study
     assert " ".join(built.split()) == studied
 
 

@@ -287,16 +287,25 @@ def alt_text(panel: Panel) -> str:
 
 
 def cited_references(text: str, blocks: str = "") -> str:
-    """The text with only the references it cites: an entry stays when its first author's surname appears outside
-    the reference list, in the text or its placed blocks (so a section left out of this build takes its works)."""
+    """The text with only the references it cites: an entry stays when its first author's surname and its year are
+    cited outside the reference list, in the text or its placed blocks (so a section left out of this build takes
+    its works)."""
     match = REFERENCES.search(text)
     if not match:
         return text
     body = text[:match.start()] + text[match.end():] + blocks
     entries = [entry for entry in re.split(r"\n\s*\n", match.group(2)) if entry.strip()]
-    kept = [entry for entry in entries if re.search(rf"\b{re.escape(entry.strip().split(',')[0])}\b", body)]
+    kept = [entry for entry in entries if re.search(citation(entry), body)]
     return text[:match.start()] + match.group(1) + "\n\n" + "\n\n".join(e.strip() for e in kept) + "\n\n" \
         + match.group(3) + text[match.end():]
+
+
+def citation(entry: str) -> str:
+    """The pattern of a reference's citation in the text: its first author's surname as a word, then its year
+    within a few words ('Kingma and Ba, 2015', 'Goodfellow et al. (2014)')."""
+    surname = re.escape(entry.strip().split(",")[0])
+    year = re.search(r"\((\d{4})\)", entry)
+    return rf"\b{surname}\b" + (rf"[^()]{{0,30}}?\(?{year.group(1)}\b" if year else "")
 
 
 def drawn_size(pixels: tuple[int, int] | None) -> dict[str, int]:

@@ -49,11 +49,16 @@ def table(data: dict[str, Any]) -> str:
 
 
 def wall_note(wall: dict[str, Any] | None) -> str:
-    """'Its N runs took M minutes of wall time on C cores (...)', or '' where the record has no wall time."""
+    """'Its N runs took M minutes of wall time on C cores (...)', and how many were stopped and resumed on the way
+    (the span holds the stops), or '' where the record has no wall time."""
     if not wall:
         return ""
+    resumed = wall.get("resumed")
+    verb = "was" if resumed == 1 else "were"
+    stops = f"; {resumed} of them {verb} stopped and resumed from a checkpoint, and the span holds the stops" \
+        if resumed else ""
     return (f"Its {wall['runs']} runs took {wall['wall_minutes']} minutes of wall time on {wall['cores']} cores, "
-            "from the first one's start to the last one's end.")
+            f"from the first one's start to the last one's end{stops}.")
 
 
 STUDY_INTROS = {
@@ -72,7 +77,9 @@ def source_note(data: dict[str, Any]) -> str:
     p = data["provenance"]
     threads = f"; {p['threads_per_run']} thread(s) per run" if p.get("threads_per_run") else ""
     commits = p.get("run_commits") or []
-    ran = f"Its runs ran commit{'s' * (len(commits) > 1)} {', '.join(commits)}." if commits else ""
+    same = (", which hold the same code in every file the runs hash (`python -m helpers.report.readme --check` fails "
+            "otherwise)") if len(commits) > 1 else ""
+    ran = f"Its runs ran commit{'s' * (len(commits) > 1)} {', '.join(commits)}{same}." if commits else ""
     return " ".join(n for n in (
         f"Generated from `results/{data['profile']}.json` ({p['date']}, commit {p['commit']}, `{p['command']}`; "
         f"{p['device']}{threads}).", ran, wall_note(p.get("runs_wall"))) if n)

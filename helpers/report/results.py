@@ -190,7 +190,8 @@ def run_environments(views: dict[str, RunView]) -> dict[str, dict[str, Any]]:
 
 def runs_span(views: dict[str, RunView]) -> dict[str, Any] | None:
     """The wall time the runs took together, from their own records (each run.json says when the run finished and
-    how many minutes it executed): from the first run's start to the last run's end; None without records."""
+    how many minutes it executed): from the first run's start to the last run's end, and how many runs were
+    stopped and resumed on the way; None without records."""
     ends = {name: datetime.datetime.strptime(view.record["finished"], TIME_FORMAT)
             for name, view in views.items() if view.record.get("finished") and view.record.get("minutes") is not None}
     if not ends:
@@ -198,7 +199,8 @@ def runs_span(views: dict[str, RunView]) -> dict[str, Any] | None:
     starts = {name: end - datetime.timedelta(minutes=views[name].record["minutes"]) for name, end in ends.items()}
     first, last = min(starts.values()), max(ends.values())
     return {"wall_minutes": round((last - first).total_seconds() / 60, 1), "first_start": first.strftime(TIME_FORMAT),
-            "last_end": last.strftime(TIME_FORMAT), "cores": os.cpu_count(), "runs": len(ends)}
+            "last_end": last.strftime(TIME_FORMAT), "cores": os.cpu_count(), "runs": len(ends),
+            "resumed": sum(len(views[name].record.get("starts", [])) > 1 for name in ends)}
 
 
 def provenance(views: dict[str, RunView], argv: list[str], commit: str) -> dict[str, Any]:
@@ -303,15 +305,17 @@ def study_record(study: RunView | None, sizes: dict[str, Any] | None) -> dict[st
 
 
 def collapse_record(collapse: RunView | None, study: dict[str, Any] | None) -> dict[str, Any]:
-    """The collapse runs compared at one epoch, and each setting over its seeds with the rule's outcome against the
-    writeup's settings (study: collapse.collapse_study of the collapse run; {} when the build has none)."""
+    """The collapse runs compared at one epoch, each setting over its seeds with its test against the writeup's
+    settings, and the end of the settings that ran longer, in words (study: collapse.collapse_study of the collapse
+    run; {} when the build has none)."""
     rows = collapse.metrics.get("collapse") if collapse else None
     if not rows:
         return {}
     settings = {"headers": study["setting_headers"], "rows": study["setting_rows"]} if study else None
     tests = {s.label: test.record() for s, test in study["tests"].items()} if study else {}
+    fates = {s.label: fate for s, fate in study["fates"].items()} if study else {}
     return {"collapse": {"at_epoch": collapse.metrics["at_epoch"], "runs": rows, "settings": settings,
-                         "measure": study["measure"] if study else None, "tests": tests}}
+                         "measure": study["measure"] if study else None, "tests": tests, "fates": fates}}
 
 
 def write_results(data: dict[str, Any], folder: Path) -> Path:
