@@ -653,9 +653,9 @@ def test_the_readme_reading_is_generated_from_the_records_and_compares_settings_
               for seed, e in enumerate([90, 115, 100, 125, 110])]
     runs = writeup + weaker + stronger + slower
     studied = " ".join(readme.rewrite(text, data, {"collapse": {"collapse": {"at_epoch": 300, "runs": runs}}}).split())
-    assert ("the table below gives each difference, its 95% interval and adjusted p): *D learning rate 0.000125* "
-            "keeps all ten digits in every seed to epoch 300; *2 D steps per G step* collapses sooner; the runs "
-            "cannot tell *learning rate 0.0002* from the writeup's settings.") in studied
+    assert ("[docs/results.md](docs/results.md) gives each difference, its 95% interval and adjusted p): *D "
+            "learning rate 0.000125* keeps all ten digits in every seed to epoch 300; *2 D steps per G step* collapses "
+            "sooner; the runs cannot tell *learning rate 0.0002* from the writeup's settings.") in studied
     assert "stop covering all ten for good at epoch 106.0 (95–120 over 5 seeds)" in studied
     assert ("Run on to epoch 1,000, every seed of D learning rate 0.000125 stops covering all ten digits, for good "
             "from epoch 584.0 (470–700 over 5 seeds): within 1,000 epochs it delays the collapse and does not "
@@ -670,13 +670,15 @@ def test_readme_gap_words_say_how_far_above_or_below_in_whole_nats():
     assert readme.gap_words([-1.0, 0.5]) == "ours minus theirs: -1.00 and +0.50 nats"
 
 
-def test_the_readme_agrees_with_the_committed_results():
+def test_the_readme_and_the_studies_tables_agree_with_the_committed_results():
     if not readme.FULL_RESULTS.exists():
         pytest.skip("results/full.json does not exist yet: the full profile's build writes it (make report "
                     "PROFILE=full), and the README's table is generated from it")
-    text = readme.README.read_text()
-    assert readme.rewrite(text, json.loads(readme.FULL_RESULTS.read_text()), study_records()) == text, (
-        "README's results blocks differ from results/*.json: run python -m helpers.report.readme")
+    files = readme.rewritten(json.loads(readme.FULL_RESULTS.read_text()), study_records())
+    assert set(files) == {readme.README, readme.RESULTS_DOC}
+    assert "<!-- results:collapse -->" in files[readme.RESULTS_DOC][0]  # the studies' tables live in docs/results.md
+    assert all(old == new for old, new in files.values()), (
+        "README's or docs/results.md's results blocks differ from results/*.json: run python -m helpers.report.readme")
 
 
 # ---- end to end: tiny runs of the real notebooks ---------------------------------------------------------------

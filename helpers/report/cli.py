@@ -142,9 +142,9 @@ def publish_record(data: dict[str, Any], folder: Path, found: Found) -> Path:
         full = json.loads(readme.FULL_RESULTS.read_text())
         # when this build wrote the collapse record README reads, the study is this build's, not computed again
         collapse_study = found.collapse if path.resolve() == RESULTS / "collapse.json" else None
-        write_text(readme.README, readme.rewrite(readme.README.read_text(), full, study_records(),
-                                                 collapse_study))
-        print(f"report: rewrote the results blocks of {display_path(readme.README)} from the records")
+        for target, (_, text) in readme.rewritten(full, study_records(), collapse_study).items():
+            write_text(target, text)
+            print(f"report: rewrote the results blocks of {display_path(target)} from the records")
     return path
 
 

@@ -1,11 +1,12 @@
-"""README's results table and its reading, generated from the records (results/<profile>.json), never typed.
+"""README's results table and its reading, and the studies' tables, generated from the records
+(results/<profile>.json), never typed.
 
-    python -m helpers.report.readme            rewrite the blocks between the markers in README.md
-    python -m helpers.report.readme --check    exit 1 when README.md and the results files disagree
+    python -m helpers.report.readme            rewrite the blocks between the markers in README.md and docs/results.md
+    python -m helpers.report.readme --check    exit 1 when those files and the results files disagree
 
 The table comes from results/full.json; the reading under it (report/templates/readme/findings.md.j2) also from
-results/collapse.json and results/study.json where those studies have been run, and each study's table
-(`<!-- results:collapse -->`, `<!-- results:study -->`) from its own record.
+results/collapse.json and results/study.json where those studies have been run, and each study's table in
+docs/results.md (`<!-- results:collapse -->`, `<!-- results:study -->`) from its own record.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from helpers.report.found import RESULTS, STUDIES, collapse_of, study_records, s
 from helpers.runs.provenance import code_problems
 
 README = ROOT / "README.md"
+RESULTS_DOC = ROOT / "docs" / "results.md"  # the studies' tables, which README's reading cites
 FULL_RESULTS = RESULTS / "full.json"
 START, END = "<!-- results:full -->", "<!-- /results:full -->"
 FINDINGS_START, FINDINGS_END = "<!-- findings:full -->", "<!-- /findings:full -->"
@@ -124,11 +126,24 @@ def rewrite(text: str, data: dict[str, Any], studies: dict[str, dict | None] | N
     text = replace_block(text, START, END, table(data))
     if FINDINGS_START in text:
         text = replace_block(text, FINDINGS_START, FINDINGS_END, reading(data, studies or {}, collapse_study))
+    return rewrite_studies(text, studies or {})
+
+
+def rewrite_studies(text: str, studies: dict[str, dict | None]) -> str:
+    """text with each study's table block (where text has its markers) rewritten from its record."""
     for name in STUDIES:
         start, end = f"<!-- results:{name} -->", f"<!-- /results:{name} -->"
         if start in text:
-            text = replace_block(text, start, end, study_block(name, (studies or {}).get(name)))
+            text = replace_block(text, start, end, study_block(name, studies.get(name)))
     return text
+
+
+def rewritten(data: dict[str, Any], studies: dict[str, dict | None], collapse_study: dict[str, Any] | None = None,
+              readme: Path = README, results_doc: Path = RESULTS_DOC) -> dict[Path, tuple[str, str]]:
+    """README and docs/results.md, each as (its text now, its text rewritten from the records)."""
+    texts = {path: path.read_text() for path in (readme, results_doc)}
+    return {readme: (texts[readme], rewrite(texts[readme], data, studies, collapse_study)),
+            results_doc: (texts[results_doc], rewrite_studies(texts[results_doc], studies))}
 
 
 def provenance_problems(data: dict[str, Any]) -> tuple[list[str], list[str]]:
@@ -230,14 +245,15 @@ def main(argv: list[str] | None = None) -> int:
     if not args.results.exists():
         print(f"error: {args.results} does not exist: run `make report PROFILE=full` first", file=sys.stderr)
         return 2
-    text = args.readme.read_text()
-    new = rewrite(text, json.loads(args.results.read_text()), study_records(args.results.parent))
+    files = rewritten(json.loads(args.results.read_text()), study_records(args.results.parent), readme=args.readme)
     if args.check:
-        print("README agrees with the results file" if new == text else "README differs from the results file")
+        agree = all(old == new for old, new in files.values())
+        print("README agrees with the results file" if agree else "README differs from the results file")
         code_ok = check_provenance(args.results.parent)
-        return 0 if new == text and code_ok else 1
-    args.readme.write_text(new)
-    print(f"rewrote the results blocks of {args.readme}")
+        return 0 if agree and code_ok else 1
+    for path, (_, new) in files.items():
+        path.write_text(new)
+        print(f"rewrote the results blocks of {path}")
     return 0
 
 
