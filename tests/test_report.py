@@ -1000,7 +1000,7 @@ def test_the_collapse_section_words_each_setting_by_the_test_of_its_collapse_epo
     conclusion = html.unescape(page[page.index("Over 5 seeds per setting, the collapse study"):])
     assert ("later than the writeup's settings lose theirs. Run on to epoch 1,000, every seed of D learning rate "
             "0.000125 still covers all ten digits at the end.") in conclusion
-    assert "Zhang et al., 2019" in section and "reuse the generator step's real batch" in section
+    assert "Zhang et al., 2019" in section and "use the same real minibatch" in section
     assert 'id="collapse-settings"' in section and 'id="collapse-long"' in section and "⟦" not in page
     assert "the collapse study tests each change against the writeup's settings" in " ".join(page.split())
 
