@@ -1001,6 +1001,8 @@ def test_the_collapse_section_words_each_setting_by_the_test_of_its_collapse_epo
     assert ("later than the writeup's settings lose theirs. Run on to epoch 1,000, every seed of D learning rate "
             "0.000125 still covers all ten digits at the end.") in conclusion
     assert "Zhang et al., 2019" in section and "use the same real minibatch" in section
+    bullets = conclusion[:conclusion.index("## References")]  # a bullet per setting, not one run together
+    assert ".- " not in bullets and bullets.count(" - ") == 3
     assert 'id="collapse-settings"' in section and 'id="collapse-long"' in section and "⟦" not in page
     assert "the collapse study tests each change against the writeup's settings" in " ".join(page.split())
 
