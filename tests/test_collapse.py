@@ -117,7 +117,7 @@ def test_each_setting_is_tested_against_the_writeups_by_the_declared_measure():
     tests = {s.label: t for s, t in study["tests"].items()}
     assert tests["weaker"].adjusted_p == pytest.approx(4 * 2 / 252)  # Holm: four testable settings, all apart
     table = {r[0]: r for r in study["setting_rows"]}
-    assert table["weaker"][2] == "300 in all 5 seeds" and table["weaker"][-1] == "keeps its digits"
+    assert table["weaker"][2] == "> 300 in all 5 seeds" and table["weaker"][-1] == "keeps its digits"
     assert table["digit head"][4] == "–" and table[collapse_findings.WRITEUP][1] == "0, 1, 2, 3, 4"
     assert [s.label for s in study["longer"]] == ["weaker"] and study["longer"][0].kept_to_the_end == 5
 
@@ -126,7 +126,20 @@ def test_a_longer_settings_collapse_is_dated_over_the_seeds_that_collapsed_only(
     rows = (setting(collapse_findings.WRITEUP, {}, [100, 110, 95, 120, 105])
             + setting("weaker", {"disc_learning_rate": 1.25e-4}, [470, 540, 1000, 1000, 700], final_epoch=1000))
     weaker = collapse_findings.study_of_rows(rows)["longer"][0]
-    assert weaker.kept_to_the_end == 2 and weaker.lost_at().text() == "570.0 (470–700 over 3 seeds)"
+    assert weaker.kept_to_the_end == 2 and weaker.lost_at().text() == "570 (470–700 over 3 seeds)"
+
+
+def test_a_collapse_epoch_says_which_seeds_give_only_a_bound_and_which_never_covered_all_ten():
+    def text(epochs: list[int], most: list[int] | None = None) -> str:
+        rows = [row("s", seed, 5, e, most_digits=(most or [10] * 5)[seed]) for seed, e in enumerate(epochs)]
+        return collapse_findings.Setting("s", tuple(rows)).collapse_text()
+
+    assert text([40, 55, 70, 85, 100]) == "70 (40–100 over 5 seeds)"  # a whole mean without '.0'
+    assert text([280, 300, 300, 300, 300]) == (  # three seeds still covering: the mean is a lower bound
+        "at least 296 (280 to > 300 over 5 seeds; 4 still cover all ten at 300)")
+    assert text([300] * 5) == "> 300 in all 5 seeds"
+    assert text([1] * 5, most=[9] * 5) == "1 in all 5 seeds: none ever covers all ten"
+    assert text([1, 1, 10, 15, 1], most=[9, 9, 10, 10, 8]) == "5.6 (1–15 over 5 seeds; 3 never cover all ten)"
 
 
 def test_a_record_without_the_collapse_epoch_is_described_not_tested():
@@ -145,15 +158,15 @@ def test_the_record_keeps_each_settings_test_and_the_readme_shows_it():
     record = reproduction.collapse_record(view, collapse_findings.study_of_rows(rows))["collapse"]
     assert record["fates"]["D learning rate 0.000125"].startswith(  # README's sentence, its numbers on record
         "Run on to epoch 1,000, every seed of D learning rate 0.000125 stops covering all ten digits, for good from "
-        "epoch 700.0 (500–900 over 5 seeds)")
+        "epoch 700 (500–900 over 5 seeds)")
     weaker = record["settings"]["rows"][1]
-    assert weaker[2] == "300 in all 5 seeds" and weaker[3].startswith("+194 (+18") and weaker[4] == "0.008"
+    assert weaker[2] == "> 300 in all 5 seeds" and weaker[3].startswith("+194 (+18") and weaker[4] == "0.008"
     assert record["tests"]["D learning rate 0.000125"]["call"] == "higher" and record["measure"] == "collapse_epoch"
     provenance = {"date": "2026-12-02 14:00 UTC", "commit": "abc", "command": "python -m helpers.report "
                   "--profile collapse", "device": "cpu", "runs_wall": None}
     data = {"profile": "collapse", "collapse": record, "provenance": provenance}
     block = readme.study_block("collapse", json.loads(json.dumps(data)))
-    assert "| D learning rate 0.000125 | 0, 1, 2, 3, 4 | 300 in all 5 seeds |" in block
+    assert "| D learning rate 0.000125 | 0, 1, 2, 3, 4 | > 300 in all 5 seeds |" in block
     assert "Generated from `results/collapse.json` (2026-12-02 14:00 UTC, commit abc" in block
     assert readme.study_block("collapse", None) == "" and reproduction.collapse_record(None, None) == {}
     text = "<!-- results:collapse -->\nold\n<!-- /results:collapse -->\n"

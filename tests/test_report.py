@@ -341,7 +341,7 @@ def test_a_study_the_build_did_not_run_gets_a_sentence_and_its_command(tmp_path,
     claims = html.unescape(claims[claims.index('id="claims"'):claims.index("</table>", claims.index('id="claims"'))])
     assert "collapse epoch with k = 2 against k = 1: -76 (95% interval" in claims  # from the committed record
     assert "not this build: the committed collapse study, <code>results/collapse.json</code>" in claims
-    assert "holds by the test" in claims
+    assert "k = 2 is worse by the test; k = 1 collapses too, in 5 of 5 seeds" in claims  # not "k = 1 holds"
     page = rendered(write_scored_build(tmp_path / "c"))
     assert "committed record of work this build did not run (`results/collapse.json`), it says so" in page
     from test_collapse import fake_gan_run
@@ -351,6 +351,20 @@ def test_a_study_the_build_did_not_run_gets_a_sentence_and_its_command(tmp_path,
     claims = rendered(quick)
     claims = html.unescape(claims[claims.index('id="claims"'):claims.index("</table>", claims.index('id="claims"'))])
     assert "collapse epoch with k = 2 against k = 1: -76 (95% interval" in claims
+
+
+def test_a_study_profiles_report_says_in_a_sentence_that_it_trains_none_of_the_writeups_models(tmp_path):
+    from test_collapse import fake_gan_run
+
+    build = tmp_path / "b"
+    views = {name: RunView.read(build, name, planned=False) for name in ("vae_z2", "vae_z20", "gan", "aux_gan")}
+    views["collapse"] = collapse_view(build, [fake_gan_run(tmp_path / "g", {})])
+    page = html.unescape(rendered(views))
+    assert "Profile `tiny` trains none of the writeup's VAEs" in page
+    assert "Profile `tiny` trains none of the writeup's GANs" in page and "The collapse: when" in page
+    assert "no results to gather here" in page and "no VAE in this profile" in page
+    assert "2 × –" not in page and "Run gan not run" not in page  # no empty settings tables, no failure boxes
+    assert "We train on the 50,000 training images" in page  # no run of the profile says otherwise
 
 
 def test_a_build_without_the_latent_size_study_reads_its_committed_record(tmp_path, monkeypatch):
@@ -656,9 +670,9 @@ def test_the_readme_reading_is_generated_from_the_records_and_compares_settings_
     assert ("[docs/results.md](docs/results.md) gives each difference, its 95% interval and adjusted p): *D "
             "learning rate 0.000125* keeps all ten digits in every seed to epoch 300; *2 D steps per G step* collapses "
             "sooner; the runs cannot tell *learning rate 0.0002* from the writeup's settings.") in studied
-    assert "stop covering all ten for good at epoch 106.0 (95–120 over 5 seeds)" in studied
+    assert "stop covering all ten for good at epoch 106 (95–120 over 5 seeds)" in studied
     assert ("Run on to epoch 1,000, every seed of D learning rate 0.000125 stops covering all ten digits, for good "
-            "from epoch 584.0 (470–700 over 5 seeds): within 1,000 epochs it delays the collapse and does not "
+            "from epoch 584 (470–700 over 5 seeds): within 1,000 epochs it delays the collapse and does not "
             "prevent it.") in studied
     built = readme.rewrite(text, data, {}, collapse.study_of_rows(runs))  # the build's own study
     assert " ".join(built.split()) == studied
@@ -1037,8 +1051,8 @@ def test_a_build_reads_each_run_folder_once_and_computes_the_collapse_study_once
     collapse_view(build, gan_runs)
     reads, studies = [], []
     read, study = RunView.read.__func__, collapse.collapse_study
-    monkeypatch.setattr(RunView, "read", classmethod(lambda cls, where, name: reads.append(name) or
-                                                     read(cls, where, name)))
+    monkeypatch.setattr(RunView, "read", classmethod(lambda cls, where, name, planned=True: reads.append(name) or
+                                                     read(cls, where, name, planned)))
     monkeypatch.setattr(collapse, "collapse_study", lambda view: studies.append(view) or study(view))
     monkeypatch.setattr(export, "export_html", page_without_nbconvert)
     profile = tiny_profile(tmp_path / "tiny.yaml")

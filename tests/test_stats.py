@@ -6,6 +6,7 @@ import itertools
 import math
 import statistics
 
+import numpy as np
 import pytest
 
 from helpers.report import stats
@@ -76,3 +77,12 @@ def test_the_detectable_effect_shrinks_with_seeds_and_is_infinite_where_no_test_
     five, ten = stats.detectable_effect(5, 5), stats.detectable_effect(10, 10)
     assert 1.0 < ten < five < 2.5  # in standard deviations of the seeds, at the 5% level with 80% power
     assert stats.detectable_effect(5, 5, comparisons=6) > five  # Holm's strictest level asks for more
+
+
+def test_the_power_is_the_exact_tests_own_at_six_comparisons_five_seeds_reject_only_on_complete_separation():
+    rng = np.random.default_rng(1)
+    noise, masks = rng.standard_normal((2_000, 10)), stats.split_masks(5, 5, rng)
+    shifted = noise + np.r_[np.full(5, 2.0), np.zeros(5)]
+    apart = np.mean((shifted[:, :5].min(1) > shifted[:, 5:].max(1)) | (shifted[:, :5].max(1) < shifted[:, 5:].min(1)))
+    assert stats.rejection_rate(2.0, noise, masks, 5, stats.ALPHA / 6) == apart
+    assert stats.rejection_rate(2.0, noise, masks, 5, stats.ALPHA) > apart  # at 0.05 near-separations pass too

@@ -113,13 +113,15 @@ def leaky() -> Claim:
 def one_step(study: dict[str, Any] | None) -> Claim:
     """One discriminator step per generator step suffices: two steps against one in the collapse study (found by
     helpers.report.collapse.collapse_study), by the test of its collapse epoch. Two steps collapsing later would
-    speak against k = 1; sooner, for it; no difference found leaves the claim untested."""
+    speak against k = 1; sooner, for it (the verdict then says how many k = 1 seeds collapse as well: "sufficient"
+    is only relative); no difference found leaves the claim untested."""
     stronger = study["role"]["stronger_d"] if study else None
     if not study or stronger is None:
         return Claim("one_step", Basis.NOT_RUN)
     test = study["tests"].get(stronger)
     numbers = {"outcome": study["outcome"]["stronger_d"], "test": test, "at_epoch": study["at_epoch"],
                "k1": study["writeup"].spread("digits"), "k2": stronger.spread("digits"),
+               "k1_collapsed": sum(row["collapsed"] for row in study["writeup"].rows),
                "from_record": study.get("from_record", False)}
     if test is None or test.call is stats.Call.DESCRIPTIVE:
         return Claim("one_step", Basis.ONE_RUN, numbers=numbers)

@@ -51,10 +51,11 @@ DEFAULT_PROFILE = "quick"  # what a build makes when no profile is named: minute
 
 
 def read_views(profile: Profile, build: Path, extra: list[str] = ()) -> dict[str, RunView]:
-    """Every run of the profile, the sections' runs even when the profile lacks them, and the build's other runs
-    (its seed replicas), each folder read once per build."""
+    """Every run of the profile, the sections' runs even when the profile lacks them (marked not planned: their
+    sections then say so in a sentence), and the build's other runs (its seed replicas), each folder read once."""
+    planned = {*profile.names(), *extra}
     names = dict.fromkeys([*profile.names(), *SECTION_RUNS, *extra])
-    return {name: RunView.read(build, name) for name in names}
+    return {name: RunView.read(build, name, name in planned) for name in names}
 
 
 def build_report(profile: Profile, views: dict[str, RunView], found: Found, build: Path, output: Path,

@@ -38,6 +38,10 @@ class Outcome(enum.StrEnum):
         """The outcome as the clause after a setting's name, worded alike in the report and README."""
         return OUTCOME_WORDS[self]
 
+    def together(self, settings: str, count: int, at_epoch: int) -> str:
+        """The outcome of several settings named together, one clause of README's collapse bullet."""
+        return GROUP_WORDS[self].format(settings=settings, s="s" if count == 1 else "", at=at_epoch)
+
     @property
     def later(self) -> bool:
         """Whether the test finds the setting's collapse later than the writeup's."""
@@ -50,6 +54,10 @@ OUTCOME_WORDS = {Outcome.KEEPS: "keeps all ten digits in every seed to the compa
                  Outcome.SOONER: "collapses sooner than the writeup's settings",
                  Outcome.UNDECIDED: "cannot be told apart from the writeup's settings by the collapse epoch",
                  Outcome.DESCRIPTIVE: "has too few seeds for the test: its numbers describe the runs only"}
+GROUP_WORDS = {Outcome.KEEPS: "{settings} keep{s} all ten digits in every seed to epoch {at}",  # README: {settings}
+               Outcome.LATER: "{settings} collapse{s} later than the writeup's settings",  # named together, {s} the
+               Outcome.SOONER: "{settings} collapse{s} sooner",  # verb's ending for one setting
+               Outcome.UNDECIDED: "the runs cannot tell {settings} from the writeup's settings"}
 
 
 @functools.cache
@@ -78,6 +86,27 @@ class Setting:
     def spread(self, key: str) -> stats.Spread:
         """One summary value over the setting's seeds."""
         return stats.spread(self.values(key))
+
+    def collapse_text(self) -> str:
+        """The collapse epoch over the seeds, saying which values are bounds: '69 (15–150 over 5 seeds)'; '> 300 in
+        all 5 seeds' (all still cover ten at the compared epoch); 'at least 296 (280 to > 300 over 5 seeds; 3 still
+        cover all ten at 300)'; '1 in all 5 seeds: none ever covers all ten'."""
+        if not self.has("collapse_epoch"):
+            return "not recorded"
+        spread, at = self.spread("collapse_epoch"), self.rows[0]["at_epoch"]
+        covering = sum(not row["collapsed"] for row in self.rows)  # counted as the compared epoch: lower bounds
+        never = sum(row.get("most_digits", 10) < 10 for row in self.rows)  # collapsed at their first monitored epoch
+        if covering == spread.n:
+            return f"> {at} in all {spread.n} seeds"
+        if never == spread.n:
+            return f"{spread.text()}: none ever covers all ten"
+        notes = [f"{k} {verb}{'s' if k == 1 else ''} all ten{tail}" for k, verb, tail in
+                 ((covering, "still cover", f" at {at}"), (never, "never cover", "")) if k]
+        if covering:
+            return (f"at least {spread.mean_text()} ({spread.low:.0f} to > {at} over {spread.n} seeds; "
+                    f"{'; '.join(notes)})")
+        text = spread.text()
+        return f"{text[:-1]}; {'; '.join(notes)})" if notes and text.endswith(")") else text
 
     def values(self, key: str) -> list[float]:
         """One summary value of each seed."""
@@ -145,6 +174,11 @@ ROLES = {  # what a setting tests, by what it changes (the writeup's learning ra
 }
 
 
+def grouped(changed: list[tuple[Setting, Outcome]]) -> list[tuple[Outcome, list[Setting]]]:
+    """The tested settings by outcome, in GROUP_WORDS' order (outcomes no setting had left out)."""
+    return [(o, found) for o in GROUP_WORDS if (found := [s for s, outcome_of in changed if outcome_of is o])]
+
+
 def roles(settings: list[Setting], rate: float) -> dict[str, Setting | None]:
     """The settings by what they test (None where the build has no such setting)."""
     return {role: next((s for s in settings if test(s.changes, rate)), None) for role, test in ROLES.items()}
@@ -172,7 +206,7 @@ def study_of_rows(rows: list[dict[str, Any]], rate: float = GANConfig().learning
     by_role = roles(others, rate)
     verdicts = {role: dict(changed).get(s) if s else None for role, s in by_role.items()}
     return {"at_epoch": rows[0]["at_epoch"], "measure": measure, "measured": measured, "writeup": writeup,
-            "changed": changed, "tests": tests, "role": by_role, "outcome": verdicts,
+            "changed": changed, "groups": grouped(changed), "tests": tests, "role": by_role, "outcome": verdicts,
             "seeds": min(len(s.rows) for s in settings), "compared": len(writeup.rows) >= 2,
             "tested": any(t.call is not stats.Call.DESCRIPTIVE for t in tests.values()),
             "longer": [s for s in settings if s.went_on],
@@ -200,7 +234,7 @@ def setting_rows(writeup: Setting, changed: list[tuple[Setting, Outcome]],
                  tests: dict[Setting, stats.Comparison]) -> list[list[str]]:
     """One row per setting: its seeds, collapse epoch, the test against the writeup's, and descriptive spreads."""
     def row(s: Setting, test: stats.Comparison | None, verdict: str) -> list[str]:
-        epoch = s.spread("collapse_epoch").text() if s.has("collapse_epoch") else "–"
+        epoch = s.collapse_text() if s.has("collapse_epoch") else "–"
         p = "–" if not test or test.call is stats.Call.DESCRIPTIVE else f"{test.adjusted_p:.3f}"
         return [s.label, ", ".join(map(str, s.seeds)), epoch, difference_cell(test), p, s.spread("digits").text(),
                 s.spread("best_frechet_distance").text(), s.spread("best_epoch").text(), verdict]

@@ -355,7 +355,8 @@ def context(doc: Document, views: dict[str, RunView], profile: str, meta: list[t
     return {
         "runs": views, "profile": profile, "meta": meta, "title": TITLE, **{n: views[n] for n in views},
         "fig": doc.fig, "table": doc.table, "ref": doc.ref, "run_blocks": doc.runs, "failures": doc.failures,
-        "unplaced": doc.unplaced,
+        "unplaced": doc.unplaced, "planned": lambda *runs: any(run.planned for run in runs),
+        "trained": [view for view in views.values() if "train_size" in view.params],
         "skip": doc.skip, "contents": doc.contents, "settings": settings, "measure": measures.BY_KEY,
         "panels": lambda runs, name, labels: [Panel(run, name, labels.get(run.name, "")) for run in runs],
         "explorer": lambda name, title="": doc.explorer(name, payloads.get(name), title), "explorers": payloads,

@@ -249,7 +249,8 @@ def run_rows(views: dict[str, RunView]) -> list[list[Any]]:
     return [[name, view.record.get("notebook", "–"), str(view.status), view.precision or "–",
              (view.metrics.get("environment") or {}).get("threads"), view.record.get("minutes"),
              training_minutes(view),
-             view.record.get("key") or "–"] for name, view in views.items() if view.record or view.metrics]
+             view.record.get("key") or "–"] for name, view in views.items()
+            if view.planned and (view.record or view.metrics)]
 
 
 def versions(views: dict[str, RunView], package: str) -> list[str]:

@@ -29,15 +29,16 @@ class RunView:
     record: dict[str, Any]
     metrics: dict[str, Any]
     figures: dict[str, dict[str, str]]
+    planned: bool = True  # whether the build's profile has the run (a section's run it lacks is read all the same)
     images: dict[str, str] = field(default_factory=dict, init=False, repr=False, compare=False)  # name -> data: URI
     payloads: dict[str, Any] | None = field(default=None, init=False, repr=False, compare=False)  # explorers.json
 
     @classmethod
-    def read(cls, build: Path, name: str) -> RunView:
+    def read(cls, build: Path, name: str, planned: bool = True) -> RunView:
         """Read a run's folder (empty parts when the run never ran or stopped early)."""
         folder = build / name
         owner = RunFolder(folder, name)
-        return cls(name, folder, owner.record(), owner.metrics(), {f["name"]: f for f in owner.figures()})
+        return cls(name, folder, owner.record(), owner.metrics(), {f["name"]: f for f in owner.figures()}, planned)
 
     @property
     def replica(self) -> bool:
