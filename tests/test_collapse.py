@@ -160,7 +160,7 @@ def test_the_record_keeps_each_settings_test_and_the_readme_shows_it():
         "Run on to epoch 1,000, every seed of D learning rate 0.000125 stops covering all ten digits, for good from "
         "epoch 700 (500–900 over 5 seeds)")
     weaker = record["settings"]["rows"][1]
-    assert weaker[2] == "> 300 in all 5 seeds" and weaker[3].startswith("+194 (+18") and weaker[4] == "0.008"
+    assert weaker[2] == "> 300 in all 5 seeds" and weaker[3].startswith("at least +194 (+18") and weaker[4] == "0.008"
     assert record["tests"]["D learning rate 0.000125"]["call"] == "higher" and record["measure"] == "collapse_epoch"
     provenance = {"date": "2026-12-02 14:00 UTC", "commit": "abc", "command": "python -m helpers.report "
                   "--profile collapse", "device": "cpu", "runs_wall": None}

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from helpers.common.reference import WRITEUP_GAN_EPOCHS, WRITEUP_VAE_EPOCHS, WRITEUP_VAE_LOSS
+from helpers.config import GANConfig
 from helpers.report import findings, stats
 from helpers.report.runview import RunView
 
@@ -121,7 +122,7 @@ def one_step(study: dict[str, Any] | None) -> Claim:
     test = study["tests"].get(stronger)
     numbers = {"outcome": study["outcome"]["stronger_d"], "test": test, "at_epoch": study["at_epoch"],
                "k1": study["writeup"].spread("digits"), "k2": stronger.spread("digits"),
-               "k1_collapsed": sum(row["collapsed"] for row in study["writeup"].rows),
+               "k1_collapsed": sum(row["collapsed"] for row in study["writeup"].rows), "beta1": GANConfig().adam_beta1,
                "from_record": study.get("from_record", False)}
     if test is None or test.call is stats.Call.DESCRIPTIVE:
         return Claim("one_step", Basis.ONE_RUN, numbers=numbers)

@@ -3,8 +3,8 @@
 The collapse profile declares, before its runs, the measure that decides each comparison: the collapse epoch, the
 first monitored epoch from which the samples never again cover all ten digits (a run that still covers them at
 the compared epoch counts as that epoch, a lower bound). Each setting's seeds are set beside the writeup's by the
-procedure of helpers.report.stats: the setting collapses later, sooner, or cannot be told apart; with too few
-seeds the numbers only describe the runs. A setting that trained past the compared epoch also tells how it ended.
+procedure of helpers.report.stats: the setting collapses later (keeps all ten digits longer), sooner, or cannot
+be told apart; with too few seeds the numbers only describe the runs. A setting that trained past the compared epoch also tells how it ended.
 The functions return numbers and names; report/sections/collapse.md.j2 words them.
 """
 
@@ -50,13 +50,15 @@ class Outcome(enum.StrEnum):
 
 OUTCOME_WORDS = {Outcome.KEEPS: "keeps all ten digits in every seed to the compared epoch, later than the writeup's "
                                 "settings lose theirs",
-                 Outcome.LATER: "collapses later than the writeup's settings",
-                 Outcome.SOONER: "collapses sooner than the writeup's settings",
+                 Outcome.LATER: "keeps all ten digits longer than the writeup's settings",
+                 Outcome.SOONER: "covers all ten digits for fewer epochs than the writeup's settings",
                  Outcome.UNDECIDED: "cannot be told apart from the writeup's settings by the collapse epoch",
                  Outcome.DESCRIPTIVE: "has too few seeds for the test: its numbers describe the runs only"}
-GROUP_WORDS = {Outcome.KEEPS: "{settings} keep{s} all ten digits in every seed to epoch {at}",  # README: {settings}
-               Outcome.LATER: "{settings} collapse{s} later than the writeup's settings",  # named together, {s} the
-               Outcome.SOONER: "{settings} collapse{s} sooner",  # verb's ending for one setting
+# The same outcomes for several settings named together, one clause each of README's collapse bullet ({s}: the
+# verb's ending where only one setting is named).
+GROUP_WORDS = {Outcome.KEEPS: "{settings} keep{s} all ten digits in every seed to epoch {at}",
+               Outcome.LATER: "{settings} keep{s} all ten digits longer than the writeup's settings",
+               Outcome.SOONER: "{settings} cover{s} them for fewer epochs",
                Outcome.UNDECIDED: "the runs cannot tell {settings} from the writeup's settings"}
 
 
@@ -94,7 +96,7 @@ class Setting:
         if not self.has("collapse_epoch"):
             return "not recorded"
         spread, at = self.spread("collapse_epoch"), self.rows[0]["at_epoch"]
-        covering = sum(not row["collapsed"] for row in self.rows)  # counted as the compared epoch: lower bounds
+        covering = self.covering
         never = sum(row.get("most_digits", 10) < 10 for row in self.rows)  # collapsed at their first monitored epoch
         if covering == spread.n:
             return f"> {at} in all {spread.n} seeds"
@@ -107,6 +109,17 @@ class Setting:
                     f"{'; '.join(notes)})")
         text = spread.text()
         return f"{text[:-1]}; {'; '.join(notes)})" if notes and text.endswith(")") else text
+
+    @property
+    def covering(self) -> int:
+        """How many seeds still cover all ten digits at the compared epoch (counted as that epoch: lower bounds)."""
+        return sum(not row["collapsed"] for row in self.rows)
+
+    def difference_text(self, test: stats.Comparison) -> str:
+        """The test's difference, interval and p ('-41 (95% interval …; adjusted p = 0.254)'); 'at least …' where
+        seeds still covering at the compared epoch make the difference a lower bound and cap its interval."""
+        text = test.text(0)
+        return f"at least {text[:-1]}; epochs capped at {self.rows[0]['at_epoch']})" if self.covering else text
 
     def values(self, key: str) -> list[float]:
         """One summary value of each seed."""
@@ -222,12 +235,13 @@ def setting_headers(at_epoch: int) -> list[str]:
             f"lowest FD to {at_epoch}", "its epoch", "against the writeup's"]
 
 
-def difference_cell(test: stats.Comparison | None) -> str:
-    """'+42 (+30 to +55)': a difference and its interval, or what stands in for one with too few seeds; '–' untested."""
+def difference_cell(test: stats.Comparison | None, setting: Setting) -> str:
+    """'+42 (+30 to +55)': a difference and its interval, or what stands in for one with too few seeds; 'at least'
+    where seeds still covering at the compared epoch make it a lower bound; '–' untested."""
     if test is None:
         return "–"
     span = f"{test.low:+.0f} to {test.high:+.0f}" if test.bootstrapped else test.interval(0)
-    return f"{test.difference:+.0f} ({span})"
+    return f"at least {test.difference:+.0f} ({span}, capped)" if setting.covering else f"{test.difference:+.0f} ({span})"
 
 
 def setting_rows(writeup: Setting, changed: list[tuple[Setting, Outcome]],
@@ -236,7 +250,7 @@ def setting_rows(writeup: Setting, changed: list[tuple[Setting, Outcome]],
     def row(s: Setting, test: stats.Comparison | None, verdict: str) -> list[str]:
         epoch = s.collapse_text() if s.has("collapse_epoch") else "–"
         p = "–" if not test or test.call is stats.Call.DESCRIPTIVE else f"{test.adjusted_p:.3f}"
-        return [s.label, ", ".join(map(str, s.seeds)), epoch, difference_cell(test), p, s.spread("digits").text(),
+        return [s.label, ", ".join(map(str, s.seeds)), epoch, difference_cell(test, s), p, s.spread("digits").text(),
                 s.spread("best_frechet_distance").text(), s.spread("best_epoch").text(), verdict]
 
     return [row(writeup, None, "–"), *(row(s, tests.get(s), str(o)) for s, o in changed)]

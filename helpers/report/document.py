@@ -30,7 +30,7 @@ from markupsafe import Markup, escape
 from helpers.common import measures
 from helpers.common.paths import ROOT
 from helpers.common.reference import WRITEUP_GAN_CLAIM, WRITEUP_GAN_EPOCHS, WRITEUP_VAE_EPOCHS, WRITEUP_VAE_LOSS
-from helpers.config.registry import MODELS
+from helpers.config.registry import MODELS, SECTION_RUNS
 from helpers.report import claims, collapse, findings, settings, stats, verify
 from helpers.report import results as record
 from helpers.report.found import Found
@@ -347,6 +347,13 @@ def heading_id(heading: str) -> str:
     return quote(heading.replace(" ", "-"), safe="?/:@!$&'()*+,;=")
 
 
+def trained_runs(views: dict[str, RunView]) -> list[RunView]:
+    """The runs whose training images the problem statement names: the writeup's models where the profile has them,
+    else every run of the profile with a training set (a study's sweep)."""
+    section = [views[name] for name in SECTION_RUNS if name in views and views[name].planned]
+    return section or [view for view in views.values() if view.planned and "train_size" in view.params]
+
+
 def context(doc: Document, views: dict[str, RunView], profile: str, meta: list[tuple[str, str]],
             found: Found) -> dict[str, Any]:
     """Everything a section template can name."""
@@ -356,7 +363,7 @@ def context(doc: Document, views: dict[str, RunView], profile: str, meta: list[t
         "runs": views, "profile": profile, "meta": meta, "title": TITLE, **{n: views[n] for n in views},
         "fig": doc.fig, "table": doc.table, "ref": doc.ref, "run_blocks": doc.runs, "failures": doc.failures,
         "unplaced": doc.unplaced, "planned": lambda *runs: any(run.planned for run in runs),
-        "trained": [view for view in views.values() if "train_size" in view.params],
+        "trained": trained_runs(views),
         "skip": doc.skip, "contents": doc.contents, "settings": settings, "measure": measures.BY_KEY,
         "panels": lambda runs, name, labels: [Panel(run, name, labels.get(run.name, "")) for run in runs],
         "explorer": lambda name, title="": doc.explorer(name, payloads.get(name), title), "explorers": payloads,

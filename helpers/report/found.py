@@ -36,6 +36,7 @@ class Found:
     verification: dict[str, Any] | None = None  # this build against a committed record (make verify); None: not asked
     precision: dict[str, PrecisionComparison] = field(default_factory=dict)  # bf16 against fp32, per bench model
     records: tuple[str, ...] = ()  # the committed records of work this build did not run that the text draws on
+    collapse_record: dict[str, Any] | None = None  # the committed collapse study, where this build ran none
 
 
 def found_once(views: dict[str, RunView]) -> Found:
@@ -46,10 +47,11 @@ def found_once(views: dict[str, RunView]) -> Found:
     latent_runs = views["study"].metrics.get("runs") if "study" in views else study_runs_of(committed)
     seeds = findings.writeup_sizes_over_seeds(latent_runs)
     sizes = findings.latent_size_tests(views["study"]) if "study" in views else recorded_latent_size(committed)
+    recorded = recorded_collapse(committed) if study is None else None
     two_steps = study if study and study["role"]["stronger_d"] is not None else recorded_collapse(committed) or study
     claimed = claims.writeup_claims(views, two_steps, seeds)
     precision = precision_comparisons()
-    drawn = {"results/collapse.json": any(c.numbers.get("from_record") for c in claimed),
+    drawn = {"results/collapse.json": any(c.numbers.get("from_record") for c in claimed) or recorded is not None,
              "results/study.json": "study" not in views and bool(sizes or seeds),
              "bench/results.json": bool(precision) and trained_in_bf16(views)}
     return Found(collapse=study, claims=claimed, shorter=claims.shorter(views), latent_size=sizes,
@@ -57,7 +59,8 @@ def found_once(views: dict[str, RunView]) -> Found:
                  if "gan" in views and "aux_gan" in views else [],
                  comparisons=findings.vae_comparisons(views["vae_z2"], views["vae_z20"])
                  if "vae_z2" in views and "vae_z20" in views else [],
-                 seeds=seeds, precision=precision, records=tuple(path for path, used in drawn.items() if used))
+                 seeds=seeds, precision=precision, records=tuple(path for path, used in drawn.items() if used),
+                 collapse_record=recorded)
 
 
 def trained_in_bf16(views: dict[str, RunView]) -> bool:

@@ -39,10 +39,11 @@ class PrecisionComparison:
         return self.declared and all(m["inside_margin"] for m in self.measures.values())
 
     def texts(self, digits: int = 2) -> list[str]:
-        """Per measure: 'validation loss −0.18 (95% interval −0.49 to +0.09; margin ±0.5)'."""
+        """Per measure: 'validation loss −0.18 (95% interval −0.49 to +0.09; margin ±0.5)'; exploratory seeds,
+        which test nothing, without the margin (an interval beside it would read as an equivalence test)."""
         return [f"{MEASURE_WORDS.get(name, name)} {m['bf16_minus_fp32']:+.{digits}f} ({CONFIDENCE:.0%} interval "
-                f"{m['low']:+.{digits}f} to {m['high']:+.{digits}f}; margin ±{m['margin']:g})"
-                for name, m in self.measures.items()]
+                f"{m['low']:+.{digits}f} to {m['high']:+.{digits}f}"
+                + (f"; margin ±{m['margin']:g})" if self.declared else ")") for name, m in self.measures.items()]
 
 
 def comparison_of(model: str, entry: dict[str, Any]) -> PrecisionComparison | None:
