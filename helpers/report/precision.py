@@ -19,7 +19,7 @@ from helpers.report.stats import CONFIDENCE
 BENCH_RECORD = ROOT / "bench" / "results.json"  # bench.precision writes its comparison under "precision_comparison"
 MEASURE_WORDS = {"validation_loss": "validation loss", "nll": "IS-NLL", "digits_covered": "digits covered",
                  "frechet_distance": "final FD", "lowest_frechet_distance": "lowest FD",
-                 "mean_frechet_distance": "mean FD"}  # bench.precision.MEASURES, as the report names them
+                 "mean_frechet_distance": "FD averaged over training"}  # bench.precision.MEASURES, as the report names them
 
 
 @dataclass(frozen=True)
