@@ -361,7 +361,7 @@ def test_a_study_profiles_report_says_in_a_sentence_that_it_trains_none_of_the_w
     views = {name: RunView.read(build, name, planned=False) for name in ("vae_z2", "vae_z20", "gan", "aux_gan")}
     views["collapse"] = collapse_view(build, [fake_gan_run(tmp_path / "g", {})])
     page = html.unescape(rendered(views))
-    assert "Profile `tiny` trains none of the writeup's VAEs" in page
+    assert "Profile `tiny` does not evaluate the writeup's two VAEs here." in page
     assert "Profile `tiny` does not evaluate the writeup's two GANs here: its plain GANs are the collapse study's" in page
     assert "The collapse: when" in page
     assert "no results to gather here" in page and "no VAE in this profile" in page
