@@ -362,7 +362,7 @@ def test_a_study_profiles_report_says_in_a_sentence_that_it_trains_none_of_the_w
     views["collapse"] = collapse_view(build, [fake_gan_run(tmp_path / "g", {})])
     page = html.unescape(rendered(views))
     assert "Profile `tiny` does not evaluate the writeup's two VAEs here." in page
-    assert "Profile `tiny` does not evaluate the writeup's two GANs here: its plain GANs are the collapse study's" in page
+    assert "Profile `tiny` does not evaluate the writeup's two GANs here: its plain GANs are the collapse" in page
     assert "The collapse: when" in page
     assert "no results to gather here" in page and "no VAE in this profile" in page
     assert "2 × –" not in page and "Run gan not run" not in page  # no empty settings tables, no failure boxes
@@ -670,8 +670,9 @@ def test_the_readme_reading_is_generated_from_the_records_and_compares_settings_
     runs = writeup + weaker + stronger + slower
     studied = " ".join(readme.rewrite(text, data, {"collapse": {"collapse": {"at_epoch": 300, "runs": runs}}}).split())
     assert ("[docs/results.md](docs/results.md) gives each difference, its 95% interval and adjusted p): *D "
-            "learning rate 0.000125* keeps all ten digits in every seed to epoch 300; *2 D steps per G step* covers them "
-            "for fewer epochs; the runs cannot tell *learning rate 0.0002* from the writeup's settings.") in studied
+            "learning rate 0.000125* keeps all ten digits in every seed to epoch 300; *2 D steps per G step* covers "
+            "them for fewer epochs; the runs cannot tell *learning rate 0.0002* from the writeup's "
+            "settings.") in studied
     assert "stop covering all ten for good at epoch 106 (95–120 over 5 seeds)" in studied
     assert ("Run on to epoch 1,000, every seed of D learning rate 0.000125 stops covering all ten digits, for good "
             "from epoch 584 (470–700 over 5 seeds): within 1,000 epochs it delays the collapse and does not "

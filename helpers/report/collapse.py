@@ -4,8 +4,8 @@ The collapse profile declares, before its runs, the measure that decides each co
 first monitored epoch from which the samples never again cover all ten digits (a run that still covers them at
 the compared epoch counts as that epoch, a lower bound). Each setting's seeds are set beside the writeup's by the
 procedure of helpers.report.stats: the setting collapses later (keeps all ten digits longer), sooner, or cannot
-be told apart; with too few seeds the numbers only describe the runs. A setting that trained past the compared epoch also tells how it ended.
-The functions return numbers and names; report/sections/collapse.md.j2 words them.
+be told apart; with too few seeds the numbers only describe the runs. A setting that trained past the compared
+epoch also tells how it ended. The functions return numbers and names; report/sections/collapse.md.j2 words them.
 """
 
 from __future__ import annotations
@@ -241,7 +241,8 @@ def difference_cell(test: stats.Comparison | None, setting: Setting) -> str:
     if test is None:
         return "–"
     span = f"{test.low:+.0f} to {test.high:+.0f}" if test.bootstrapped else test.interval(0)
-    return f"at least {test.difference:+.0f} ({span}, capped)" if setting.covering else f"{test.difference:+.0f} ({span})"
+    cell = f"{test.difference:+.0f} ({span})"
+    return f"at least {cell[:-1]}, capped)" if setting.covering else cell
 
 
 def setting_rows(writeup: Setting, changed: list[tuple[Setting, Outcome]],

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from helpers.common.reference import WRITEUP_VAE_EPOCHS, WRITEUP_VAE_LOSS
-from helpers.config import TEST_SIZE, TRAIN_SIZE
+from helpers.config import TEST_SIZE
 from helpers.config.experiments import variant_name
 from helpers.config.registry import MODELS
 from helpers.report import stats
@@ -226,11 +226,6 @@ def study_epochs(study: RunView) -> int | None:
 def percent(value: float | None, digits: int = 1) -> str | None:
     """0.873 as '87.3%' (with digits decimals); None stays None."""
     return None if value is None else f"{100 * value:.{digits}f}%"
-
-
-def training_images(params: dict) -> str:
-    """The training images a run used, as '50,000' (train_size, where 0 or absent means the whole split)."""
-    return f"{params.get('train_size') or TRAIN_SIZE:,}"
 
 
 # ---- the GANs' digit coverage ------------------------------------------------------------------------------------

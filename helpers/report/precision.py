@@ -17,9 +17,10 @@ from helpers.common.paths import ROOT
 from helpers.report.stats import CONFIDENCE
 
 BENCH_RECORD = ROOT / "bench" / "results.json"  # bench.precision writes its comparison under "precision_comparison"
+# bench.precision.MEASURES, as the report names them
 MEASURE_WORDS = {"validation_loss": "validation loss", "nll": "IS-NLL", "digits_covered": "digits covered",
                  "frechet_distance": "final FD", "lowest_frechet_distance": "lowest FD",
-                 "mean_frechet_distance": "FD averaged over training"}  # bench.precision.MEASURES, as the report names them
+                 "mean_frechet_distance": "FD averaged over training"}
 
 
 @dataclass(frozen=True)

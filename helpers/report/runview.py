@@ -61,6 +61,11 @@ class RunView:
         return self.metrics.get("parameters") or self.record.get("params", {})
 
     @property
+    def train_images(self) -> int:
+        """How many training images the run trained on (train_size, where 0 or absent means the whole split)."""
+        return self.params.get("train_size") or TRAIN_SIZE
+
+    @property
     def epochs_run(self) -> int | None:
         """How many epochs the run trained, or None."""
         return self.metrics.get("epochs_run")

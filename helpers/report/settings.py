@@ -72,7 +72,7 @@ def values(name: str) -> Callable[[list[RunView]], Any]:
 def training_images(runs: list[RunView]) -> str:
     """The training images: 'all 50,000' where train_size is 0 (the whole split), else how many; 'the 50,000' of
     the split where no run says."""
-    sizes = {run.params.get("train_size") or TRAIN_SIZE for run in runs if run.params}
+    sizes = {run.train_images for run in runs if run.params}
     return (" and ".join(f"all {s:,}" if s == TRAIN_SIZE else f"the first {s:,}" for s in sorted(sizes))
             or f"the {TRAIN_SIZE:,}")
 
