@@ -127,6 +127,7 @@ def test_a_longer_settings_collapse_is_dated_over_the_seeds_that_collapsed_only(
             + setting("weaker", {"disc_learning_rate": 1.25e-4}, [470, 540, 1000, 1000, 700], final_epoch=1000))
     weaker = collapse_findings.study_of_rows(rows)["longer"][0]
     assert weaker.kept_to_the_end == 2 and weaker.lost_at().text() == "570 (470–700 over 3 seeds)"
+    assert weaker.lost_text() == "570 (470–700 over 3 seeds; seed by seed 470, 540 and 700)"  # each seed's epoch
 
 
 def test_a_collapse_epoch_says_which_seeds_give_only_a_bound_and_which_never_covered_all_ten():

@@ -107,8 +107,7 @@ class Setting:
         if covering:
             return (f"at least {spread.mean_text()} ({spread.low:.0f} to > {at} over {spread.n} seeds; "
                     f"{'; '.join(notes)})")
-        text = spread.text()
-        return f"{text[:-1]}; {'; '.join(notes)})" if notes and text.endswith(")") else text
+        return spread.text(note="; ".join(notes))
 
     @property
     def covering(self) -> int:
@@ -142,6 +141,13 @@ class Setting:
     def lost_at(self) -> stats.Spread:
         """The epoch from which its seeds that collapsed by their end stopped covering all ten digits for good."""
         return stats.spread([row["final_collapse_epoch"] for row in self.rows if row.get("final_collapsed", True)])
+
+    def lost_text(self) -> str:
+        """When its seeds that collapsed by their end lost the digits for good, with each seed's epoch: '589
+        (475–705 over 5 seeds; seed by seed 705, 600, 620, 545 and 475)'."""
+        epochs = [f"{epoch:.0f}" for epoch in self.lost_at().values]
+        each = ", ".join(epochs[:-1]) + f" and {epochs[-1]}" if len(epochs) > 1 else epochs[0]
+        return self.lost_at().text(note=f"seed by seed {each}")
 
     def fate(self, later: bool) -> str:
         """A setting that trained past the compared epoch: how its seeds ended, one sentence for the conclusion and

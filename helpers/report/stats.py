@@ -60,15 +60,16 @@ class Spread:
         """The largest value."""
         return max(self.values)
 
-    def text(self, digits: int = 0, noun: str = "") -> str:
+    def text(self, digits: int = 0, noun: str = "", note: str = "") -> str:
         """'9.7 (9–10 over 3 seeds)', '69 (15–150 over 5 seeds)', '2 in all 3 seeds', or '9 (1 seed)'; a noun goes
-        after the number ('2 digits in all 3 seeds')."""
-        noun = f" {noun}" if noun else ""
+        after the number ('2 digits in all 3 seeds'), a note inside the brackets ('(1–15 over 5 seeds; 3 never …)')."""
+        noun, more = (f" {noun}" if noun else ""), (f"; {note}" if note else "")
         if self.n == 1:
-            return f"{self.values[0]:,.{digits}f}{noun} (1 seed)"
+            return f"{self.values[0]:,.{digits}f}{noun} (1 seed{more})"
         if f"{self.low:,.{digits}f}" == f"{self.high:,.{digits}f}":  # equal as printed
-            return f"{self.low:,.{digits}f}{noun} in all {self.n} seeds"
-        return f"{self.mean_text(digits)}{noun} ({self.low:,.{digits}f}–{self.high:,.{digits}f} over {self.n} seeds)"
+            return f"{self.low:,.{digits}f}{noun} in all {self.n} seeds" + (f" ({note})" if note else "")
+        return (f"{self.mean_text(digits)}{noun} ({self.low:,.{digits}f}–{self.high:,.{digits}f} over {self.n} "
+                f"seeds{more})")
 
     def mean_text(self, digits: int = 0) -> str:
         """The mean as printed: a mean of whole numbers (digits covered, epochs) keeps one decimal unless it is whole
