@@ -1101,7 +1101,8 @@ def test_the_writeups_vaes_are_also_given_over_the_studys_seeds(tmp_path, monkey
     monkeypatch.setattr(found, "RESULTS", tmp_path / "results")  # no committed records
     views = write_scored_build(tmp_path)
     runs = [{"latent_dim": latent, "seed": seed, "nll_images": 10_000, "validation_loss": 100.0 + latent + seed,
-             "nll": 95.0 + latent + seed, "nll_published_k": 96.0 + latent + seed}
+             "nll": 95.0 + latent + seed, "nll_published_k": 96.0 + latent + seed,
+             "test_active_units": min(latent, 14 + seed)}
             for latent in (2, 20) for seed in range(5)]
     study = write_study(tmp_path / "s", {2: [102.0, 103, 104, 105, 106], 20: [120.0, 121, 122, 123, 124]})
     add_metrics(study.folder, runs=runs)
@@ -1118,6 +1119,8 @@ def test_the_writeups_vaes_are_also_given_over_the_studys_seeds(tmp_path, monkey
             "+30.30 (the report's results table") in over
     assert "At Davidson et al.'s (2018) K = 500 ours are" not in over  # seed 0 alone is not set against theirs
     assert "<td>-35.73 (-36.93 to -34.53)</td>" in section  # the report's table: the same, over the same seeds
+    assert "<td>16.00 (14.80–17.20)</td>" in section  # active units on the test images, over the seeds
+    assert "are active on the test images; over the study's seeds 16.0 (14.8–17.2)." in over
     claims = " ".join(prose(page[page.index('id="claims"'):page.index("</table>", page.index('id="claims"'))]).split())
     assert "; over the latent-size study's 5 seeds 122.00, interval 120.80–123.20 ( Table" in claims
     assert "committed record of work" not in page  # this build ran the study: nothing drawn from a record

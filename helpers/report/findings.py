@@ -179,7 +179,9 @@ def latent_size_tests(study: RunView) -> dict | None:
     return sizes | {"rows": latent_size_rows(study, sizes)}
 
 
-OVER_SEEDS = ("validation_loss", "nll", "nll_published_k")  # the writeup's VAEs over the study's seeds
+# The writeup's VAEs over the study's seeds: the losses, and the active units on the test images (a record from
+# before the study counted them there lacks them: '–')
+OVER_SEEDS = ("validation_loss", "nll", "nll_published_k", "test_active_units")
 
 
 def writeup_sizes_over_seeds(runs: list[dict] | None) -> dict[int, dict[str, tuple[int, float, float, float]]]:
@@ -191,12 +193,12 @@ def writeup_sizes_over_seeds(runs: list[dict] | None) -> dict[int, dict[str, tup
         chosen = [run for run in runs or [] if run["latent_dim"] == latent and run.get("nll_images") == TEST_SIZE]
         if len(chosen) >= 2:
             found[latent] = {key: (len(chosen), *stats.mean_interval([run[key] for run in chosen]))
-                             for key in OVER_SEEDS}
+                             for key in OVER_SEEDS if all(run.get(key) is not None for run in chosen)}
     return found if len(found) == len(WRITEUP_VAE_LOSS) else {}
 
 
 SEED_HEADERS = ["latent size", "seeds", "validation loss", "IS-NLL, K = 5,000", "IS-NLL, K = 500",
-                "K = 500, minus the published"]
+                "active units, test images", "K = 500, minus the published"]
 
 
 def seed_rows(seeds: dict[int, dict[str, tuple[int, float, float, float]]], published: dict[int, float]
@@ -204,7 +206,8 @@ def seed_rows(seeds: dict[int, dict[str, tuple[int, float, float, float]]], publ
     """Per latent size (writeup_sizes_over_seeds): seeds, each measure's mean and interval, and the K = 500 mean and
     interval less the published figure at that K and latent size (published: latent size -> NLL)."""
     return [[str(latent), str(by_key["nll"][0]),
-             *(f"{fmt(by_key[key][1])} ({fmt(by_key[key][2])}–{fmt(by_key[key][3])})" for key in OVER_SEEDS),
+             *(f"{fmt(by_key[key][1])} ({fmt(by_key[key][2])}–{fmt(by_key[key][3])})" if key in by_key else "–"
+               for key in OVER_SEEDS),
              published_gap(by_key["nll_published_k"], published.get(latent))]
             for latent, by_key in seeds.items()]
 
