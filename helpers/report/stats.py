@@ -14,6 +14,7 @@ interval inside it.
 from __future__ import annotations
 
 import enum
+import functools
 import itertools
 import math
 import statistics
@@ -254,6 +255,7 @@ def rejection_rate(effect: float, noise: np.ndarray, masks: np.ndarray, n: int, 
     return float(np.mean(np.minimum(1.0, 2 * tails) < level))
 
 
+@functools.cache  # the same few seed counts on every build: simulated once
 def detectable_effect(n: int, m: int, comparisons: int = 1, power: float = POWER) -> float:
     """The smallest difference in means, in standard deviations of the seeds, that the exact permutation test
     detects with this power at its strictest Holm level (ALPHA over the comparisons), for normally spread seeds:
