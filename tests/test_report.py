@@ -1116,7 +1116,7 @@ def test_the_writeups_vaes_are_also_given_over_the_studys_seeds(tmp_path, monkey
     assert "Over the latent-size study's 5 seeds (mean and 95% interval) the validation loss is 104.00 (" in over
     assert ("K = 500 is 100.00 (98.80–101.20) and 118.00 (116.80–119.20) nats, against their 135.73 and 88.90: "
             "ours minus theirs: -35.73 and +29.10 nats on the means, with intervals -36.93 to -34.53 and +27.90 to "
-            "+30.30 (the report's results table") in over
+            "+30.30; the report's results table") in over
     assert "At Davidson et al.'s (2018) K = 500 ours are" not in over  # seed 0 alone is not set against theirs
     assert "<td>-35.73 (-36.93 to -34.53)</td>" in section  # the report's table: the same, over the same seeds
     assert "<td>16.00 (14.80–17.20)</td>" in section  # active units on the test images, over the seeds

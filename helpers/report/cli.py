@@ -68,7 +68,7 @@ def build_report(profile: Profile, views: dict[str, RunView], found: Found, buil
     """
     build.mkdir(parents=True, exist_ok=True)
     meta = [("Built", time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())), ("Commit", short_commit()),
-            ("Profile", f"{profile.name} ({profile.description})"), ("Device", devices(list(views.values())))]
+            ("Profile", f"{profile.name}: {profile.description}"), ("Device", devices(list(views.values())))]
     nb = document.render(views, profile.name, meta, found, home=output)  # captions link from output/report.html
     with atomic_path(build / "report.ipynb") as partial:
         nbformat.write(nb, partial)
