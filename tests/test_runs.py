@@ -196,7 +196,7 @@ def test_epoch_lines_say_how_long_a_run_and_the_build_have_left_at_the_pace_seen
         progress.epochs()
     assert capsys.readouterr().out.splitlines()[1:] == [  # the build: 894 epochs of this run and 300 of the next
         "    gan: epoch 100 of 1000", "    gan: epoch 106 of 1000 (about 2.5 h left)",
-        "    the build: about 3.3 h left (2 runs to end, 1 side by side)",
+        "    the build: about 3.3 h left (2 runs to end)",
         "    gan: epoch 112 of 1000 (about 2.5 h left)"]
     (stale / "starts.json").write_text(json.dumps([{"key": "new key"}]))  # interrupted under this build's key
     assert progress.epochs_done("next") == 300  # it resumes where it stopped

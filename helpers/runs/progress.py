@@ -28,7 +28,9 @@ def epochs_of(run: Run) -> int:
 
 
 def duration(minutes: float) -> str:
-    """'about 40 min' or 'about 6.5 h'."""
+    """'about 40 min', 'about 6.5 h', or 'under a minute'."""
+    if minutes < 1:
+        return "under a minute"
     return f"about {minutes:.0f} min" if minutes < 90 else f"about {minutes / 60:.1f} h"
 
 
@@ -111,19 +113,21 @@ class Progress:
             return ""
         self.pace[self.work[name][0]] = (now - since) / (epoch - first)
         seconds = (progress["epochs"] - epoch) * self.pace[self.work[name][0]]
-        return f" ({duration(seconds / 60)} left)" if seconds >= 60 else " (under a minute left)"
+        return f" ({duration(seconds / 60)} left)"
 
     def build_left(self) -> str:
-        """'about 6.5 h left (27 runs to end, 2 side by side)': the epochs the unfinished runs have to go, at the
-        pace seen per notebook, as many side by side as run now, and never less than the longest of them has
-        left; '' while a notebook's pace is unknown."""
+        """'about 6.5 h left (27 runs to end, 2 side by side)', 'under a minute left (1 run to end)': the epochs
+        the unfinished runs have to go, at the pace seen per notebook, as many side by side as run now, and never
+        less than the longest of them has left; '' while a notebook's pace is unknown."""
         to_go = {name: (stem, epochs - self.epochs_done(name))
                  for name, (stem, epochs) in self.work.items() if name not in self.ended and epochs}
         if not to_go or not self.started or any(stem not in self.pace for stem, _ in to_go.values()):
             return ""
         seconds = [epochs * self.pace[stem] for stem, epochs in to_go.values()]
         minutes = max(sum(seconds) / len(self.started), max(seconds)) / 60
-        return f"{duration(minutes)} left ({len(to_go)} runs to end, {len(self.started)} side by side)"
+        runs = f"{len(to_go)} run{'s' if len(to_go) != 1 else ''} to end"
+        together = f", {len(self.started)} side by side" if len(self.started) > 1 else ""
+        return f"{duration(minutes)} left ({runs}{together})"
 
 
 def progress_line(progress: dict[str, Any] | None) -> str:
