@@ -47,8 +47,9 @@ def found_once(views: dict[str, RunView]) -> Found:
     latent_runs = views["study"].metrics.get("runs") if "study" in views else study_runs_of(committed)
     seeds = findings.writeup_sizes_over_seeds(latent_runs)
     sizes = findings.latent_size_tests(views["study"]) if "study" in views else recorded_latent_size(committed)
-    recorded = recorded_collapse(committed) if study is None else None
-    two_steps = study if study and study["role"]["stronger_d"] is not None else recorded_collapse(committed) or study
+    on_record = recorded_collapse(committed)  # its tests computed once, for the claims and the β₁ sentence
+    recorded = on_record if study is None else None
+    two_steps = study if study and study["role"]["stronger_d"] is not None else on_record or study
     claimed = claims.writeup_claims(views, two_steps, seeds)
     precision = precision_comparisons()
     drawn = {"results/collapse.json": any(c.numbers.get("from_record") for c in claimed) or recorded is not None,
