@@ -488,7 +488,7 @@ def test_a_figure_whose_panels_coincide_is_not_drawn(tmp_path):
         add_figure(tmp_path / name, "best_and_final")
     views |= {name: RunView.read(tmp_path, name) for name in ("gan", "aux_gan")}
     page = rendered(views)
-    assert 'id="gan-best"' not in page and "its best samples are its final ones" in page
+    assert 'id="gan-best"' not in page and "that run's best samples are its final ones" in page
     assert "best_and_final" not in page  # nor listed among the figures no section places
     add_metrics(tmp_path / "gan", history=monitor([9, 10, 6, 4])[:3] + [{"epoch": 20, "d_real": 0.6, "d_fake": 0.4,
                                                                          "monitor_digits_covered": 4}], epochs_run=25)
@@ -1093,6 +1093,7 @@ def test_both_readings_of_the_auxiliary_gan_get_their_own_verdict(tmp_path):
     assert "cover 4 digits, with an Inception Score of 4.00" in section
     table = page[page.index('id="results-samples"'):]
     assert "auxiliary GAN (ours)" in table[:table.index("</table>")]
+    assert "the row named “auxiliary GAN” (only the discriminator names the digit)" in table  # the caption says which
 
 
 def test_the_writeups_vaes_are_also_given_over_the_studys_seeds(tmp_path, monkeypatch):

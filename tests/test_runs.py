@@ -8,7 +8,7 @@ import nbformat
 import pytest
 
 from conftest import execute_runs
-from helpers.common.folder import RunFolder
+from helpers.common.folder import Result, RunFolder, Status
 from helpers.common.paths import ROOT
 from helpers.runs.profile import (
     ProfileError,
@@ -196,9 +196,14 @@ def test_epoch_lines_say_how_long_a_run_and_the_build_have_left_at_the_pace_seen
         progress.epochs()
     assert capsys.readouterr().out.splitlines()[1:] == [  # the build: 894 epochs of this run and 300 of the next
         "    gan: epoch 100 of 1000", "    gan: epoch 106 of 1000 (about 2.5 h left)",
-        "    the build: about 3.3 h left (2 runs to end)",
+        "    the build: about 3.3 h left in epochs, more for evaluation (2 runs to end)",
         "    gan: epoch 112 of 1000 (about 2.5 h left)"]
     (stale / "starts.json").write_text(json.dumps([{"key": "new key"}]))  # interrupted under this build's key
     assert progress.epochs_done("next") == 300  # it resumes where it stopped
     progress.started["next"] = 60.0  # side by side, the build still lasts as long as its longest run has left
-    assert progress.build_left() == "about 2.5 h left (2 runs to end, 2 side by side)"
+    assert progress.build_left() == "about 2.5 h left in epochs, more for evaluation (2 runs to end, 2 side by side)"
+    clock[0] = 300.0  # a first run of the notebook ends after 2 epochs and 20 minutes: 1,180 s were not epochs
+    progress.work["first"] = ("gan", 2)
+    progress.finished(Result("first", Status.OK, minutes=20.0))
+    assert progress.overhead["gan"] == pytest.approx(1180.0)
+    assert progress.build_left() == "about 2.8 h left (2 runs to end, 2 side by side)"  # 894 epochs and 1,180 s

@@ -80,6 +80,25 @@ def test_a_runs_minutes_are_shown_but_never_judged_even_on_the_same_machine():
     assert not verify.failing(list(lines.values()))
 
 
+def test_a_number_derived_from_others_is_shown_but_judged_only_through_them():
+    recorded, here = record(), record()
+    recorded["models"][0]["elbo_minus_nll"], here["models"][0]["elbo_minus_nll"] = 3.38, 1.83  # an older definition
+    lines = verify.compare(recorded, here, STUDY)
+    derived = next(line for line in lines if line.measure == "elbo_minus_nll")
+    assert derived.verdict == verify.Verdict.UNJUDGED and not verify.failing(lines)
+    checked = verify.summary(recorded, here, lines) | {"record": "results/tiny.json"}
+    assert "not judged: computed from the numbers above" in verify.table_text(checked)
+    assert "(the table says why)" in verify.outcome_text(checked)
+
+
+def test_the_cost_line_counts_each_build_s_runs_and_sets_only_shared_runs_side_by_side():
+    recorded, here = record(), record()
+    recorded["provenance"]["runs"] |= {"gan.seed1": {"minutes": 4.0}}
+    cost = verify.cost_text(verify.summary(recorded, here, verify.compare(recorded, here, STUDY)))
+    assert "9 min here (1 run), 9 min on record (2 runs)" in cost
+    assert cost.endswith("vae_z20 8 / 8")
+
+
 def test_a_vae_s_active_units_are_judged_by_the_latent_size_study_s_seeds():
     runs = [{"latent_dim": 20, "test_active_units": units} for units in (17, 18, 20, 19, 18)]
     studies = {"study": {"study": {"rows": [], "runs": runs}}}

@@ -61,17 +61,22 @@ COMPUTED = {  # the measures the record computes from a run rather than reads fr
     "epochs": lambda run: run.epochs_run, "minutes": training_minutes, "device": lambda run: run.device() or None}
 
 
+DERIVED = {  # the measures the record computes from its other measures: verify judges them through those
+    "elbo_minus_nll": lambda result: difference(result["nll_elbo"], result["nll"])}  # on the same test images
+
+
 def model_result(run: RunView, label: str) -> dict:
     """One model's numbers as the results table and results file hold them (None where the run has none)."""
     result = {"run": run.name, "model": label, "status": run.status, "latent_dim": run.params.get("latent_dim")}
     for measure in measures.RECORDED:
         result[measure.key] = measure.value(run.metrics) if measure.source else COMPUTED.get(measure.key, no_value)(run)
-    result["elbo_minus_nll"] = difference(result["neg_elbo"], result["nll"])
+    for key, derive in DERIVED.items():
+        result[key] = derive(result)
     return result
 
 
 def no_value(run: RunView) -> None:
-    """A measure computed from other measures of the same record (filled in after them)."""
+    """A measure derived from other measures of the same record (filled in after them, from DERIVED)."""
     return None
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from helpers.common.measures import MEASURES, Allowance, Measure
 from helpers.report.found import study_runs_of
-from helpers.report.results import is_number
+from helpers.report.results import DERIVED, is_number
 
 SCORED = "samples."  # measures of samples scored by the package's classifier, which each build trains anew
 MACHINE_FIELDS = ("cpu", "cpu_flags", "cpu_capability", "threads_per_run", "torch", "precision", "device")
@@ -118,6 +118,9 @@ def compare_number(measure: Measure, label: str, recorded: dict[str, Any], here:
         return Line(label, header, a, b, 0.0 if exact else None, Verdict.MISSING, "this build has no value")
     if measure.key in COSTS:
         return Line(label, header, a, b, None, Verdict.UNJUDGED, "a time: it varies with the machine and its load")
+    if measure.key in DERIVED:
+        return Line(label, header, a, b, None, Verdict.UNJUDGED, "computed from the numbers above: judged through "
+                    "them")
     if exact:
         return Line(label, header, a, b, 0.0, Verdict.SAME if a == b else Verdict.DIFFERS,
                     "exact: the same machine computes the same numbers")
@@ -185,7 +188,13 @@ TABLE_HEADERS = ["model", "measure", "recorded", "this machine", "allowed differ
 def rows(checked: dict[str, Any]) -> list[list[str]]:
     """The verify table's rows (a summary's lines)."""
     return [[line["model"], line["measure"], fmt(line["recorded"]), fmt(line["here"]),
-             "exact" if line["allowed"] == 0 else fmt(line["allowed"]), line["verdict"]] for line in checked["lines"]]
+             "exact" if line["allowed"] == 0 else fmt(line["allowed"]), verdict_cell(line)]
+            for line in checked["lines"]]
+
+
+def verdict_cell(line: dict[str, Any]) -> str:
+    """The verdict, with the reason beside a number shown but not judged."""
+    return f"{line['verdict']}: {line['basis']}" if line["verdict"] == Verdict.UNJUDGED else line["verdict"]
 
 
 def machine_words(machine: dict[str, Any]) -> str:
@@ -208,11 +217,18 @@ def table_text(checked: dict[str, Any]) -> str:
              "  compared within allowances (another machine's arithmetic: training differs about as between seeds)",
              "  ".join(h.ljust(w) for h, w in zip(TABLE_HEADERS, widths))]
     lines += ["  ".join(str(c).ljust(w) for c, w in zip(row, widths)) for row in rows(checked)]
-    walls = checked["wall_minutes"]
-    lines.append(f"wall time of the runs: {fmt(walls['here'])} min here, {fmt(walls['record'])} min on record; per "
-                 "run (here / on record): " + "; ".join(f"{name} {fmt(m['here'])} / {fmt(m['record'])}"
-                                                       for name, m in checked["run_minutes"].items()))
-    return "\n".join(lines)
+    return "\n".join([*lines, cost_text(checked)])
+
+
+def cost_text(checked: dict[str, Any]) -> str:
+    """Both builds' wall time with their run counts, and the minutes of each run both builds have."""
+    walls, minutes = checked["wall_minutes"], checked["run_minutes"]
+    counts = {side: sum(m[side] is not None for m in minutes.values()) for side in ("here", "record")}
+    counts = {side: f"{n} run{'s' if n != 1 else ''}" for side, n in counts.items()}
+    both = {name: m for name, m in minutes.items() if m["here"] is not None and m["record"] is not None}
+    return (f"wall time of the runs: {fmt(walls['here'])} min here ({counts['here']}), {fmt(walls['record'])} "
+            f"min on record ({counts['record']}); per run both builds have (here / on record): "
+            + ("; ".join(f"{name} {fmt(m['here'])} / {fmt(m['record'])}" for name, m in both.items()) or "none"))
 
 
 def outcome_text(checked: dict[str, Any]) -> str:
@@ -223,4 +239,4 @@ def outcome_text(checked: dict[str, Any]) -> str:
     unjudged = len(checked["lines"]) - checked["judged"]
     agreed = "equal bit for bit" if checked.get("exact") else "within their allowance"
     return (f"verify: reproduced: {checked['judged']} numbers {agreed}"
-            + (f", {unjudged} shown but not judged (each line says why)" if unjudged else ""))
+            + (f", {unjudged} shown but not judged (the table says why)" if unjudged else ""))

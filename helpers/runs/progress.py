@@ -48,6 +48,7 @@ class Progress:
         self.ended: set[str] = set()
         self.first_seen: dict[str, tuple[float, int]] = {}  # per running run: when this build first saw an epoch
         self.pace: dict[str, float] = {}  # seconds per epoch, per notebook, as last seen
+        self.overhead: dict[str, float] = {}  # seconds a run spends outside its epochs, per notebook, as last seen
         self.work = {run.name: (run.notebook_path.stem, epochs_of(run)) for run in runs}
         self.keys: dict[str, str] = {}  # the cache key of each run this build executes
         self.last_epochs = time.perf_counter()
@@ -70,6 +71,9 @@ class Progress:
 
     def finished(self, result: Result) -> None:
         """The run ended, was found in the cache, or was skipped."""
+        stem, epochs = self.work.get(result.name, ("", 0))
+        if result.status is Status.OK and stem in self.pace:  # its loading and evaluation, as this build timed them
+            self.overhead[stem] = max(0.0, result.minutes * 60 - epochs * self.pace[stem])
         self.started.pop(result.name, None)
         self.first_seen.pop(result.name, None)
         self.ended.add(result.name)
@@ -117,17 +121,20 @@ class Progress:
 
     def build_left(self) -> str:
         """'about 6.5 h left (27 runs to end, 2 side by side)', 'under a minute left (1 run to end)': the epochs
-        the unfinished runs have to go, at the pace seen per notebook, as many side by side as run now, and never
-        less than the longest of them has left; '' while a notebook's pace is unknown."""
+        the unfinished runs have to go at the pace seen per notebook, and the time its finished runs spent outside
+        their epochs, as many side by side as run now, and never less than the longest of them has left ('... left
+        in epochs, more for evaluation' before a notebook's first run ends); '' while a notebook's pace is
+        unknown."""
         to_go = {name: (stem, epochs - self.epochs_done(name))
                  for name, (stem, epochs) in self.work.items() if name not in self.ended and epochs}
         if not to_go or not self.started or any(stem not in self.pace for stem, _ in to_go.values()):
             return ""
-        seconds = [epochs * self.pace[stem] for stem, epochs in to_go.values()]
+        seconds = [epochs * self.pace[stem] + self.overhead.get(stem, 0.0) for stem, epochs in to_go.values()]
+        known = all(stem in self.overhead for stem, _ in to_go.values())
         minutes = max(sum(seconds) / len(self.started), max(seconds)) / 60
         runs = f"{len(to_go)} run{'s' if len(to_go) != 1 else ''} to end"
         together = f", {len(self.started)} side by side" if len(self.started) > 1 else ""
-        return f"{duration(minutes)} left ({runs}{together})"
+        return f"{duration(minutes)} left{'' if known else ' in epochs, more for evaluation'} ({runs}{together})"
 
 
 def progress_line(progress: dict[str, Any] | None) -> str:
