@@ -29,6 +29,7 @@ from helpers.report.document import WORDING_FILTERS
 from helpers.report.findings import fmt, percent
 from helpers.report.found import RESULTS, STUDIES, collapse_of, study_records, study_runs_of
 from helpers.runs.provenance import code_problems
+from helpers.runs.words import counted
 
 README = ROOT / "README.md"
 RESULTS_DOC = ROOT / "docs" / "results.md"  # the studies' tables, which README's reading cites
@@ -77,7 +78,7 @@ STUDY_INTROS = {
 def source_note(data: dict[str, Any]) -> str:
     """Where a record's numbers come from: its file, date, commit, command and device, and its runs' wall time."""
     p = data["provenance"]
-    threads = f"; {p['threads_per_run']} thread(s) per run" if p.get("threads_per_run") else ""
+    threads = f"; {counted(p['threads_per_run'], 'thread')} per run" if p.get("threads_per_run") else ""
     commits = p.get("run_commits") or []
     same = (", which hold the same code in every file the runs hash (`python -m helpers.report.readme --check` fails "
             "otherwise)") if len(commits) > 1 else ""

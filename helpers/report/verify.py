@@ -18,6 +18,7 @@ from typing import Any
 from helpers.common.measures import MEASURES, Allowance, Measure
 from helpers.report.found import study_runs_of
 from helpers.report.results import DERIVED, is_number
+from helpers.runs.words import counted
 
 SCORED = "samples."  # measures of samples scored by the package's classifier, which each build trains anew
 MACHINE_FIELDS = ("cpu", "cpu_flags", "cpu_capability", "threads_per_run", "torch", "precision", "device")
@@ -201,9 +202,9 @@ def machine_words(machine: dict[str, Any]) -> str:
     """A machine as one line: CPU, flags, threads, torch, precision, device."""
     precision = ", ".join(machine.get("precision") or [])
     torch = ", ".join(machine.get("torch") or ["?"])
+    threads = counted(machine["threads_per_run"], "thread") if machine.get("threads_per_run") else "? threads"
     return (f"{', '.join(machine.get('cpu') or ['?'])}; flags {' '.join(machine.get('cpu_flags') or []) or '?'} "
-            f"(kernels: {machine.get('cpu_capability') or '?'}); "
-            f"{machine.get('threads_per_run') or '?'} thread(s) per run; torch {torch}; {precision or '?'}; "
+            f"(kernels: {machine.get('cpu_capability') or '?'}); {threads} per run; torch {torch}; {precision or '?'}; "
             f"{machine.get('device') or '?'}")
 
 
@@ -223,8 +224,7 @@ def table_text(checked: dict[str, Any]) -> str:
 def cost_text(checked: dict[str, Any]) -> str:
     """Both builds' wall time with their run counts, and the minutes of each run both builds have."""
     walls, minutes = checked["wall_minutes"], checked["run_minutes"]
-    counts = {side: sum(m[side] is not None for m in minutes.values()) for side in ("here", "record")}
-    counts = {side: f"{n} run{'s' if n != 1 else ''}" for side, n in counts.items()}
+    counts = {side: counted(sum(m[side] is not None for m in minutes.values()), "run") for side in ("here", "record")}
     both = {name: m for name, m in minutes.items() if m["here"] is not None and m["record"] is not None}
     return (f"wall time of the runs: {fmt(walls['here'])} min here ({counts['here']}), {fmt(walls['record'])} "
             f"min on record ({counts['record']}); per run both builds have (here / on record): "

@@ -34,6 +34,7 @@ from helpers.runs.cachekey import cache_key, data_digest, source_digest
 from helpers.runs.profile import Run, resolved_params, run_folder
 from helpers.runs.progress import Progress
 from helpers.runs.runner import RunSpec
+from helpers.runs.words import counted
 
 TOPIC = "helpers-runs"  # the Dask event topic on which a task says that its run started
 CONNECT_SECONDS = 4  # how long to try to reach a scheduler before giving up
@@ -176,7 +177,7 @@ class Executor:
             where = "a local cluster"
         self.client.subscribe_topic(TOPIC, lambda event: self.events.put(event[1]))
         workers = len(self.client.scheduler_info(n_workers=-1).get("workers", {}))
-        line = f"dask: {where} with {workers} worker{'s' if workers != 1 else ''}"
+        line = f"dask: {where} with {counted(workers, 'worker')}"
         if dashboard_available():
             line += f"; dashboard at {self.client.dashboard_link}"
         print(line + ("; runs wait until a worker joins" if not workers else ""), flush=True)

@@ -14,6 +14,7 @@ from helpers.config.folders import Kind
 from helpers.config.registry import BY_NAME
 from helpers.runs.profile import Run, run_folder
 from helpers.runs.provenance import read_starts
+from helpers.runs.words import counted
 
 EPOCH_LINES_SECONDS = 60  # how often the epoch progress of running runs is printed (when it changed)
 
@@ -132,7 +133,7 @@ class Progress:
         seconds = [epochs * self.pace[stem] + self.overhead.get(stem, 0.0) for stem, epochs in to_go.values()]
         known = all(stem in self.overhead for stem, _ in to_go.values())
         minutes = max(sum(seconds) / len(self.started), max(seconds)) / 60
-        runs = f"{len(to_go)} run{'s' if len(to_go) != 1 else ''} to end"
+        runs = f"{counted(len(to_go), 'run')} to end"
         together = f", {len(self.started)} side by side" if len(self.started) > 1 else ""
         return f"{duration(minutes)} left{'' if known else ' in epochs, more for evaluation'} ({runs}{together})"
 
