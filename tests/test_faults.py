@@ -269,6 +269,7 @@ def test_a_failed_attempt_puts_the_finished_outputs_back_and_says_so(tmp_path):
     assert record["status"] == "failed" and record["kept"]["key"] == "old"
     view = RunView.read(tmp_path, "vae_z2")
     assert not view.ok and "boom" in view.error() and "previous run, which finished on then" in view.error()
+    assert view.metrics == {} and view.figures == {}  # the older run's numbers and figures are not this build's
     assert view.notebook_path().endswith("vae_z2.failed.ipynb")
     assert RunFolder(folder, "vae_z2").reuse_kept("old")  # its settings again: reused
     assert RunView.read(tmp_path, "vae_z2").ok

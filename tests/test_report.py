@@ -146,7 +146,7 @@ def test_a_failed_run_shows_its_escaped_error_in_its_section(tmp_path):
     section = page[page.index("5.1 Variational"):page.index("5.2 Generative")]
     assert 'class="failure"' in section and "ValueError: &lt;b&gt;lr&lt;/b&gt; &lt; 0" in section
     assert "<b>lr</b>" not in page
-    assert "Runs vae_z20 gave no results in this build" in page
+    assert "Run vae_z20 gave no results in this build; its section says why" in page
 
 
 def test_a_run_never_run_says_so_and_the_rest_still_builds(tmp_path):
@@ -155,6 +155,14 @@ def test_a_run_never_run_says_so_and_the_rest_still_builds(tmp_path):
     assert "Run gan not run." in section and "has not been executed in this build folder yet" in section
     assert "The plain GAN gave no final numbers (not run)." in section
     assert "Figure “samples” of run gan is missing" in section
+    assert "Run gan gave no results in this build" in page and "not part of this build's profile" not in page
+
+
+def test_a_run_the_profile_does_not_plan_is_named_as_outside_it_not_as_failed(tmp_path):
+    views = write_build(tmp_path, [200.0, 190.0], [150.0, 140.0], skip=("gan",))
+    views["gan"] = RunView.read(tmp_path, "gan", planned=False)
+    page = rendered(views)
+    assert "Run gan is not part of this build's profile" in page and "gave no results in this build" not in page
 
 
 def test_ending_above_the_writeup_while_still_falling_says_more_epochs_help(tmp_path):
@@ -634,7 +642,7 @@ def test_the_record_gives_the_runs_wall_time_from_their_own_records(tmp_path):
                                             "holds the stops.")
 
 
-def test_the_readme_block_is_generated_from_the_record(tmp_path):
+def test_the_readme_block_is_generated_from_the_record(tmp_path, capsys):
     views = write_scored_build(tmp_path / "build")
     data = reproduction.record(views, "full", reproduction.provenance(views, ["--profile", "full"], "abc"),
                                found_once(views))
@@ -642,8 +650,15 @@ def test_the_readme_block_is_generated_from_the_record(tmp_path):
     new = readme.rewrite(text, data)
     assert "old" not in new and new.endswith("after\n") and readme.rewrite(new, data) == new
     assert "| VAE, latent 20 | 160.00 | 95.50 ± 0.31 | 13 of 20 |" in new and "87.3%" in new
-    with pytest.raises(ValueError, match="no <!-- results:full -->"):
+    with pytest.raises(readme.MarkerError, match="no <!-- results:full -->"):
         readme.rewrite("# no markers\n", data)
+    results = tmp_path / "results"
+    results.mkdir()
+    (results / "full.json").write_text(json.dumps(data))
+    (tmp_path / "README.md").write_text("# no markers\n")
+    args = ["--results", str(results / "full.json"), "--readme", str(tmp_path / "README.md")]
+    assert readme.main(args) == 2  # one line naming the file, no traceback
+    assert "README.md has no <!-- results:full --> ... <!-- /results:full --> block" in capsys.readouterr().err
 
 
 def test_the_readme_reading_is_generated_from_the_records_and_compares_settings_only_over_seeds(tmp_path):

@@ -26,7 +26,7 @@ from helpers.common.folder import RunFolder
 from helpers.common.paths import ROOT, display_path
 from helpers.config import ParameterError, check_device
 from helpers.config.registry import MODELS, SECTION_RUNS
-from helpers.report import document, export, verify
+from helpers.report import document, export, readme, verify
 from helpers.report import results as reproduction
 from helpers.report.found import RESULTS, Found, found_once, study_records
 from helpers.report.runview import RunView, devices
@@ -135,10 +135,6 @@ def publish_record(data: dict[str, Any], folder: Path, found: Found) -> Path:
     is the repository's results/."""
     path = reproduction.write_results(data, folder)
     print(f"report: wrote {display_path(path)} (the results and their provenance)")
-    from helpers.report import (
-        readme,  # here, not at the top: `python -m helpers.report.readme` imports this package first
-    )
-
     if path.parent.resolve() == RESULTS and readme.FULL_RESULTS.exists():  # the repository's records: README too
         full = json.loads(readme.FULL_RESULTS.read_text())
         # when this build wrote the collapse record README reads, the study is this build's, not computed again
@@ -288,7 +284,7 @@ def main(argv: list[str] | None = None) -> int:
                 Executor(args.workers, args.scheduler, args.threads or None))
             stack.enter_context(build_lock(build, wait=not args.no_wait))  # after the scheduler answered
             return execute_and_build(args, profile, selected, build, executor)
-    except (ClusterError, BuildLockedError, DiskFullError) as exc:
+    except (ClusterError, BuildLockedError, DiskFullError, readme.MarkerError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -161,12 +161,6 @@ class Setting:
         return (f"Run on to epoch {end}, {who} of {self.label} stop{'s' if not kept else ''} covering all ten digits, "
                 f"for good from epoch {self.lost_at().text()}{verdict}.")
 
-    @property
-    def loses_digits(self) -> bool:
-        """Whether every seed ends with fewer digits than it once covered."""
-        return all(row["final_digits"] < row["most_digits"] for row in self.rows)
-
-
 def group_settings(rows: list[dict[str, Any]]) -> list[Setting]:
     """The runs grouped by what they change, in the order the notebook listed them (the writeup's first)."""
     labels = list(dict.fromkeys(row["label"] for row in rows))

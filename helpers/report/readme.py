@@ -16,6 +16,7 @@ import json
 import re
 import sys
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ import jinja2
 
 from helpers.common import measures, tables
 from helpers.common.measures import MISSING
-from helpers.common.paths import ROOT
+from helpers.common.paths import ROOT, display_path
 from helpers.report import findings
 from helpers.report.document import WORDING_FILTERS
 from helpers.report.findings import fmt, percent
@@ -111,10 +112,14 @@ def study_block(name: str, data: dict[str, Any] | None) -> str:
     return f"{intro} {source_note(data)}\n\n{tables.markdown_table(headers, rows)}"
 
 
+class MarkerError(ValueError):
+    """README or docs/results.md lacks the markers of a block that the records fill."""
+
+
 def replace_block(text: str, start: str, end: str, content: str) -> str:
     """text with the block between the markers start and end replaced by content."""
     if start not in text or end not in text:
-        raise ValueError(f"README has no {start} ... {end} block to fill")
+        raise MarkerError(f"no {start} ... {end} block to fill")
     head, rest = text.split(start, 1)
     _, tail = rest.split(end, 1)
     return f"{head}{start}\n{content}\n{end}{tail}"
@@ -142,9 +147,17 @@ def rewrite_studies(text: str, studies: dict[str, dict | None]) -> str:
 def rewritten(data: dict[str, Any], studies: dict[str, dict | None], collapse_study: dict[str, Any] | None = None,
               readme: Path = README, results_doc: Path = RESULTS_DOC) -> dict[Path, tuple[str, str]]:
     """README and docs/results.md, each as (its text now, its text rewritten from the records)."""
-    texts = {path: path.read_text() for path in (readme, results_doc)}
-    return {readme: (texts[readme], rewrite(texts[readme], data, studies, collapse_study)),
-            results_doc: (texts[results_doc], rewrite_studies(texts[results_doc], studies))}
+    return {readme: filled(readme, lambda text: rewrite(text, data, studies, collapse_study)),
+            results_doc: filled(results_doc, lambda text: rewrite_studies(text, studies))}
+
+
+def filled(path: Path, fill: Callable[[str], str]) -> tuple[str, str]:
+    """A file's text now and with its blocks filled; a MarkerError names the file that lacks a block."""
+    text = path.read_text()
+    try:
+        return text, fill(text)
+    except MarkerError as exc:
+        raise MarkerError(f"{display_path(path)} has {exc}") from None
 
 
 def provenance_problems(data: dict[str, Any]) -> tuple[list[str], list[str]]:
@@ -246,7 +259,11 @@ def main(argv: list[str] | None = None) -> int:
     if not args.results.exists():
         print(f"error: {args.results} does not exist: run `make report PROFILE=full` first", file=sys.stderr)
         return 2
-    files = rewritten(json.loads(args.results.read_text()), study_records(args.results.parent), readme=args.readme)
+    try:
+        files = rewritten(json.loads(args.results.read_text()), study_records(args.results.parent), readme=args.readme)
+    except MarkerError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     if args.check:
         agree = all(old == new for old, new in files.values())
         print("README agrees with the results file" if agree else "README differs from the results file")

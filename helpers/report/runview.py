@@ -35,10 +35,14 @@ class RunView:
 
     @classmethod
     def read(cls, build: Path, name: str, planned: bool = True) -> RunView:
-        """Read a run's folder (empty parts when the run never ran or stopped early)."""
+        """Read a run's folder (empty parts when the run never ran or stopped early, and when its last attempt
+        failed: the outputs it kept are an older run's, which the report does not show as this build's)."""
         folder = build / name
         owner = RunFolder(folder, name)
-        return cls(name, folder, owner.record(), owner.metrics(), {f["name"]: f for f in owner.figures()}, planned)
+        record = owner.record()
+        if record.get("kept"):
+            return cls(name, folder, record, {}, {}, planned)
+        return cls(name, folder, record, owner.metrics(), {f["name"]: f for f in owner.figures()}, planned)
 
     @property
     def replica(self) -> bool:
