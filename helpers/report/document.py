@@ -30,6 +30,7 @@ from markupsafe import Markup, escape
 from helpers.common import measures
 from helpers.common.paths import ROOT
 from helpers.common.reference import WRITEUP_GAN_CLAIM, WRITEUP_GAN_EPOCHS, WRITEUP_VAE_EPOCHS, WRITEUP_VAE_LOSS
+from helpers.config import CONFIGS, MONITOR_SAMPLES, SCORE_SAMPLES, TEST_SIZE
 from helpers.config.registry import MODELS, SECTION_RUNS
 from helpers.report import claims, collapse, findings, settings, stats, verify
 from helpers.report import results as record
@@ -354,6 +355,11 @@ def trained_runs(views: dict[str, RunView]) -> list[RunView]:
     return section or [view for view in views.values() if view.planned and "train_size" in view.params]
 
 
+DEFAULTS = {name: config() for name, config in CONFIGS.items()}  # each notebook's settings, for the prose
+COUNTS = {"score_samples": f"{SCORE_SAMPLES:,}", "monitor_samples": f"{MONITOR_SAMPLES:,}",
+          "test_images": f"{TEST_SIZE:,}"}  # the evaluation's fixed sizes, as the prose writes them
+
+
 def context(doc: Document, views: dict[str, RunView], profile: str, meta: list[tuple[str, str]],
             found: Found) -> dict[str, Any]:
     """Everything a section template can name."""
@@ -371,7 +377,8 @@ def context(doc: Document, views: dict[str, RunView], profile: str, meta: list[t
         "writeup": {"vae_loss": WRITEUP_VAE_LOSS, "vae_epochs": WRITEUP_VAE_EPOCHS, "gan_epochs": WRITEUP_GAN_EPOCHS,
                     "gan_claim": WRITEUP_GAN_CLAIM},
         "f": findings, "record": record, "verify": verify, "found": found, "fmt": findings.fmt,
-        "Outcome": collapse.Outcome, "Call": stats.Call, "Basis": claims.Basis, "stats": stats,
+        "Outcome": collapse.Outcome, "Call": stats.Call, "Basis": claims.Basis, "stats": stats, "defaults": DEFAULTS,
+        "counts": COUNTS,
         "aux_label": findings.gan_label(views["aux_gan"]) if "aux_gan" in views else "AC-GAN",
         "place_header": lambda: doc.place(
             doc.env.get_template("blocks/header.html.j2").render(title=TITLE, meta=meta), "header"),

@@ -23,10 +23,12 @@ from typing import Any
 import jinja2
 
 from helpers.common import measures, tables
+from helpers.common.folder import RunFolder
 from helpers.common.measures import MISSING
 from helpers.common.paths import ROOT, display_path
-from helpers.report import findings
-from helpers.report.document import WORDING_FILTERS
+from helpers.config import MONITOR_SAMPLES
+from helpers.report import findings, stats
+from helpers.report.document import DEFAULTS, WORDING_FILTERS
 from helpers.report.findings import fmt, percent
 from helpers.report.found import RESULTS, STUDIES, collapse_of, study_records, study_runs_of
 from helpers.runs.provenance import code_problems
@@ -68,8 +70,9 @@ def wall_note(wall: dict[str, Any] | None) -> str:
 STUDY_INTROS = {
     "collapse": "The collapse study (`make report PROFILE=collapse`) below: each setting over its seeds (mean, and "
                 "range over the seeds): the collapse epoch, its difference from the writeup's settings with the "
-                "95% bootstrap interval and the Holm-adjusted p of the exact permutation test, the digits a fixed "
-                "batch of 1,000 monitored samples covers and the lowest Fréchet distance to the validation images.",
+                f"{100 * stats.CONFIDENCE:.0f}% bootstrap interval and the Holm-adjusted p of the exact permutation "
+                f"test, the digits a fixed batch of {MONITOR_SAMPLES:,} monitored samples covers and the lowest "
+                "Fréchet distance to the validation images.",
     "study": "The latent-size study (`make report PROFILE=study`) below: each latent size over its seeds after the "
              "last epoch (mean, and range over the seeds): the negative ELBO on the validation and training images, "
              "the latent units it uses, and its difference from the reference size by the declared test.",
@@ -169,7 +172,7 @@ def provenance_problems(data: dict[str, Any]) -> tuple[list[str], list[str]]:
                     f"(make report PROFILE={data['profile']} ARGS=--record) to check them"]
     problems: dict[str, list[str]] = {}  # each problem once, with the runs that have it
     for name, run in runs.items():
-        if run.get("status") in ("ok", "cached"):
+        if RunFolder.is_finished(run):
             for line in code_problems(name, run.get("starts", [])):
                 problems.setdefault(line.removeprefix(f"{name}: "), []).append(name)
     return [f"{names[0] if len(names) == 1 else f'{len(names)} runs ({names[0]}, ...)'}: {problem}"
@@ -211,7 +214,7 @@ def reading(data: dict[str, Any], studies: dict[str, dict | None], collapse_stud
         study=(studies.get("study") or {}).get("study"), n=fmt, n0=lambda x: f"{x:,}",
         seeds=findings.writeup_sizes_over_seeds(study_runs_of(studies)),
         side=side, finished=finished, missing=missing, pct=percent,
-        gap_words=gap_words,
+        gap_words=gap_words, Call=stats.Call, stats=stats, defaults=DEFAULTS,
     )
     bullets = re.split(r"\s*(?=- \*\*)", text.strip())  # every bullet starts "- **", wherever Jinja left it
     return "\n".join(wrapped(bullet) for bullet in bullets if bullet)
