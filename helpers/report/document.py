@@ -36,6 +36,7 @@ from helpers.report import claims, collapse, findings, settings, stats, verify
 from helpers.report import results as record
 from helpers.report.found import Found
 from helpers.report.runview import RunView, devices
+from helpers.runs.words import counted
 
 SECTIONS = ROOT / "report" / "sections"
 TEMPLATES = ROOT / "report" / "templates"
@@ -91,7 +92,8 @@ def cell(value: object) -> object:
     return value if isinstance(value, Markup) else findings.fmt(value)
 
 
-WORDING_FILTERS = {"join_and": join_and, "each": each}  # the report's and README's templates word lists with these
+WORDING_FILTERS = {"join_and": join_and, "each": each,  # the report's and README's templates word lists and counts
+                   "counted": counted}
 REPORT_FILTERS = {"columns": columns, "number": cell}  # and the report's build tables with these
 
 
