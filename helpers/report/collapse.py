@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from helpers.common import tables
+from helpers.common.measures import MISSING
 from helpers.config import GANConfig
 from helpers.report import stats
 from helpers.report.runview import RunView
@@ -239,7 +240,7 @@ def difference_cell(test: stats.Comparison | None, setting: Setting) -> str:
     """'+42 (+30 to +55)': a difference and its interval, or what stands in for one with too few seeds; 'at least'
     where seeds still covering at the compared epoch make it a lower bound; '–' untested."""
     if test is None:
-        return "–"
+        return MISSING
     span = f"{test.low:+.0f} to {test.high:+.0f}" if test.bootstrapped else test.interval(0)
     cell = f"{test.difference:+.0f} ({span})"
     return f"at least {cell[:-1]}, capped)" if setting.covering else cell
@@ -249,9 +250,9 @@ def setting_rows(writeup: Setting, changed: list[tuple[Setting, Outcome]],
                  tests: dict[Setting, stats.Comparison]) -> list[list[str]]:
     """One row per setting: its seeds, collapse epoch, the test against the writeup's, and descriptive spreads."""
     def row(s: Setting, test: stats.Comparison | None, verdict: str) -> list[str]:
-        epoch = s.collapse_text() if s.has("collapse_epoch") else "–"
-        p = "–" if not test or test.call is stats.Call.DESCRIPTIVE else f"{test.adjusted_p:.3f}"
+        epoch = s.collapse_text() if s.has("collapse_epoch") else MISSING
+        p = test.p_cell() if test else MISSING
         return [s.label, ", ".join(map(str, s.seeds)), epoch, difference_cell(test, s), p, s.spread("digits").text(),
                 s.spread("best_frechet_distance").text(), s.spread("best_epoch").text(), verdict]
 
-    return [row(writeup, None, "–"), *(row(s, tests.get(s), str(o)) for s, o in changed)]
+    return [row(writeup, None, MISSING), *(row(s, tests.get(s), str(o)) for s, o in changed)]

@@ -9,6 +9,7 @@ import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from helpers.common.measures import MISSING
 from helpers.common.reference import WRITEUP_VAE_EPOCHS, WRITEUP_VAE_LOSS
 from helpers.config import TEST_SIZE
 from helpers.config.experiments import variant_name
@@ -115,7 +116,7 @@ def near_equilibrium(ends: list[tuple[str, float, float]]) -> bool:
 def fmt(value: object, digits: int = 2) -> str:
     """A number for tables and prose; '–' when missing."""
     if value is None:
-        return "–"
+        return MISSING
     if isinstance(value, float):
         return f"{value:,.{digits}f}"
     return str(value)
@@ -136,8 +137,8 @@ def latent_size_rows(study: RunView, sizes: dict) -> list[list[str]]:
         units, test = table.get(size, {}), sizes["tests"].get(size)
         rows.append([str(size), loss.text(2), fmt(units.get("train_loss")),
                      f"{units['active_units']:.1f} of {size} ({units['active_units_min']}–{units['active_units_max']})"
-                     if units else "–", "reference" if test is None else f"{test.difference:+.2f} ({test.call})",
-                     "–" if test is None or test.call is stats.Call.DESCRIPTIVE else f"{test.adjusted_p:.3f}"])
+                     if units else MISSING, "reference" if test is None else f"{test.difference:+.2f} ({test.call})",
+                     MISSING if test is None else test.p_cell()])
     return rows
 
 
@@ -206,7 +207,7 @@ def seed_rows(seeds: dict[int, dict[str, tuple[int, float, float, float]]], publ
     """Per latent size (writeup_sizes_over_seeds): seeds, each measure's mean and interval, and the K = 500 mean and
     interval less the published figure at that K and latent size (published: latent size -> NLL)."""
     return [[str(latent), str(by_key["nll"][0]),
-             *(f"{fmt(by_key[key][1])} ({fmt(by_key[key][2])}–{fmt(by_key[key][3])})" if key in by_key else "–"
+             *(f"{fmt(by_key[key][1])} ({fmt(by_key[key][2])}–{fmt(by_key[key][3])})" if key in by_key else MISSING
                for key in OVER_SEEDS),
              published_gap(by_key["nll_published_k"], published.get(latent))]
             for latent, by_key in seeds.items()]
@@ -215,7 +216,7 @@ def seed_rows(seeds: dict[int, dict[str, tuple[int, float, float, float]]], publ
 def published_gap(ours: tuple[int, float, float, float], theirs: float | None) -> str:
     """Our mean over seeds less a published figure, with the interval shifted alike: '+2.30 (+1.90 to +2.70)'."""
     if theirs is None:
-        return "–"
+        return MISSING
     _, mean, low, high = ours
     return f"{mean - theirs:+.2f} ({low - theirs:+.2f} to {high - theirs:+.2f})"
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from helpers.common import measures
 from helpers.common.files import write_json
+from helpers.common.measures import MISSING
 from helpers.common.reference import WRITEUP_VAE_EPOCHS, WRITEUP_VAE_LOSS
 from helpers.config import MONITOR_SAMPLES
 from helpers.config.registry import MODELS
@@ -251,10 +252,10 @@ def environment_values(views: dict[str, RunView], key: str) -> list[Any]:
 def run_rows(views: dict[str, RunView]) -> list[list[Any]]:
     """The appendix's table of runs: name, notebook, status, precision, CPU threads, minutes of its last execution
     and of training, cache key."""
-    return [[name, view.record.get("notebook", "–"), str(view.status), view.precision or "–",
+    return [[name, view.record.get("notebook", MISSING), str(view.status), view.precision or MISSING,
              (view.metrics.get("environment") or {}).get("threads"), view.record.get("minutes"),
              training_minutes(view),
-             view.record.get("key") or "–"] for name, view in views.items()
+             view.record.get("key") or MISSING] for name, view in views.items()
             if view.planned and (view.record or view.metrics)]
 
 

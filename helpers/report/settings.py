@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from helpers.common.measures import MISSING
 from helpers.common.reference import WRITEUP_GAN_EPOCHS, WRITEUP_VAE_EPOCHS
 from helpers.config import TRAIN_SIZE
 from helpers.config.experiments import variant_name
@@ -58,7 +59,7 @@ def words(value: Any) -> str:
         return f"{value:g}"
     if isinstance(value, int) and not isinstance(value, bool):
         return f"{value:,}"
-    return "–" if value is None else str(value)
+    return MISSING if value is None else str(value)
 
 
 def values(name: str) -> Callable[[list[RunView]], Any]:
@@ -86,14 +87,14 @@ def precision(runs: list[RunView]) -> str:
 def seeds(runs: list[RunView]) -> str:
     """How many runs each and their seeds."""
     found = sorted({run.params.get("seed", 0) for run in runs if run.params})
-    return f"one run each, seed {words(found)}" if found else "–"
+    return f"one run each, seed {words(found)}" if found else MISSING
 
 
 def gan_rates(runs: list[RunView]) -> str:
     """Adam's learning rates: one for both networks, or the discriminator's own (0 means the generator's)."""
     rates = list(dict.fromkeys((run.params.get("learning_rate"), run.params.get("disc_learning_rate") or
                                 run.params.get("learning_rate")) for run in runs if run.params))
-    return " and ".join(f"{g:g} for both" if g == d else f"G {g:g}, D {d:g}" for g, d in rates) or "–"
+    return " and ".join(f"{g:g} for both" if g == d else f"G {g:g}, D {d:g}" for g, d in rates) or MISSING
 
 
 def real_batches(runs: list[RunView]) -> str:
@@ -110,7 +111,7 @@ AUXILIARY = {"AC-GAN": "a digit head on D's layers; G told the digit (AC-GAN)",
 def auxiliary(runs: list[RunView]) -> str:
     """What our auxiliary GAN is: a digit head on the discriminator, the generator told the digit or not."""
     variants = sorted({variant_name(run.params) for run in runs if run.params.get("auxiliary")})
-    return " and ".join(AUXILIARY[v] for v in variants) or "–"
+    return " and ".join(AUXILIARY[v] for v in variants) or MISSING
 
 
 VAE = (

@@ -24,6 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
+from helpers.common.measures import MISSING
+
 ALPHA = 0.05  # the family-wise error rate of one study's comparisons (Holm)
 CONFIDENCE = 0.95  # of the bootstrap interval
 RESAMPLES = 10_000  # bootstrap resamples
@@ -144,6 +146,10 @@ class Comparison:
             return "one seed a side"
         words = f"{CONFIDENCE:.0%} interval" if self.bootstrapped else "seed pairs differ by"
         return f"{words} {self.low:+,.{digits}f} to {self.high:+,.{digits}f}"
+
+    def p_cell(self) -> str:
+        """The adjusted p as a table gives it: '0.008', or the missing mark where the test could not be made."""
+        return MISSING if self.call is Call.DESCRIPTIVE else f"{self.adjusted_p:.3f}"
 
     def text(self, digits: int = 1) -> str:
         """'+42.0 (95% interval +30.0 to +55.0; adjusted p = 0.008)', the numbers beside a verdict."""

@@ -15,7 +15,7 @@ import statistics
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from helpers.common.measures import MEASURES, Allowance, Measure
+from helpers.common.measures import MEASURES, MISSING, Allowance, Measure
 from helpers.report.found import study_runs_of
 from helpers.report.results import DERIVED, is_number
 from helpers.runs.words import counted
@@ -57,7 +57,7 @@ class Line:
 
 def fmt(value: float | None) -> str:
     """A number for the table; '–' when missing."""
-    return "–" if value is None else f"{value:,.4g}" if isinstance(value, float) else str(value)
+    return MISSING if value is None else f"{value:,.4g}" if isinstance(value, float) else str(value)
 
 
 def machine_of(provenance: dict[str, Any]) -> dict[str, Any]:
