@@ -40,6 +40,7 @@ from helpers.runs.profile import (
     check_parameters,
     load_profile,
     minutes_of_runs,
+    run_folder,
     seed_replicas,
     select,
     summary_table,
@@ -299,8 +300,8 @@ def execute_and_build(args: argparse.Namespace, profile: Profile, selected: list
     start = time.perf_counter()
     results = [] if executor is None else executor.execute(selected, build, args.timeout, args.force)
     for name in profile.names():  # a build killed while a run executed: put its finished outputs back
-        if (build / name).is_dir():
-            RunFolder(build / name, name).recover()
+        if run_folder(build, name).is_dir():
+            RunFolder(run_folder(build, name), name).recover()
     views = read_views(profile, build, [run.name for run in selected])  # each run folder read once
     found = found_once(views)  # each study computed once, for all that follows
     data = build_record(profile, views, found, build, args)

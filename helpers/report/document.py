@@ -170,7 +170,7 @@ class Document:
         """Each run behind the panels, once: its name and notebook, each with a link from the HTML's folder."""
         runs = list({p.run.name: p.run for p in panels}.values())
         return [{"run": run.name, "notebook": run.record.get("notebook", ""),
-                 "run_href": self.link(run.folder / f"{run.name}.ipynb"),
+                 "run_href": self.link(run.notebook_file),
                  "notebook_href": self.link(ROOT / run.record["notebook"]) if run.record.get("notebook") else ""}
                 for run in runs]
 

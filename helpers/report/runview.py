@@ -15,7 +15,7 @@ from typing import Any
 from helpers.common.folder import RunFolder, Status
 from helpers.common.paths import display_path
 from helpers.config import CONFIGS, TEST_SIZE, TRAIN_SIZE, Role
-from helpers.runs.profile import REPLICA
+from helpers.runs.profile import REPLICA, run_folder
 
 HIDDEN_PARAMS = {name for config in CONFIGS.values() for name in config.with_role(Role.PATH)}  # not settings
 
@@ -37,7 +37,7 @@ class RunView:
     def read(cls, build: Path, name: str, planned: bool = True) -> RunView:
         """Read a run's folder (empty parts when the run never ran or stopped early, and when its last attempt
         failed: the outputs it kept are an older run's, which the report does not show as this build's)."""
-        folder = build / name
+        folder = run_folder(build, name)
         owner = RunFolder(folder, name)
         record = owner.record()
         if record.get("kept"):
@@ -153,11 +153,15 @@ class RunView:
                 f"are kept in {display_path(self.folder)}; they are not shown here because this build's attempt "
                 "failed. Fix the cause and build again, or build with that run's settings to use them.)")
 
-    def notebook_path(self) -> str:
-        """The executed notebook's path, for the reader to open (a failed attempt's, when one kept older outputs)."""
+    @property
+    def notebook_file(self) -> Path:
+        """The executed notebook (a failed attempt's, when one kept older outputs)."""
         failed = self.folder / f"{self.name}.failed.ipynb"
-        chosen = failed if self.record.get("kept") and failed.exists() else self.folder / f"{self.name}.ipynb"
-        return display_path(chosen)
+        return failed if self.record.get("kept") and failed.exists() else self.folder / f"{self.name}.ipynb"
+
+    def notebook_path(self) -> str:
+        """The executed notebook's path, for the reader to open."""
+        return display_path(self.notebook_file)
 
     def explorers(self) -> dict[str, Any]:
         """The explorer payloads the run wrote (only a finished exploration run's count; read once)."""
