@@ -1150,3 +1150,14 @@ def test_the_runs_table_gives_each_run_its_precision_recorded_or_set(tmp_path):
     unknown = RunView("explore", tmp_path, {"status": "ok"}, {"parameters": {"precision": "auto"}}, {})
     rows = reproduction.run_rows({"vae": trained, "classifier": fixed, "explore": unknown})
     assert [row[3] for row in rows] == ["bf16", "fp32", "–"]
+
+
+def test_the_appendix_sums_the_listed_runs_training_minutes_under_its_own_headers(tmp_path):
+    views = write_build(tmp_path, [200.0, 190.0], [150.0, 140.0])
+    add_metrics(tmp_path / "vae_z2", train_seconds=90.0)
+    add_metrics(tmp_path / "gan", train_seconds=300.0)
+    views = {name: RunView.read(tmp_path, name) for name in views}
+    page = rendered(views)
+    assert "Training took 6.5 minutes of compute in all." in page
+    table = page[page.index('id="runs"'):]
+    assert all(header in table[:table.index("</table>")] for header in reproduction.RUN_HEADERS)

@@ -249,14 +249,24 @@ def environment_values(views: dict[str, RunView], key: str) -> list[Any]:
                    is not None}, key=str)
 
 
+RUN_HEADERS = ["run", "notebook", "status", "precision", "threads", "minutes run", "minutes training", "cache key"]
+
+
+def listed_runs(views: dict[str, RunView]) -> list[RunView]:
+    """The runs the appendix lists: the profile's, where they left a record or metrics."""
+    return [view for view in views.values() if view.planned and (view.record or view.metrics)]
+
+
 def run_rows(views: dict[str, RunView]) -> list[list[Any]]:
-    """The appendix's table of runs: name, notebook, status, precision, CPU threads, minutes of its last execution
-    and of training, cache key."""
-    return [[name, view.record.get("notebook", MISSING), str(view.status), view.precision or MISSING,
+    """The appendix's table of runs, one row per listed run, in the order of RUN_HEADERS."""
+    return [[view.name, view.record.get("notebook", MISSING), str(view.status), view.precision or MISSING,
              (view.metrics.get("environment") or {}).get("threads"), view.record.get("minutes"),
-             training_minutes(view),
-             view.record.get("key") or MISSING] for name, view in views.items()
-            if view.planned and (view.record or view.metrics)]
+             training_minutes(view), view.record.get("key") or MISSING] for view in listed_runs(views)]
+
+
+def total_training_minutes(views: dict[str, RunView]) -> float:
+    """The listed runs' minutes of training, summed."""
+    return sum(minutes for view in listed_runs(views) if (minutes := training_minutes(view)) is not None)
 
 
 def versions(views: dict[str, RunView], package: str) -> list[str]:
