@@ -371,7 +371,7 @@ def context(doc: Document, views: dict[str, RunView], profile: str, meta: list[t
         "runs": views, "profile": profile, "meta": meta, "title": TITLE, **{n: views[n] for n in views},
         "fig": doc.fig, "table": doc.table, "ref": doc.ref, "run_blocks": doc.runs, "failures": doc.failures,
         "unplaced": doc.unplaced, "planned": lambda *runs: any(run.planned for run in runs),
-        "trained": trained_runs(views),
+        "trained": trained_runs(views), "section_runs": [views[name] for name in SECTION_RUNS if name in views],
         "skip": doc.skip, "contents": doc.contents, "settings": settings, "measure": measures.BY_KEY,
         "panels": lambda runs, name, labels: [Panel(run, name, labels.get(run.name, "")) for run in runs],
         "explorer": lambda name, title="": doc.explorer(name, payloads.get(name), title), "explorers": payloads,
