@@ -46,6 +46,16 @@ class VAEComparison:
         return self.ours is not None and self.ours < self.theirs
 
 
+def vae_run(latent: int) -> str:
+    """The run of the writeup's VAE of this latent size ('vae_z20')."""
+    return f"vae_z{latent}"
+
+
+def vae_label(latent: int) -> str:
+    """The writeup's VAE of this latent size as every table names it ('VAE, latent 20')."""
+    return MODELS[vae_run(latent)].label
+
+
 def vae_comparisons(z2: RunView, z20: RunView) -> list[VAEComparison]:
     """Latent 2 and 20: our final validation loss and the writeup's."""
     return [VAEComparison(latent, run, run.final("validation_loss"), WRITEUP_VAE_LOSS[latent][1])
@@ -56,9 +66,9 @@ def vae_loss_rows(z2: RunView, z20: RunView) -> list[list]:
     """The rows of the VAE results table: ours and the writeup's, per latent size."""
     rows = []
     for latent, run in ((2, z2), (20, z20)):
-        rows.append([f"VAE, latent {latent} (ours)", run.epochs_run, run.final("train_loss"),
+        rows.append([f"{vae_label(latent)} (ours)", run.epochs_run, run.final("train_loss"),
                      run.final("validation_loss"), (run.metrics.get("test") or {}).get("loss")])
-        rows.append([f"VAE, latent {latent} (writeup)", WRITEUP_VAE_EPOCHS, *WRITEUP_VAE_LOSS[latent], None])
+        rows.append([f"{vae_label(latent)} (writeup)", WRITEUP_VAE_EPOCHS, *WRITEUP_VAE_LOSS[latent], None])
     return rows
 
 

@@ -205,9 +205,9 @@ def reading(data: dict[str, Any], studies: dict[str, dict | None], collapse_stud
     env.filters.update(WORDING_FILTERS)
     template = env.from_string(FINDINGS_TEMPLATE.read_text())
     text = template.render(
-        vae=lambda latent: models.get(f"vae_z{latent}"), gan=models.get("gan"), acgan=models.get("aux_gan"),
+        vae=lambda latent: models.get(findings.vae_run(latent)), gan=models.get("gan"), acgan=models.get("aux_gan"),
         head=models.get("digit_head_gan"), classifier=data.get("classifier") or {},
-        writeup=lambda latent: next(w for w in data["writeup"] if w["model"] == f"VAE, latent {latent}"),
+        writeup=lambda latent: next(w for w in data["writeup"] if w["model"] == findings.vae_label(latent)),
         davidson=lambda latent: next(p for p in data["published"]
                                      if p["source"].startswith("Davidson") and p["latent_dim"] == latent),
         collapse=collapse_study or collapse_of(studies),

@@ -159,9 +159,9 @@ def results_rows(views: dict[str, RunView], topic: str) -> list[list]:
             for r in reference_results(views.get("classifier"))]
     vaes = {r["latent_dim"]: r for r in ours if r["latent_dim"] is not None}
     return ([[f"{r['model']} (ours)", *topic_cells(r, topic), nll_note(r)] for r in vaes.values()]
-            + [[f"VAE, latent {latent} (writeup)", *topic_cells(
+            + [[f"{findings.vae_label(latent)} (writeup)", *topic_cells(
                 {"neg_elbo": WRITEUP_VAE_LOSS[latent][1], "epochs": WRITEUP_VAE_EPOCHS}, topic), "validation set"]
-               for latent in (2, 20)]
+               for latent in sorted(WRITEUP_VAE_LOSS)]
             + [[f"{model} ({source})", *topic_cells({"nll": nll}, topic),
                 published_note(nll, samples, differs, vaes.get(latent))]
                for source, model, latent, nll, samples, differs in PUBLISHED_NLL])
@@ -288,7 +288,7 @@ def record(views: dict[str, RunView], profile: str, provenance: dict[str, Any], 
             "reference": reference_results(views.get("classifier")),
             "classifier": {"test_accuracy": views["classifier"].metrics.get("test_accuracy")}
             if "classifier" in views else {},
-            "writeup": [{"model": f"VAE, latent {latent}", "validation_neg_elbo": WRITEUP_VAE_LOSS[latent][1],
+            "writeup": [{"model": findings.vae_label(latent), "validation_neg_elbo": WRITEUP_VAE_LOSS[latent][1],
                          "train_neg_elbo": WRITEUP_VAE_LOSS[latent][0], "epochs": WRITEUP_VAE_EPOCHS}
                         for latent in sorted(WRITEUP_VAE_LOSS)],
             "published": published_rows(models),
