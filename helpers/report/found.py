@@ -92,7 +92,7 @@ def recorded_collapse(studies: dict[str, dict | None]) -> dict[str, Any] | None:
 def recorded_latent_size(studies: dict[str, dict | None]) -> dict[str, Any] | None:
     """The latent-size study's tests recomputed from the record's per-seed rows, marked as coming from the record;
     None without them (no record, or one that predates per-seed rows)."""
-    study = (studies.get("study") or {}).get("study") or {}
+    study = latent_size_record(studies)
     if not study.get("runs"):
         return None
     view = RunView("study", RESULTS, {}, {"study": study["rows"], "runs": study["runs"]}, {})
@@ -100,6 +100,11 @@ def recorded_latent_size(studies: dict[str, dict | None]) -> dict[str, Any] | No
     return sizes | {"from_record": True} if sizes else None
 
 
+def latent_size_record(studies: dict[str, dict | None]) -> dict[str, Any]:
+    """The latent-size study as its record keeps it (its 'study' entry), {} without one."""
+    return (studies.get("study") or {}).get("study") or {}
+
+
 def study_runs_of(studies: dict[str, dict | None]) -> list[dict[str, Any]] | None:
     """The per-seed rows of the latent-size record, None without them."""
-    return ((studies.get("study") or {}).get("study") or {}).get("runs")
+    return latent_size_record(studies).get("runs")

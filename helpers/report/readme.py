@@ -30,7 +30,7 @@ from helpers.config import MONITOR_SAMPLES
 from helpers.report import findings, stats
 from helpers.report.document import DEFAULTS, WORDING_FILTERS
 from helpers.report.findings import fmt, percent
-from helpers.report.found import RESULTS, STUDIES, collapse_of, study_records, study_runs_of
+from helpers.report.found import RESULTS, STUDIES, collapse_of, latent_size_record, study_records, study_runs_of
 from helpers.runs.provenance import code_problems
 from helpers.runs.words import counted
 
@@ -211,7 +211,7 @@ def reading(data: dict[str, Any], studies: dict[str, dict | None], collapse_stud
         davidson=lambda latent: next(p for p in data["published"]
                                      if p["source"].startswith("Davidson") and p["latent_dim"] == latent),
         collapse=collapse_study or collapse_of(studies),
-        study=(studies.get("study") or {}).get("study"), n=fmt, n0=lambda x: f"{x:,}",
+        study=latent_size_record(studies) or None, n=fmt, n0=lambda x: f"{x:,}",
         seeds=findings.writeup_sizes_over_seeds(study_runs_of(studies)),
         side=side, finished=finished, missing=missing, pct=percent,
         gap_words=gap_words, Call=stats.Call, stats=stats, defaults=DEFAULTS,

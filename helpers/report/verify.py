@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from helpers.common.measures import MEASURES, MISSING, Allowance, Measure
-from helpers.report.found import study_runs_of
+from helpers.report.found import latent_size_record, study_runs_of
 from helpers.report.results import DERIVED, is_number
 from helpers.runs.words import counted
 
@@ -84,7 +84,7 @@ def seed_spread(record: dict[str, Any], studies: dict[str, dict | None], run: st
     own = (record.get("spreads") or {}).get(run, {})
     if own.get(key) is not None:
         return own[key], own["seeds"], bool(own.get("classifier_seeds", 1) > 1)
-    study = ((studies.get("study") or {}).get("study") or {}).get("rows") or []
+    study = latent_size_record(studies).get("rows") or []
     size = next((r for r in study if r["latent_dim"] == row.get("latent_dim")), None)
     if size and key in ("neg_elbo", "validation_neg_elbo") and size.get("validation_loss_std") is not None:
         return size["validation_loss_std"], size["seeds"], False
