@@ -233,7 +233,7 @@ def cost_text(checked: dict[str, Any]) -> str:
 
 def outcome_text(checked: dict[str, Any]) -> str:
     """The last line(s) of make verify: one per number not reproduced, or that every judged number is."""
-    bad = [Line(**line) for line in checked["lines"] if line["verdict"] in Verdict.FAILING]
+    bad = failing([Line(**line) for line in checked["lines"]])
     if bad:
         return "\n".join(f"verify: NOT REPRODUCED: {line.sentence()}" for line in bad)
     unjudged = len(checked["lines"]) - checked["judged"]

@@ -92,6 +92,7 @@ class Progress:
             line = progress_line(progress)
             if line and line != self.shown.get(name):
                 self.shown[name] = line
+                self.note_pace(name, progress)
                 print(f"    {name}: {line}{self.time_left(name, progress)}", flush=True)
         left = self.build_left()
         if left and left != self.shown.get(""):
@@ -109,15 +110,20 @@ class Progress:
         resumes = name in self.started or (starts and starts[-1].get("key") == self.keys.get(name))
         return ((self.progress(name) or {}).get("epoch") or 0) if resumes else 0
 
-    def time_left(self, name: str, progress: dict[str, Any]) -> str:
-        """' (about 12 min left)': the run's epochs to go at the pace this build has seen it keep, '' before it
-        has seen one epoch pass."""
+    def note_pace(self, name: str, progress: dict[str, Any]) -> None:
+        """Keep the pace of the run's notebook (seconds per epoch since this build first saw the run's epoch)."""
         now, epoch = time.perf_counter(), progress["epoch"]
         since, first = self.first_seen.setdefault(name, (now, epoch))
-        if epoch <= first:
+        if epoch > first:
+            self.pace[self.work[name][0]] = (now - since) / (epoch - first)
+
+    def time_left(self, name: str, progress: dict[str, Any]) -> str:
+        """' (about 12 min left)': the run's epochs to go at its notebook's pace, '' before this build has seen
+        one of the run's epochs pass."""
+        first = self.first_seen.get(name, (0.0, progress["epoch"]))[1]
+        if progress["epoch"] <= first or self.work[name][0] not in self.pace:
             return ""
-        self.pace[self.work[name][0]] = (now - since) / (epoch - first)
-        seconds = (progress["epochs"] - epoch) * self.pace[self.work[name][0]]
+        seconds = (progress["epochs"] - progress["epoch"]) * self.pace[self.work[name][0]]
         return f" ({duration(seconds / 60)} left)"
 
     def build_left(self) -> str:
