@@ -87,7 +87,7 @@ def test_a_number_derived_from_others_is_shown_but_judged_only_through_them():
     derived = next(line for line in lines if line.measure == "elbo_minus_nll")
     assert derived.verdict == verify.Verdict.UNJUDGED and not verify.failing(lines)
     checked = verify.summary(recorded, here, lines) | {"record": "results/tiny.json"}
-    assert "not judged: computed from the numbers above" in verify.table_text(checked)
+    assert "not judged: derived from the numbers above" in verify.table_text(checked)
     assert "(the table says why)" in verify.outcome_text(checked)
 
 

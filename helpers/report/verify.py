@@ -118,10 +118,10 @@ def compare_number(measure: Measure, label: str, recorded: dict[str, Any], here:
     if b is None:
         return Line(label, header, a, b, 0.0 if exact else None, Verdict.MISSING, "this build has no value")
     if measure.key in COSTS:
-        return Line(label, header, a, b, None, Verdict.UNJUDGED, "a time: it varies with the machine and its load")
+        return Line(label, header, a, b, None, Verdict.UNJUDGED, "a time, which varies with the machine and its load")
     if measure.key in DERIVED:
-        return Line(label, header, a, b, None, Verdict.UNJUDGED, "computed from the numbers above: judged through "
-                    "them")
+        return Line(label, header, a, b, None, Verdict.UNJUDGED, "derived from the numbers above, which are "
+                    "judged")
     if exact:
         return Line(label, header, a, b, 0.0, Verdict.SAME if a == b else Verdict.DIFFERS,
                     "exact: the same machine computes the same numbers")
