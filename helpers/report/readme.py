@@ -27,7 +27,7 @@ from helpers.common.folder import RunFolder
 from helpers.common.measures import MISSING
 from helpers.common.paths import ROOT, display_path
 from helpers.config import MONITOR_SAMPLES
-from helpers.report import findings, stats
+from helpers.report import findings, results, stats
 from helpers.report.document import DEFAULTS, WORDING_FILTERS
 from helpers.report.findings import fmt, percent
 from helpers.report.found import RESULTS, STUDIES, collapse_of, latent_size_record, study_records, study_runs_of
@@ -199,7 +199,7 @@ def reading(data: dict[str, Any], studies: dict[str, dict | None], collapse_stud
             ) -> str:
     """The bullets under README's table, rendered from the records by findings.md.j2 (the collapse study computed
     from its record unless given)."""
-    models = {m["run"]: m for m in data["models"]}
+    models = {m["run"]: results.with_derived(m) for m in data["models"]}
     env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=False, trim_blocks=True,
                              lstrip_blocks=True)
     env.filters.update(WORDING_FILTERS)

@@ -62,8 +62,14 @@ COMPUTED = {  # the measures the record computes from a run rather than reads fr
     "epochs": lambda run: run.epochs_run, "minutes": training_minutes, "device": lambda run: run.device() or None}
 
 
-DERIVED = {  # the measures the record computes from its other measures: verify judges them through those
-    "elbo_minus_nll": lambda result: difference(result["nll_elbo"], result["nll"])}  # on the same test images
+DERIVED = {  # the measures a record computes from its other measures, recomputed wherever a record is read
+    "elbo_minus_nll": lambda result: difference(result.get("nll_elbo"), result.get("nll"))}  # on the same images
+
+
+def with_derived(result: dict[str, Any]) -> dict[str, Any]:
+    """A model's numbers with DERIVED computed from its own (a record written before a definition changed reads as
+    one written after)."""
+    return result | {key: derive(result) for key, derive in DERIVED.items()}
 
 
 def model_result(run: RunView, label: str) -> dict:
@@ -71,9 +77,7 @@ def model_result(run: RunView, label: str) -> dict:
     result = {"run": run.name, "model": label, "status": run.status, "latent_dim": run.params.get("latent_dim")}
     for measure in measures.RECORDED:
         result[measure.key] = measure.value(run.metrics) if measure.source else COMPUTED.get(measure.key, no_value)(run)
-    for key, derive in DERIVED.items():
-        result[key] = derive(result)
-    return result
+    return with_derived(result)
 
 
 def no_value(run: RunView) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 
 from helpers.common.measures import MEASURES, MISSING, Allowance, Measure
 from helpers.report.found import latent_size_record, study_runs_of
-from helpers.report.results import DERIVED, is_number
+from helpers.report.results import is_number, with_derived
 from helpers.runs.words import counted
 
 SCORED = "samples."  # measures of samples scored by the package's classifier, which each build trains anew
@@ -119,9 +119,6 @@ def compare_number(measure: Measure, label: str, recorded: dict[str, Any], here:
         return Line(label, header, a, b, 0.0 if exact else None, Verdict.MISSING, "this build has no value")
     if measure.key in COSTS:
         return Line(label, header, a, b, None, Verdict.UNJUDGED, "a time, which varies with the machine and its load")
-    if measure.key in DERIVED:
-        return Line(label, header, a, b, None, Verdict.UNJUDGED, "derived from the numbers above, which are "
-                    "judged")
     if exact:
         return Line(label, header, a, b, 0.0, Verdict.SAME if a == b else Verdict.DIFFERS,
                     "exact: the same machine computes the same numbers")
@@ -141,9 +138,9 @@ def compare_number(measure: Measure, label: str, recorded: dict[str, Any], here:
 def compare(recorded: dict[str, Any], here: dict[str, Any], studies: dict[str, dict | None]) -> list[Line]:
     """Every number of the record's models and reference rows beside this build's."""
     exact = same_machine(recorded["provenance"], here["provenance"])
-    built = {m["run"]: m for m in here.get("models", [])}
+    built = {m["run"]: with_derived(m) for m in here.get("models", [])}
     lines = []
-    for row in recorded.get("models", []):
+    for row in map(with_derived, recorded.get("models", [])):
         for measure in MEASURES:
             if is_number(row.get(measure.key)):
                 spread = seed_spread(recorded, studies, row["run"], row, measure.allowance.seeds) \
@@ -221,13 +218,19 @@ def table_text(checked: dict[str, Any]) -> str:
     return "\n".join([*lines, cost_text(checked)])
 
 
-def cost_text(checked: dict[str, Any]) -> str:
-    """Both builds' wall time with their run counts, and the minutes of each run both builds have."""
+def wall_text(checked: dict[str, Any]) -> str:
+    """'15.5 min here (17 runs), 45.6 min on record (29 runs)': both builds' wall time with their run counts."""
     walls, minutes = checked["wall_minutes"], checked["run_minutes"]
     counts = {side: counted(sum(m[side] is not None for m in minutes.values()), "run") for side in ("here", "record")}
+    return (f"{fmt(walls['here'])} min here ({counts['here']}), "
+            f"{fmt(walls['record'])} min on record ({counts['record']})")
+
+
+def cost_text(checked: dict[str, Any]) -> str:
+    """Both builds' wall time with their run counts, and the minutes of each run both builds have."""
+    minutes = checked["run_minutes"]
     both = {name: m for name, m in minutes.items() if m["here"] is not None and m["record"] is not None}
-    return (f"wall time of the runs: {fmt(walls['here'])} min here ({counts['here']}), {fmt(walls['record'])} "
-            f"min on record ({counts['record']}); per run both builds have (here / on record): "
+    return (f"wall time of the runs: {wall_text(checked)}; per run both builds have (here / on record): "
             + ("; ".join(f"{name} {fmt(m['here'])} / {fmt(m['record'])}" for name, m in both.items()) or "none"))
 
 
