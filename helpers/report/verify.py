@@ -138,7 +138,7 @@ def compare_number(measure: Measure, label: str, recorded: dict[str, Any], here:
 def compare(recorded: dict[str, Any], here: dict[str, Any], studies: dict[str, dict | None]) -> list[Line]:
     """Every number of the record's models and reference rows beside this build's."""
     exact = same_machine(recorded["provenance"], here["provenance"])
-    built = {m["run"]: with_derived(m) for m in here.get("models", [])}
+    built = {m["run"]: m for m in here.get("models", [])}  # this build's rows: model_result derived them
     lines = []
     for row in map(with_derived, recorded.get("models", [])):
         for measure in MEASURES:
