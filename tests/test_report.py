@@ -262,6 +262,9 @@ def test_join_and_words_a_list_escaping_only_where_the_template_autoescapes():
     readme_like.filters.update(document.WORDING_FILTERS)
     said = readme_like.from_string("{{ items | join_and }}").render(items=["the writeup's", "x"])
     assert said == "the writeup's and x"
+    named = document.environment().from_string('{{ names | listed("Run") }}')
+    assert [named.render(names=names) for names in (["gan"], ["gan", "aux_gan<"])] == [
+        "Run gan", "Runs gan and aux_gan&lt;"]
 
 
 def add_figure(folder: Path, name: str) -> None:
@@ -357,8 +360,8 @@ def test_a_study_the_build_did_not_run_gets_a_sentence_and_its_command(tmp_path,
 
     quick = write_scored_build(tmp_path / "q")  # a quick-style build: its collapse run compares no k = 2
     quick["collapse"] = collapse_view(tmp_path / "q", [fake_gan_run(tmp_path / "g", {})])
-    claims = rendered(quick)
-    claims = html.unescape(claims[claims.index('id="claims"'):claims.index("</table>", claims.index('id="claims"'))])
+    page = rendered(quick)
+    claims = html.unescape(page[page.index('id="claims"'):page.index("</table>", page.index('id="claims"'))])
     assert "collapse epoch with k = 2 against k = 1: -76 (95% interval" in claims
 
 
@@ -463,6 +466,7 @@ def test_the_front_matter_opens_with_the_summary_and_the_claims_and_a_short_buil
     claims = front[front.index('id="claims"'):]
     rows = re.findall(r"<tr>(.*?)</tr>", claims[:claims.index("</table>")])[1:]
     assert len(rows) == 7 and "not comparable: shorter training" in rows[0] and "not seen in one run" in rows[3]
+    assert "blurred by construction" in rows[2] and "can neither confirm nor contradict" in rows[2]  # means blur
     assert "one run: describes only" in rows[4] and "not tested" in rows[5]
     assert "The VAEs trained for 2 of the writeup's 200 epochs (1%)" in front and "test no claim" in front
     longer = {name: view for name, view in views.items()}
@@ -1041,7 +1045,9 @@ def test_the_collapse_section_words_each_setting_by_the_test_of_its_collapse_epo
 
     quick = rendered(views | {"collapse": rows_view(tmp_path / "quick", rows[:1])})
     not_run = quick[quick.index("The collapse: when"):quick.index("5.3 Results")]
-    assert "did not run that study (`make report PROFILE=collapse`)" in not_run
+    assert "collapse run follows 1 GAN run over training" in not_run  # the run, named as what it is
+    assert "one seed of each it tests nothing" in not_run
+    assert "(`make report PROFILE=collapse`), not run here" in not_run
     assert len(prose(not_run).split()) <= UNRUN_STUDY_WORDS and 'id="collapse-curves"' not in not_run
 
     three = [r for r in rows if r["seed"] < 3]
@@ -1106,6 +1112,8 @@ def test_both_readings_of_the_auxiliary_gan_get_their_own_verdict(tmp_path):
     assert "whether the AC-GAN reading appears similar to the plain GAN" in section  # one run each: no verdict
     assert "whether the digit-head reading appears similar to the plain GAN" in section
     assert "cover 4 digits, with an Inception Score of 4.00" in section
+    claims = page[page.index('id="claims"'):]
+    assert "(GAN, AC-GAN, then the digit-head reading; " in claims[:claims.index("</table>")]  # all three readings
     table = page[page.index('id="results-samples"'):]
     assert "auxiliary GAN (ours)" in table[:table.index("</table>")]
     assert "the row named “auxiliary GAN” (only the discriminator names the digit)" in table  # the caption says which
@@ -1158,5 +1166,9 @@ def test_the_appendix_sums_the_listed_runs_training_minutes_under_its_own_header
     views = {name: RunView.read(tmp_path, name) for name in views}
     page = rendered(views)
     assert "Training took 6.5 minutes of compute in all." in page
+    assert reproduction.threads_text(views) == "1 CPU thread per run"
+    add_metrics(tmp_path / "gan", environment={"device": "cpu", "threads": 2})
+    assert reproduction.threads_text({name: RunView.read(tmp_path, name) for name in views}) == (
+        "1 or 2 CPU threads per run")
     table = page[page.index('id="runs"'):]
     assert all(header in table[:table.index("</table>")] for header in reproduction.RUN_HEADERS)

@@ -74,6 +74,13 @@ def join_and(context: EvalContext, items: Iterable[Any]) -> str:
     return Markup(text) if context.autoescape else text
 
 
+@jinja2.pass_eval_context
+def listed(context: EvalContext, names: Iterable[Any], noun: str) -> str:
+    """Names after their noun, in the plural for more than one: 'Run gan', 'Runs gan and aux_gan'."""
+    names = list(names)
+    return f"{noun}{'' if len(names) == 1 else 's'} " + join_and(context, names)
+
+
 def each(items: Iterable[Any], macro: Callable[[Any], str]) -> list[str]:
     """Each item worded by a template's macro, for join or join_and."""
     return [macro(item) for item in items]
@@ -93,7 +100,7 @@ def cell(value: object) -> object:
 
 
 WORDING_FILTERS = {"join_and": join_and, "each": each,  # the report's and README's templates word lists and counts
-                   "counted": counted}
+                   "listed": listed, "counted": counted}
 REPORT_FILTERS = {"columns": columns, "number": cell}  # and the report's build tables with these
 
 

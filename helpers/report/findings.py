@@ -102,18 +102,24 @@ def gan_label(run: RunView) -> str:
     return variant_name(run.params or {"auxiliary": True, "conditional": True})
 
 
+def labelled_gans(gan: RunView, aux: RunView) -> list[tuple[str, RunView]]:
+    """The writeup's two GANs, each with the name its parameters give it (the plain one's: 'GAN')."""
+    return [(variant_name(gan.params), gan), (gan_label(aux), aux)]
+
+
 def gan_rows(gan: RunView, aux: RunView) -> list[list]:
     """The rows of the GAN table: the last epoch's losses, D's outputs and the auxiliary accuracy (a percentage, as
     every accuracy the report gives)."""
     return [[label, run.epochs_run, run.final("d_loss"), run.final("g_loss"), run.final("d_real"),
              run.final("d_fake"), percent(run.final("val_accuracy"))]
-            for label, run in (("GAN", gan), (gan_label(aux), aux))]
+            for label, run in labelled_gans(gan, aux)]
 
 
 def discriminator_ends(gan: RunView, aux: RunView) -> list[tuple[str, float, float]]:
-    """(label, D(real), D(fake)) of each GAN that finished."""
-    return [(label, run.final("d_real"), run.final("d_fake")) for label, run in
-            (("plain GAN", gan), (gan_label(aux), aux)) if run.final("d_real") is not None
+    """(label, D(real), D(fake)) of each GAN that finished, labelled as sentences name it."""
+    in_words = {"GAN": "plain GAN"}  # sentences name the plain GAN so; tables by its model name
+    return [(in_words.get(label, label), run.final("d_real"), run.final("d_fake"))
+            for label, run in labelled_gans(gan, aux) if run.final("d_real") is not None
             and run.final("d_fake") is not None]
 
 

@@ -253,6 +253,15 @@ def environment_values(views: dict[str, RunView], key: str) -> list[Any]:
                    is not None}, key=str)
 
 
+def threads_text(views: dict[str, RunView]) -> str:
+    """The CPU threads the runs used, in words: '1 CPU thread per run', '1 or 2 CPU threads per run'."""
+    threads = environment_values(views, "threads")
+    if not threads:
+        return "an unrecorded number of CPU threads per run"
+    noun = "CPU thread" if [int(t) for t in threads] == [1] else "CPU threads"
+    return f"{' or '.join(str(t) for t in threads)} {noun} per run"
+
+
 RUN_HEADERS = ["run", "notebook", "status", "precision", "threads", "minutes run", "minutes training", "cache key"]
 
 
