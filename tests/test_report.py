@@ -223,6 +223,10 @@ def test_the_latent_size_study_tests_each_size_against_the_declared_one(tmp_path
     few = " ".join(study_section(views, write_study(tmp_path / "f", {2: [160.0, 161, 162],
                                                                      20: [130.0, 131, 132]})).split())
     assert "With 3 seeds per size no exact test reaches the 5% level" in few and "(descriptive only;" in few
+    mixed = rendered(views | {"study": write_study(tmp_path / "m", {2: [160.0, 161, 162, 163, 164], 10: [
+        130.5, 131, 133, 131.5, 134], 5: [140.0, 141, 142, 143, 144], 20: reference})})
+    conclusion = " ".join(mixed[mixed.index("6 Conclusion"):].split())  # the study's verdicts, grouped by call
+    assert "latent sizes 2 and 5 end higher than 20; the runs cannot tell latent size 10 from 20." in conclusion
     undeclared = write_study(tmp_path / "u", {7: [160.0, 161, 162, 163, 164], 20: reference})
     assert findings.latent_size_tests(undeclared)["tests"] == {}  # only the sizes the profile declared are tested
 
@@ -380,6 +384,23 @@ def test_a_study_profiles_report_says_in_a_sentence_that_it_trains_none_of_the_w
     assert "We train on the 50,000 training images" in page  # no run of the profile says otherwise
 
 
+def test_a_study_profiles_report_gives_the_writeups_vaes_over_its_seeds(tmp_path, monkeypatch):
+    from helpers.report import found
+
+    monkeypatch.setattr(found, "RESULTS", tmp_path / "results")  # no committed records
+    build = tmp_path / "b"
+    views = {name: RunView.read(build, name, planned=False) for name in ("vae_z2", "vae_z20", "gan", "aux_gan")}
+    study = write_study(build, {2: [160.0, 161, 162, 163, 164], 20: [130.0, 131, 132, 133, 134]})
+    runs = [{"latent_dim": latent, "seed": seed, "nll_images": 10_000, "validation_loss": 100.0 + latent + seed,
+             "nll": 95.0 + latent + seed, "nll_published_k": 96.0 + latent + seed, "test_active_units": 2}
+            for latent in (2, 20) for seed in range(5)]
+    add_metrics(study.folder, runs=runs)
+    page = " ".join(html.unescape(rendered(views | {"study": RunView.read(build, "study")})).split())
+    results = page[page.index("5.3 Results"):page.index("5.4 Beyond")]
+    assert "its latent-size study trained the writeup's two VAEs over 5 seeds each" in results
+    assert 'id="results-seeds"' in results and "their runs may differ from ours in architecture" in results
+
+
 def test_a_build_without_the_latent_size_study_reads_its_committed_record(tmp_path, monkeypatch):
     from helpers.report import found
 
@@ -393,8 +414,10 @@ def test_a_build_without_the_latent_size_study_reads_its_committed_record(tmp_pa
     assert "reads its committed record (`results/study.json`)" in section and "The recorded sweep is short" in section
     assert "did not run (`results/study.json`), it says so" in page
     conclusion = page[page.index("6 Conclusion"):]
-    assert ("Over the latent-size study's 5 seeds per size (its committed record), latent size 2 ends higher than 20 "
-            "by the test: +30.00 (95% interval +28.20 to +31.80; adjusted p = 0.008)") in conclusion
+    assert ("Over the latent-size study's 5 seeds per size (its committed record), each size set against latent size "
+            "20 by the declared test") in conclusion and ": latent size 2 ends higher than 20." in conclusion
+    assert ("For the writeup's two sizes the difference in nats, 2 less 20, is +30.00 (95% interval +28.20 to +31.80; "
+            "adjusted p = 0.008).") in conclusion
     assert "latent size 2: +30.00 nats (higher, adjusted p = 0.008" in section and "9.0 of 20 (9–9)" in section
     assert "<img" not in section and "⟦" not in section  # the record has no figures: none is promised
 

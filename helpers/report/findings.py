@@ -237,6 +237,13 @@ def published_gap(ours: tuple[int, float, float, float], theirs: float | None) -
     return f"{mean - theirs:+.2f} ({low - theirs:+.2f} to {high - theirs:+.2f})"
 
 
+def sizes_by_call(tests: dict[int, stats.Comparison] | None) -> list[tuple[stats.Call, list[int]]]:
+    """The study's latent sizes grouped by what their test against the reference lets a sentence say, in the order
+    the calls are declared (higher, lower, cannot tell, descriptive), each group's sizes in order."""
+    return [(call, group) for call in stats.Call
+            if (group := sorted(size for size, test in (tests or {}).items() if test.call is call))]
+
+
 def study_epochs(study: RunView) -> int | None:
     """The epochs of the study's runs (its table's)."""
     rows = study.metrics.get("study", [])
