@@ -224,9 +224,11 @@ def test_the_latent_size_study_tests_each_size_against_the_declared_one(tmp_path
                                                                      20: [130.0, 131, 132]})).split())
     assert "With 3 seeds per size no exact test reaches the 5% level" in few and "(descriptive only;" in few
     mixed = rendered(views | {"study": write_study(tmp_path / "m", {2: [160.0, 161, 162, 163, 164], 10: [
-        130.5, 131, 133, 131.5, 134], 5: [140.0, 141, 142, 143, 144], 20: reference})})
+        130.5, 131, 133, 131.5, 134], 5: [140.0, 141, 142, 143, 144], 3: [150.0, 151, 152], 20: reference})})
     conclusion = " ".join(mixed[mixed.index("6 Conclusion"):].split())  # the study's verdicts, grouped by call
-    assert "latent sizes 2 and 5 end higher than 20; the runs cannot tell latent size 10 from 20." in conclusion
+    assert ("Over the latent-size study's 3 to 5 seeds per size, each size set against latent size 20" in conclusion
+            and "latent sizes 2 and 5 end higher than 20; the runs cannot tell latent size 10 from 20; latent size "
+            "3 has too few seeds for the test." in conclusion)
     undeclared = write_study(tmp_path / "u", {7: [160.0, 161, 162, 163, 164], 20: reference})
     assert findings.latent_size_tests(undeclared)["tests"] == {}  # only the sizes the profile declared are tested
 
@@ -266,9 +268,17 @@ def test_join_and_words_a_list_escaping_only_where_the_template_autoescapes():
     readme_like.filters.update(document.WORDING_FILTERS)
     said = readme_like.from_string("{{ items | join_and }}").render(items=["the writeup's", "x"])
     assert said == "the writeup's and x"
-    named = document.environment().from_string('{{ names | listed("Run") }}')
-    assert [named.render(names=names) for names in (["gan"], ["gan", "aux_gan<"])] == [
-        "Run gan", "Runs gan and aux_gan&lt;"]
+
+
+def test_names_and_counts_are_worded_with_their_noun_and_verb_agreeing():
+    words = '{{ names | listed("Run") }} {{ names | length | agreed("is", "are") }}'
+    report = document.environment().from_string(words)
+    assert [report.render(names=names) for names in (["gan"], ["gan", "aux_gan<"])] == [
+        "Run gan is", "Runs gan and aux_gan&lt; are"]
+    readme_like = jinja2.Environment()
+    readme_like.filters.update(document.WORDING_FILTERS)
+    said = readme_like.from_string('{{ names | listed("latent size") }}, {{ 1 | counted("seed") }}')
+    assert said.render(names=[2, 3, "a<b"]) == "latent sizes 2, 3 and a<b, 1 seed"
 
 
 def add_figure(folder: Path, name: str) -> None:
@@ -354,7 +364,7 @@ def test_a_study_the_build_did_not_run_gets_a_sentence_and_its_command(tmp_path,
     (tmp_path / "results" / "collapse.json").write_text(json.dumps({"collapse": {"runs": rows}}))
     claims = rendered(write_scored_build(tmp_path / "b"))
     claims = html.unescape(claims[claims.index('id="claims"'):claims.index("</table>", claims.index('id="claims"'))])
-    assert "collapse epoch with k = 2 against k = 1: -76 (95% interval" in claims  # from the committed record
+    assert "k = 2 less k = 1: -76 epochs (95% interval" in claims  # from the committed record
     assert "not this build: the committed collapse study, <code>results/collapse.json</code>" in claims
     assert ("with k = 2 the runs collapse sooner by the test; with k = 1 they collapse too, in 5 of 5 seeds at our "
             "β₁ 0.5") in claims  # not "k = 1 holds"
@@ -366,7 +376,7 @@ def test_a_study_the_build_did_not_run_gets_a_sentence_and_its_command(tmp_path,
     quick["collapse"] = collapse_view(tmp_path / "q", [fake_gan_run(tmp_path / "g", {})])
     page = rendered(quick)
     claims = html.unescape(page[page.index('id="claims"'):page.index("</table>", page.index('id="claims"'))])
-    assert "collapse epoch with k = 2 against k = 1: -76 (95% interval" in claims
+    assert "k = 2 less k = 1: -76 epochs (95% interval" in claims
 
 
 def test_a_study_profiles_report_says_in_a_sentence_that_it_trains_none_of_the_writeups_models(tmp_path):
@@ -397,7 +407,10 @@ def test_a_study_profiles_report_gives_the_writeups_vaes_over_its_seeds(tmp_path
     add_metrics(study.folder, runs=runs)
     page = " ".join(html.unescape(rendered(views | {"study": RunView.read(build, "study")})).split())
     results = page[page.index("5.3 Results"):page.index("5.4 Beyond")]
-    assert "its latent-size study trained the writeup's two VAEs over 5 seeds each" in results
+    assert "trained none of the writeup's GANs. Its latent-size study trained the writeup's two VAEs" in results
+    conclusion = page[page.index("6 Conclusion"):]  # the study's verdict, though the profile trains no writeup run
+    assert "each size set against latent size 20 by the declared test" in conclusion
+    assert "latent size 2 ends lower than 20" in conclusion  # by the per-run rows: 104 against 122
     assert 'id="results-seeds"' in results and "their runs may differ from ours in architecture" in results
 
 
@@ -416,8 +429,8 @@ def test_a_build_without_the_latent_size_study_reads_its_committed_record(tmp_pa
     conclusion = page[page.index("6 Conclusion"):]
     assert ("Over the latent-size study's 5 seeds per size (its committed record), each size set against latent size "
             "20 by the declared test") in conclusion and ": latent size 2 ends higher than 20." in conclusion
-    assert ("For the writeup's two sizes the difference in nats, 2 less 20, is +30.00 (95% interval +28.20 to +31.80; "
-            "adjusted p = 0.008).") in conclusion
+    assert ("For the writeup's two sizes the difference in nats, latent size 2 minus 20, is +30.00 (95% interval "
+            "+28.20 to +31.80; adjusted p = 0.008).") in conclusion
     assert "latent size 2: +30.00 nats (higher, adjusted p = 0.008" in section and "9.0 of 20 (9–9)" in section
     assert "<img" not in section and "⟦" not in section  # the record has no figures: none is promised
 
@@ -435,7 +448,8 @@ def test_the_bf16_sentence_says_what_the_bench_record_tested_and_no_more(tmp_pat
 
     early = {"epochs": 300, "summary": {}, "exploratory": {"digits_covered": measure(-0.5, 0.5, 3)},
              "declared_seeds": [3], "runs": [{"seed": 0, "cpu": "Xeon"}, {"seed": 3, "cpu": "EPYC"}]}
-    assert "only on the plain GAN: 3 exploratory seeds a side, trained on Xeon before the" in bf16_words(early)
+    assert "only on the plain GAN, and only in an exploration: 3 seeds a side, trained on Xeon." in bf16_words(early)
+    assert "has yet to run on its own seeds" in bf16_words(early)
     assert "bf16 minus fp32: - digits covered +0.00 (95% interval -0.50 to +0.50)." in bf16_words(early)  # no margin
     inside = early | {"summary": {"digits_covered": measure(-0.4, 0.6, 5)}}
     assert "5 seeds a side, trained for 300 epochs on EPYC" in bf16_words(inside)
@@ -523,7 +537,7 @@ def test_a_figure_whose_panels_coincide_is_not_drawn(tmp_path):
         add_figure(tmp_path / name, "best_and_final")
     views |= {name: RunView.read(tmp_path, name) for name in ("gan", "aux_gan")}
     page = rendered(views)
-    assert 'id="gan-best"' not in page and "that run's best samples are its final ones" in page
+    assert 'id="gan-best"' not in page and "each run's best samples are its final ones" in page
     assert "best_and_final" not in page  # nor listed among the figures no section places
     add_metrics(tmp_path / "gan", history=monitor([9, 10, 6, 4])[:3] + [{"epoch": 20, "d_real": 0.6, "d_fake": 0.4,
                                                                          "monitor_digits_covered": 4}], epochs_run=25)
@@ -1050,10 +1064,11 @@ def test_the_collapse_section_words_each_setting_by_the_test_of_its_collapse_epo
     assert "**2 D steps per G step** covers all ten digits for fewer epochs than the writeup's settings." in section
     assert "**D learning rate 0.000125** keeps all ten digits in every seed to the compared epoch" in section
     assert "**D learning rate 0.002** cannot be told apart from the writeup's settings by the collapse epoch" in section
-    assert "difference -76 (95% interval" in section and "adjusted p = 0.024" in section  # Holm: 3 x 2/252
+    assert "difference -76 epochs (95% interval" in section and "adjusted p = 0.024" in section  # Holm: 3 x 2/252
     assert ("By the test, D learning rate 0.000125 keeps all ten digits longer, and 2 D steps per G step covers them "
             "for fewer epochs than the writeup's settings.") in section
-    assert "difference at least +194 (95% interval +186 to +201; adjusted p = 0.024; epochs capped at 300)" in section
+    assert ("difference at least +194 epochs (95% interval +186 to +201; adjusted p = 0.024; epochs capped at 300)"
+            in section)
     assert "**D learning rate 0.000125** ran to epoch 1,000. All 5 of its seeds still cover all ten digits" in section
     assert "At the end the samples cover 10 digits in all 5 seeds, the distance is" in section
     assert "At the writeup's settings the samples cover 5 digits in all 5 seeds at epoch 300" in section
@@ -1072,6 +1087,12 @@ def test_the_collapse_section_words_each_setting_by_the_test_of_its_collapse_epo
     assert "one seed of each it tests nothing" in not_run
     assert "(`make report PROFILE=collapse`), not run here" in not_run
     assert len(prose(not_run).split()) <= UNRUN_STUDY_WORDS and 'id="collapse-curves"' not in not_run
+
+    survivors = [r for r in rows if r["label"] != "the writeup's settings" or r["seed"] == 0]  # 4 writeup seeds failed
+    failed = rendered(views | {"collapse": rows_view(tmp_path / "failed", survivors)})
+    failed = " ".join(failed[failed.index("The collapse: when"):failed.index("5.3 Results")].split())
+    assert "With 1 finished seed of the writeup's settings this build cannot compare the settings" in failed
+    assert "one seed of each" not in failed and "not run here" not in failed
 
     three = [r for r in rows if r["seed"] < 3]
     described = rendered(views | {"collapse": rows_view(tmp_path / "three", three)})
@@ -1132,11 +1153,13 @@ def test_both_readings_of_the_auxiliary_gan_get_their_own_verdict(tmp_path):
     views["digit_head_gan"] = RunView.read(tmp_path, "digit_head_gan")
     page = rendered(views)
     section = page[page.index("5.2 Generative"):page.index("5.3 Results")]
-    assert "whether the AC-GAN reading appears similar to the plain GAN" in section  # one run each: no verdict
-    assert "whether the digit-head reading appears similar to the plain GAN" in section
-    assert "cover 4 digits, with an Inception Score of 4.00" in section
+    assert "cannot decide whether either reading appears similar to the plain GAN" in section  # one run each
+    assert section.count("cannot decide") == 1  # said once for both readings
+    assert "The digit-head reading's samples cover 4, with an IS of 4.00" in section
     claims = page[page.index('id="claims"'):]
-    assert "(GAN, AC-GAN, then the digit-head reading; " in claims[:claims.index("</table>")]  # all three readings
+    claims = claims[:claims.index("</table>")]
+    assert "digits covered 4, 10 and 4 (GAN, AC-GAN and the digit-head reading; " in claims  # all three readings
+    assert "the verdict weighs GAN against AC-GAN" in claims
     table = page[page.index('id="results-samples"'):]
     assert "auxiliary GAN (ours)" in table[:table.index("</table>")]
     assert "the row named “auxiliary GAN” (only the discriminator names the digit)" in table  # the caption says which
@@ -1169,7 +1192,7 @@ def test_the_writeups_vaes_are_also_given_over_the_studys_seeds(tmp_path, monkey
     assert "<td>16.00 (14.80–17.20)</td>" in section  # active units on the test images, over the seeds
     assert "are active on the test images; over the study's seeds 16.0 (14.8–17.2)." in over
     claims = " ".join(prose(page[page.index('id="claims"'):page.index("</table>", page.index('id="claims"'))]).split())
-    assert "; over the latent-size study's 5 seeds 122.00, interval 120.80–123.20 ( Table" in claims
+    assert "; over the latent-size study's 5 seeds: mean 122.00, 95% interval 120.80–123.20 ( Table" in claims
     assert "committed record of work" not in page  # this build ran the study: nothing drawn from a record
 
 
@@ -1189,9 +1212,9 @@ def test_the_appendix_sums_the_listed_runs_training_minutes_under_its_own_header
     views = {name: RunView.read(tmp_path, name) for name in views}
     page = rendered(views)
     assert "Training took 6.5 minutes of compute in all." in page
-    assert reproduction.threads_text(views) == "1 CPU thread per run"
-    add_metrics(tmp_path / "gan", environment={"device": "cpu", "threads": 2})
-    assert reproduction.threads_text({name: RunView.read(tmp_path, name) for name in views}) == (
-        "1 or 2 CPU threads per run")
+    for name, threads in (("vae_z2", 1), ("gan", 2), ("aux_gan", 16)):
+        add_metrics(tmp_path / name, environment={"device": "cpu", "threads": threads, "python": "3.11.7"})
+    page = " ".join(rendered({name: RunView.read(tmp_path, name) for name in views}).split())
+    assert "with 1, 2 or 16 CPU threads per run." in page  # in numeric order
     table = page[page.index('id="runs"'):]
     assert all(header in table[:table.index("</table>")] for header in reproduction.RUN_HEADERS)

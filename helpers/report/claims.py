@@ -25,7 +25,7 @@ class Basis(enum.StrEnum):
     NOT_RUN = "not run"  # no run of this build bears on it
     SHORTER = "shorter"  # the runs trained fewer epochs than the writeup's: their numbers are not comparable
     SHOWN = "shown"  # a figure shows it; no measure decides it
-    UNJUDGED = "unjudged"  # what the runs show bears on it neither way
+    NEITHER_WAY = "neither way"  # what the runs show can neither confirm nor contradict it
     ONE_RUN = "one run"  # too few seeds a side for the test: the numbers describe these runs and test nothing
     TEST = "test"  # enough seeds a side: decided by the test of helpers.report.stats
 
@@ -82,7 +82,7 @@ def vae_loss(run: RunView, latent: int, over_seeds: tuple[int, float, float, flo
 def fuzzy(z20: RunView) -> Claim:
     """The writeup's remark that the latent-20 VAE's samples look fuzzy: our prior samples are decoder means, pixel
     probabilities blurred by construction, so they bear on it neither way."""
-    return Claim("fuzzy", Basis.UNJUDGED if z20.image_uri("prior_samples") else Basis.NOT_RUN)
+    return Claim("fuzzy", Basis.NEITHER_WAY if z20.image_uri("prior_samples") else Basis.NOT_RUN)
 
 
 def diverse(gan: RunView) -> Claim:
@@ -95,14 +95,14 @@ def diverse(gan: RunView) -> Claim:
     return Claim("diverse", Basis.ONE_RUN, holds=samples["digits_covered"] == 10, numbers=numbers)
 
 
-def similar(gan: RunView, aux: RunView, head: RunView | None = None) -> Claim:
+def similar(gan: RunView, aux: RunView, head: RunView | None) -> Claim:
     """The auxiliary GAN's samples "appear similar" to the plain GAN's: their FD over seeds by the test of
     helpers.report.stats (findings.similarity); head: the other reading's run (a digit head only), where the
-    build has one, quoted beside them."""
+    build has one, quoted beside them (the evidence column's readings: each scored run's name and scores)."""
     comparison = findings.similarity([gan], [aux])
-    numbers = {"plain": gan.metrics.get("samples") or {}, "aux": aux.metrics.get("samples") or {},
-               "label": findings.gan_label(aux), "test": comparison,
-               "head": (head.metrics.get("samples") or {}) if head else {}}
+    named = [("GAN", gan), (findings.gan_label(aux), aux), ("the digit-head reading", head)]
+    readings = [(label, samples) for label, run in named if run and (samples := run.metrics.get("samples"))]
+    numbers = {"readings": readings, "label": findings.gan_label(aux), "test": comparison}
     if comparison is None:
         return Claim("similar", Basis.NOT_RUN, numbers=numbers)
     if comparison.call is stats.Call.DESCRIPTIVE:
@@ -120,8 +120,8 @@ def one_step(study: dict[str, Any] | None) -> Claim:
     helpers.report.collapse.collapse_study), by the test of its collapse epoch. Two steps collapsing later would
     speak against k = 1; sooner, for it (the verdict then says how many k = 1 seeds collapse as well: "sufficient"
     is only relative); no difference found leaves the claim untested."""
-    stronger = study["role"]["stronger_d"] if study else None
-    if not study or stronger is None:
+    stronger = study["role"]["stronger_d"] if study and study["compared"] else None
+    if stronger is None:  # no study, none with two D steps, or too few seeds of the writeup's settings to compare
         return Claim("one_step", Basis.NOT_RUN)
     test = study["tests"].get(stronger)
     numbers = {"outcome": study["outcome"]["stronger_d"], "test": test, "at_epoch": study["at_epoch"],

@@ -21,6 +21,7 @@ from helpers.config import GANConfig
 from helpers.report import stats
 from helpers.report.runview import RunView
 from helpers.runs.profile import load_profile
+from helpers.runs.words import agreed, joined
 
 WRITEUP = "the writeup's settings"  # the label of runs that change nothing (helpers.evaluation.collapse)
 
@@ -41,7 +42,7 @@ class Outcome(enum.StrEnum):
 
     def together(self, settings: str, count: int, at_epoch: int) -> str:
         """The outcome of several settings named together, one clause of README's collapse bullet."""
-        return GROUP_WORDS[self].format(settings=settings, s="s" if count == 1 else "", at=at_epoch)
+        return GROUP_WORDS[self].format(settings=settings, s=agreed(count, "s", ""), at=at_epoch)
 
     @property
     def later(self) -> bool:
@@ -103,7 +104,7 @@ class Setting:
             return f"> {at} in all {spread.n} seeds"
         if never == spread.n:
             return f"{spread.text()}: none ever covers all ten"
-        notes = [f"{k} {verb}{'s' if k == 1 else ''} all ten{tail}" for k, verb, tail in
+        notes = [f"{k} {verb}{agreed(k, 's', '')} all ten{tail}" for k, verb, tail in
                  ((covering, "still cover", f" at {at}"), (never, "never cover", "")) if k]
         if covering:
             return (f"at least {spread.mean_text()} ({spread.low:.0f} to > {at} over {spread.n} seeds; "
@@ -116,9 +117,10 @@ class Setting:
         return sum(not row["collapsed"] for row in self.rows)
 
     def difference_text(self, test: stats.Comparison) -> str:
-        """The test's difference, interval and p ('-41 (95% interval …; adjusted p = 0.254)'); 'at least …' where
-        seeds still covering at the compared epoch make the difference a lower bound and cap its interval."""
-        text = test.text(0)
+        """The test's difference in epochs, interval and p ('-41 epochs (95% interval …; adjusted p = 0.254)'); 'at
+        least …' where seeds still covering at the compared epoch make the difference a lower bound and cap its
+        interval."""
+        text = test.text(0, "epochs")
         return f"at least {text[:-1]}; epochs capped at {self.rows[0]['at_epoch']})" if self.covering else text
 
     def values(self, key: str) -> list[float]:
@@ -146,9 +148,7 @@ class Setting:
     def lost_text(self) -> str:
         """When its seeds that collapsed by their end lost the digits for good, with each seed's epoch: '589
         (475–705 over 5 seeds; seed by seed 705, 600, 620, 545 and 475)'."""
-        epochs = [f"{epoch:.0f}" for epoch in self.lost_at().values]
-        each = ", ".join(epochs[:-1]) + f" and {epochs[-1]}" if len(epochs) > 1 else epochs[0]
-        return self.lost_at().text(note=f"seed by seed {each}")
+        return self.lost_at().text(note=f"seed by seed {joined(f'{epoch:.0f}' for epoch in self.lost_at().values)}")
 
     def fate(self, later: bool) -> str:
         """A setting that trained past the compared epoch: how its seeds ended, one sentence for the conclusion and
@@ -158,9 +158,11 @@ class Setting:
         if kept == seeds:
             return f"Run on to epoch {end}, every seed of {self.label} still covers all ten digits at the end."
         who = "every seed" if not kept else f"{seeds - kept} of the {seeds} seeds"
+        stop = "stops" if not kept else agreed(seeds - kept, "stops", "stop")  # 'every seed stops', '2 of ... stop'
         verdict = f": within {end} epochs it delays the collapse and does not prevent it" if later and not kept else ""
-        return (f"Run on to epoch {end}, {who} of {self.label} stop{'s' if not kept else ''} covering all ten digits, "
+        return (f"Run on to epoch {end}, {who} of {self.label} {stop} covering all ten digits, "
                 f"for good from epoch {self.lost_at().text()}{verdict}.")
+
 
 def group_settings(rows: list[dict[str, Any]]) -> list[Setting]:
     """The runs grouped by what they change, in the order the notebook listed them (the writeup's first)."""
@@ -222,7 +224,8 @@ def study_of_rows(rows: list[dict[str, Any]], rate: float = GANConfig().learning
     return {"at_epoch": rows[0]["at_epoch"], "measure": measure, "measured": measured, "writeup": writeup,
             "changed": changed, "groups": grouped(changed), "tests": tests, "role": by_role, "outcome": verdicts,
             "seeds": min(len(s.rows) for s in settings), "compared": len(writeup.rows) >= 2,
-            "tested": any(t.call is not stats.Call.DESCRIPTIVE for t in tests.values()),
+            "runs": len(rows), "one_each": all(len(s.rows) == 1 for s in settings),
+            "tested": len(writeup.rows) >= 2 and any(t.call is not stats.Call.DESCRIPTIVE for t in tests.values()),
             "longer": [s for s in settings if s.went_on],
             "fates": {s: s.fate(o.later) for s, o in changed if s.went_on},
             "headers": tables.collapse_headers(rows[0]["at_epoch"]), "rows": tables.collapse_rows(rows),

@@ -36,7 +36,7 @@ from helpers.report import claims, collapse, findings, settings, stats, verify
 from helpers.report import results as record
 from helpers.report.found import Found
 from helpers.report.runview import RunView, devices
-from helpers.runs.words import counted
+from helpers.runs import words
 
 SECTIONS = ROOT / "report" / "sections"
 TEMPLATES = ROOT / "report" / "templates"
@@ -69,16 +69,16 @@ class Panel:
 @jinja2.pass_eval_context
 def join_and(context: EvalContext, items: Iterable[Any]) -> str:
     """Items as a list in words: 'a', 'a and b', 'a, b and c' (escaped where the template is autoescaped)."""
-    words = [str(escape(item) if context.autoescape else item) for item in items]  # escaped text, joined as text
-    text = ", ".join(words[:-1]) + " and " + words[-1] if len(words) > 1 else "".join(words)
+    text = words.joined(escape(item) if context.autoescape else item for item in items)  # escaped, joined as text
     return Markup(text) if context.autoescape else text
 
 
 @jinja2.pass_eval_context
 def listed(context: EvalContext, names: Iterable[Any], noun: str) -> str:
-    """Names after their noun, in the plural for more than one: 'Run gan', 'Runs gan and aux_gan'."""
-    names = list(names)
-    return f"{noun}{'' if len(names) == 1 else 's'} " + join_and(context, names)
+    """Names after their noun, in the plural for more than one: 'Run gan', 'Runs gan and aux_gan' (escaped where
+    the template is autoescaped)."""
+    text = words.listed((escape(name) if context.autoescape else name for name in names), noun)
+    return Markup(text) if context.autoescape else text
 
 
 def each(items: Iterable[Any], macro: Callable[[Any], str]) -> list[str]:
@@ -100,7 +100,7 @@ def cell(value: object) -> object:
 
 
 WORDING_FILTERS = {"join_and": join_and, "each": each,  # the report's and README's templates word lists and counts
-                   "listed": listed, "counted": counted}
+                   "listed": listed, "counted": words.counted, "agreed": words.agreed}
 REPORT_FILTERS = {"columns": columns, "number": cell}  # and the report's build tables with these
 
 

@@ -17,6 +17,7 @@ from helpers.config.registry import MODELS
 from helpers.report import stats
 from helpers.report.runview import RunView
 from helpers.runs.profile import load_profile
+from helpers.runs.words import agreed, alternatives, listed
 
 EQUILIBRIUM_MARGIN = 0.1  # D(real) and D(fake) within this of 1/2 count as "close to the equilibrium"
 
@@ -91,10 +92,8 @@ def still_falling_behind(z2: RunView, z20: RunView) -> list[int]:
 
 def epochs_text(*runs: RunView) -> str:
     """'10 epochs' or '10 and 12 epochs' from the runs' parameters."""
-    found = sorted({v.params.get("epochs") for v in runs if v.params.get("epochs")})
-    if not found:
-        return "an unknown number of epochs"
-    return " and ".join(str(e) for e in found) + (" epoch" if found == [1] else " epochs")
+    found = [v.params["epochs"] for v in runs if v.params.get("epochs")]
+    return alternatives(found, "epoch", "and") if found else "an unknown number of epochs"
 
 
 def gan_label(run: RunView) -> str:
@@ -102,9 +101,13 @@ def gan_label(run: RunView) -> str:
     return variant_name(run.params or {"auxiliary": True, "conditional": True})
 
 
-def labelled_gans(gan: RunView, aux: RunView) -> list[tuple[str, RunView]]:
-    """The writeup's two GANs, each with the name its parameters give it (the plain one's: 'GAN')."""
-    return [(variant_name(gan.params), gan), (gan_label(aux), aux)]
+PLAIN_GAN = "plain GAN"  # the GAN without a digit head as sentences name it (tables: its model name, 'GAN')
+
+
+def labelled_gans(gan: RunView, aux: RunView, in_sentences: bool = False) -> list[tuple[str, RunView]]:
+    """The writeup's two GANs, each with the name its parameters give it (the plain one's: 'GAN', or in
+    sentences PLAIN_GAN)."""
+    return [(PLAIN_GAN if in_sentences else variant_name(gan.params), gan), (gan_label(aux), aux)]
 
 
 def gan_rows(gan: RunView, aux: RunView) -> list[list]:
@@ -117,10 +120,8 @@ def gan_rows(gan: RunView, aux: RunView) -> list[list]:
 
 def discriminator_ends(gan: RunView, aux: RunView) -> list[tuple[str, float, float]]:
     """(label, D(real), D(fake)) of each GAN that finished, labelled as sentences name it."""
-    in_words = {"GAN": "plain GAN"}  # sentences name the plain GAN so; tables by its model name
-    return [(in_words.get(label, label), run.final("d_real"), run.final("d_fake"))
-            for label, run in labelled_gans(gan, aux) if run.final("d_real") is not None
-            and run.final("d_fake") is not None]
+    return [(label, run.final("d_real"), run.final("d_fake")) for label, run in labelled_gans(gan, aux, True)
+            if run.final("d_real") is not None and run.final("d_fake") is not None]
 
 
 def near_equilibrium(ends: list[tuple[str, float, float]]) -> bool:
@@ -158,6 +159,13 @@ def latent_size_rows(study: RunView, sizes: dict) -> list[list[str]]:
     return rows
 
 
+def idle_units(study: RunView) -> list[dict]:
+    """The study's rows (one per latent size, in order) whose seeds keep fewer units active on average than the
+    size has; the other sizes use every unit."""
+    rows = sorted(study.metrics.get("study") or [], key=lambda row: row["latent_dim"])
+    return [row for row in rows if row.get("active_units") is not None and row["active_units"] < row["latent_dim"]]
+
+
 def latent_size_values(study: RunView, measure: str) -> dict[int, stats.Spread]:
     """Per latent size, the measure of each of the study's runs (its notebook's per-run rows)."""
     values: dict[int, list[float]] = {}
@@ -189,10 +197,11 @@ def latent_size_tests(study: RunView) -> dict | None:
         return None
     others = {size: losses[size].values for size in losses if size in against}
     tests = dict(zip(others, stats.compare_groups(measure, losses[reference].values, others)))
-    seeds = min(loss.n for loss in losses.values())
+    counts = sorted({loss.n for loss in losses.values()})
     sizes = {"reference": reference, "loss": losses[reference], "losses": losses, "tests": tests,
-             "lowest": min(losses, key=lambda size: losses[size].mean), "epochs": study_epochs(study), "seeds": seeds,
-             "tested": any(t.call is not stats.Call.DESCRIPTIVE for t in tests.values())}
+             "lowest": min(losses, key=lambda size: losses[size].mean), "epochs": study_epochs(study),
+             "seeds": counts[0], "seeds_per_size": alternatives({counts[0], counts[-1]}, "seed", "to"),  # 3 to 5 seeds
+             "tested": any(t.call is not stats.Call.DESCRIPTIVE for t in tests.values()), "idle": idle_units(study)}
     return sizes | {"rows": latent_size_rows(study, sizes)}
 
 
@@ -237,11 +246,33 @@ def published_gap(ours: tuple[int, float, float, float], theirs: float | None) -
     return f"{mean - theirs:+.2f} ({low - theirs:+.2f} to {high - theirs:+.2f})"
 
 
-def sizes_by_call(tests: dict[int, stats.Comparison] | None) -> list[tuple[stats.Call, list[int]]]:
-    """The study's latent sizes grouped by what their test against the reference lets a sentence say, in the order
-    the calls are declared (higher, lower, cannot tell, descriptive), each group's sizes in order."""
-    return [(call, group) for call in stats.Call
-            if (group := sorted(size for size, test in (tests or {}).items() if test.call is call))]
+# What the latent-size study's test lets a sentence say of several sizes at once ({verb}: agreed with their count)
+SIZE_GROUP_WORDS = {stats.Call.HIGHER: "{sizes} {verb} higher than {reference}",
+                    stats.Call.LOWER: "{sizes} {verb} lower than {reference}",
+                    stats.Call.CANNOT_TELL: "the runs cannot tell {sizes} from {reference}",
+                    stats.Call.DESCRIPTIVE: "{sizes} {verb} too few seeds for the test"}
+SIZE_VERBS = {stats.Call.HIGHER: ("ends", "end"), stats.Call.LOWER: ("ends", "end"),
+              stats.Call.CANNOT_TELL: ("", ""), stats.Call.DESCRIPTIVE: ("has", "have")}
+
+
+def size_verdicts(sizes: dict) -> list[str]:
+    """Each call of the latent-size study's tests (latent_size_tests) with the sizes it fell to, one clause per
+    call in the order the calls are declared: 'latent sizes 2 and 3 end higher than 20'."""
+    clauses = []
+    for call, template in SIZE_GROUP_WORDS.items():
+        group = sorted(size for size, test in sizes["tests"].items() if test.call is call)
+        if group:
+            clauses.append(template.format(sizes=listed(group, "latent size"), reference=sizes["reference"],
+                                           verb=agreed(len(group), *SIZE_VERBS[call])))
+    return clauses
+
+
+def writeup_size_test(sizes: dict) -> tuple[int, int, stats.Comparison] | None:
+    """The writeup's smaller latent size against its larger one, where the study's reference is the larger:
+    (smaller, larger, the test); None otherwise."""
+    smaller, larger = sorted(WRITEUP_VAE_LOSS)
+    test = sizes["tests"].get(smaller)
+    return (smaller, larger, test) if sizes["reference"] == larger and test else None
 
 
 def study_epochs(study: RunView) -> int | None:

@@ -32,7 +32,7 @@ from helpers.report.document import DEFAULTS, WORDING_FILTERS
 from helpers.report.findings import fmt, percent
 from helpers.report.found import RESULTS, STUDIES, collapse_of, latent_size_record, study_records, study_runs_of
 from helpers.runs.provenance import code_problems
-from helpers.runs.words import counted
+from helpers.runs.words import agreed, counted
 
 README = ROOT / "README.md"
 RESULTS_DOC = ROOT / "docs" / "results.md"  # the studies' tables, which README's reading cites
@@ -60,9 +60,8 @@ def wall_note(wall: dict[str, Any] | None) -> str:
     if not wall:
         return ""
     resumed = wall.get("resumed")
-    verb = "was" if resumed == 1 else "were"
-    stops = f"; {resumed} of them {verb} stopped and resumed from a checkpoint, and the span holds the stops" \
-        if resumed else ""
+    stops = (f"; {resumed} of them {agreed(resumed, 'was', 'were')} stopped and resumed from a checkpoint, and the "
+             "span holds the stops") if resumed else ""
     return (f"Its {wall['runs']} runs took {wall['wall_minutes']} minutes of wall time on {wall['cores']} cores, "
             f"from the first one's start to the last one's end{stops}.")
 

@@ -20,13 +20,14 @@ from helpers.common import measures
 from helpers.common.files import write_json
 from helpers.common.measures import MISSING
 from helpers.common.reference import WRITEUP_VAE_EPOCHS, WRITEUP_VAE_LOSS
-from helpers.config import MONITOR_SAMPLES
+from helpers.config import MONITOR_SAMPLES, TEST_SIZE
 from helpers.config.registry import MODELS
 from helpers.report import findings
 from helpers.report.found import Found
 from helpers.report.runview import RunView, devices
 from helpers.runs.profile import REPLICA
 from helpers.runs.provenance import arithmetic as runs_arithmetic
+from helpers.runs.words import alternatives
 
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"  # run.json's "finished" (RunFolder.write_record)
 
@@ -172,10 +173,13 @@ def results_rows(views: dict[str, RunView], topic: str) -> list[list]:
 
 
 def nll_note(result: dict) -> str:
-    """How the IS-NLL was estimated: K and images."""
+    """How the IS-NLL was estimated: K and images, and on fewer than all test images the negative ELBO on those
+    same images (the row's negative ELBO is on all of them)."""
     if result["nll"] is None:
         return ""
-    return f"K = {result['nll_samples']:,}, {result['nll_images']:,} test images"
+    note = f"K = {result['nll_samples']:,}, {result['nll_images']:,} test images"
+    partial = result["nll_images"] < TEST_SIZE and result.get("nll_elbo") is not None
+    return f"{note} (negative ELBO on them: {result['nll_elbo']:.2f})" if partial else note
 
 
 def published_note(nll: float, samples: int, differs: str, ours: dict | None) -> str:
@@ -255,11 +259,8 @@ def environment_values(views: dict[str, RunView], key: str) -> list[Any]:
 
 def threads_text(views: dict[str, RunView]) -> str:
     """The CPU threads the runs used, in words: '1 CPU thread per run', '1 or 2 CPU threads per run'."""
-    threads = environment_values(views, "threads")
-    if not threads:
-        return "an unrecorded number of CPU threads per run"
-    noun = "CPU thread" if [int(t) for t in threads] == [1] else "CPU threads"
-    return f"{' or '.join(str(t) for t in threads)} {noun} per run"
+    threads = [int(t) for t in environment_values(views, "threads")]
+    return f"{alternatives(threads, 'CPU thread') if threads else 'an unrecorded number of CPU threads'} per run"
 
 
 RUN_HEADERS = ["run", "notebook", "status", "precision", "threads", "minutes run", "minutes training", "cache key"]

@@ -151,10 +151,11 @@ class Comparison:
         """The adjusted p as a table gives it: '0.008', or the missing mark where the test could not be made."""
         return MISSING if self.call is Call.DESCRIPTIVE else f"{self.adjusted_p:.3f}"
 
-    def text(self, digits: int = 1) -> str:
-        """'+42.0 (95% interval +30.0 to +55.0; adjusted p = 0.008)', the numbers beside a verdict."""
+    def text(self, digits: int = 1, unit: str = "") -> str:
+        """'+42.0 (95% interval +30.0 to +55.0; adjusted p = 0.008)', the numbers beside a verdict; a unit goes
+        after the difference ('-41 epochs (…)')."""
         p = "exact test not possible" if math.isnan(self.p) else f"adjusted p = {self.adjusted_p:.3f}"
-        return f"{self.difference:+,.{digits}f} ({self.interval(digits)}; {p})"
+        return f"{self.difference:+,.{digits}f}{f' {unit}' if unit else ''} ({self.interval(digits)}; {p})"
 
 
 def difference_in_means(a: np.ndarray, b: np.ndarray, axis: int = -1) -> np.ndarray:
