@@ -60,7 +60,7 @@ OUTCOME_WORDS = {Outcome.KEEPS: "keeps all ten digits in every seed to the compa
 # verb's ending where only one setting is named).
 GROUP_WORDS = {Outcome.KEEPS: "{settings} keep{s} all ten digits in every seed to epoch {at}",
                Outcome.LATER: "{settings} keep{s} all ten digits longer than the writeup's settings",
-               Outcome.SOONER: "{settings} cover{s} them for fewer epochs",
+               Outcome.SOONER: "{settings} cover{s} all ten digits for fewer epochs",
                Outcome.UNDECIDED: "the runs cannot tell {settings} from the writeup's settings"}
 
 

@@ -36,7 +36,7 @@ class Found:
     verification: dict[str, Any] | None = None  # this build against a committed record (make verify); None: not asked
     precision: dict[str, PrecisionComparison] = field(default_factory=dict)  # bf16 against fp32, per bench model
     records: tuple[str, ...] = ()  # the committed records of work this build did not run that the text draws on
-    collapse_record: dict[str, Any] | None = None  # the committed collapse study, where this build ran none
+    collapse_record: dict[str, Any] | None = None  # the committed collapse study, where this build compared none
 
 
 def found_once(views: dict[str, RunView]) -> Found:
@@ -48,7 +48,7 @@ def found_once(views: dict[str, RunView]) -> Found:
     seeds = findings.writeup_sizes_over_seeds(latent_runs)
     sizes = findings.latent_size_tests(views["study"]) if "study" in views else recorded_latent_size(committed)
     on_record = recorded_collapse(committed)  # its tests computed once, for the claims and the β₁ sentence
-    recorded = on_record if study is None else None
+    recorded = on_record if study is None or not study["compared"] else None
     two_steps = study if study and study["role"]["stronger_d"] is not None else on_record or study
     claimed = claims.writeup_claims(views, two_steps, seeds)
     precision = precision_comparisons()
