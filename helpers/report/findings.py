@@ -246,24 +246,23 @@ def published_gap(ours: tuple[int, float, float, float], theirs: float | None) -
     return f"{mean - theirs:+.2f} ({low - theirs:+.2f} to {high - theirs:+.2f})"
 
 
-# What the latent-size study's test lets a sentence say of several sizes at once ({verb}: agreed with their count)
-SIZE_GROUP_WORDS = {stats.Call.HIGHER: "{sizes} {verb} higher than {reference}",
-                    stats.Call.LOWER: "{sizes} {verb} lower than {reference}",
-                    stats.Call.CANNOT_TELL: "the runs cannot tell {sizes} from {reference}",
-                    stats.Call.DESCRIPTIVE: "{sizes} {verb} too few seeds for the test"}
-SIZE_VERBS = {stats.Call.HIGHER: ("ends", "end"), stats.Call.LOWER: ("ends", "end"),
-              stats.Call.CANNOT_TELL: ("", ""), stats.Call.DESCRIPTIVE: ("has", "have")}
+# What the latent-size study's test lets a sentence say of one size, and of several named together
+SIZE_GROUP_WORDS = {stats.Call.HIGHER: ("{sizes} ends higher than {reference}", "{sizes} end higher than {reference}"),
+                    stats.Call.LOWER: ("{sizes} ends lower than {reference}", "{sizes} end lower than {reference}"),
+                    stats.Call.CANNOT_TELL: ("the runs cannot tell {sizes} from {reference}",) * 2,
+                    stats.Call.DESCRIPTIVE: ("{sizes} has too few seeds for the test",
+                                             "{sizes} have too few seeds for the test")}
 
 
 def size_verdicts(sizes: dict) -> list[str]:
     """Each call of the latent-size study's tests (latent_size_tests) with the sizes it fell to, one clause per
     call in the order the calls are declared: 'latent sizes 2 and 3 end higher than 20'."""
     clauses = []
-    for call, template in SIZE_GROUP_WORDS.items():
+    for call, (one, many) in SIZE_GROUP_WORDS.items():
         group = sorted(size for size, test in sizes["tests"].items() if test.call is call)
         if group:
-            clauses.append(template.format(sizes=listed(group, "latent size"), reference=sizes["reference"],
-                                           verb=agreed(len(group), *SIZE_VERBS[call])))
+            clauses.append(agreed(len(group), one, many).format(sizes=listed(group, "latent size"),
+                                                                 reference=sizes["reference"]))
     return clauses
 
 
