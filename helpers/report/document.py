@@ -388,7 +388,7 @@ def context(doc: Document, views: dict[str, RunView], profile: str, meta: list[t
         "f": findings, "record": record, "verify": verify, "found": found, "fmt": findings.fmt,
         "Outcome": collapse.Outcome, "Call": stats.Call, "Basis": claims.Basis, "stats": stats, "defaults": DEFAULTS,
         "counts": COUNTS,
-        "aux_label": findings.gan_label(views["aux_gan"]) if "aux_gan" in views else "AC-GAN",
+        "aux_label": findings.gan_label(views.get("aux_gan")),
         "place_header": lambda: doc.place(
             doc.env.get_template("blocks/header.html.j2").render(title=TITLE, meta=meta), "header"),
     }

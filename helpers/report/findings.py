@@ -96,9 +96,13 @@ def epochs_text(*runs: RunView) -> str:
     return alternatives(found, "epoch", "and") if found else "an unknown number of epochs"
 
 
-def gan_label(run: RunView) -> str:
-    """What a GAN run is, by its parameters (the profiles' aux_gan, before it ran, is the AC-GAN)."""
-    return variant_name(run.params or {"auxiliary": True, "conditional": True})
+PLANNED_AUX = {"auxiliary": True, "conditional": True}  # the profiles' aux_gan: the AC-GAN reading
+
+
+def gan_label(run: RunView | None) -> str:
+    """What a GAN run is, by its parameters (the profiles' aux_gan, before it ran or where a build has none, is the
+    AC-GAN)."""
+    return variant_name((run.params if run else None) or PLANNED_AUX)
 
 
 PLAIN_GAN = "plain GAN"  # the GAN without a digit head as sentences name it (tables: its model name, 'GAN')
