@@ -208,10 +208,10 @@ def test_the_latent_size_study_tests_each_size_against_the_declared_one(tmp_path
     apart = " ".join(study_section(views, write_study(tmp_path / "a", {2: [160.0, 161, 162, 163, 164],
                                                                        20: reference})).split())
     assert "latent size 20 ends at 132.00 (130.00–134.00 over 5 seeds)" in apart and "⟦" not in apart
-    assert "latent size 2: +30.00 nats (higher, adjusted p = 0.008" in apart and "9.0 of 20 (9–9)" in apart
+    assert "Latent size 2: +30.00 nats (higher, adjusted p = 0.008" in apart and "9.0 of 20 (9–9)" in apart
     close_study = write_study(tmp_path / "c", {10: [130.5, 131, 133, 131.5, 134], 20: reference})
     close = " ".join(study_section(views, close_study).split())
-    assert "latent size 10: +0.00 nats (cannot tell apart, adjusted p = 1.000" in close
+    assert "Latent size 10: +0.00 nats (cannot tell apart, adjusted p = 1.000" in close
     record = reproduction.study_record(close_study, findings.latent_size_tests(close_study))["study"]
     assert record["tests"]["10"]["call"] == "cannot tell apart" and record["reference"] == 20
     data = {"profile": "study", "study": record, "provenance": {"date": "d", "commit": "c", "command": "x",
@@ -392,7 +392,7 @@ def test_a_study_profiles_report_says_in_a_sentence_that_it_trains_none_of_the_w
     assert "Profile `tiny` does not evaluate the writeup's two VAEs here." in page
     assert "Profile `tiny` does not evaluate the writeup's two GANs here: its plain GANs are the collapse" in page
     assert "The collapse: when" in page
-    assert "no results to gather here" in page and "no VAE in this profile" in page
+    assert "trained none of the writeup's GANs" in page and "no VAE in this profile" not in page
     assert "2 × –" not in page and "Run gan not run" not in page  # no empty settings tables, no failure boxes
     assert "We train on the 50,000 training images" in page  # no run of the profile says otherwise
 
@@ -434,7 +434,7 @@ def test_a_build_without_the_latent_size_study_reads_its_committed_record(tmp_pa
             "20 by the declared test") in conclusion and ": latent size 2 ends higher than 20." in conclusion
     assert ("For the writeup's two sizes the difference in nats, latent size 2 minus 20, is +30.00 (95% interval "
             "+28.20 to +31.80; adjusted p = 0.008).") in conclusion
-    assert "latent size 2: +30.00 nats (higher, adjusted p = 0.008" in section and "9.0 of 20 (9–9)" in section
+    assert "Latent size 2: +30.00 nats (higher, adjusted p = 0.008" in section and "9.0 of 20 (9–9)" in section
     assert "<img" not in section and "⟦" not in section  # the record has no figures: none is promised
 
 

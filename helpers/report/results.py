@@ -332,7 +332,16 @@ def study_record(study: RunView | None, sizes: dict[str, Any] | None) -> dict[st
     return {"study": {"rows": rows, "settings": settings, "reference": sizes["reference"],
                       "runs": study.metrics.get("runs"),
                       "seeds": sizes["seeds"], "epochs": sizes["epochs"], "lowest": sizes["lowest"],
-                      "tests": {str(size): test.record() for size, test in sizes["tests"].items()}}}
+                      "tests": {str(size): test.record() for size, test in sizes["tests"].items()},
+                      "writeup_sizes": over_seeds_record(study.metrics.get("runs"))}}
+
+
+def over_seeds_record(runs: list[dict] | None) -> dict[str, Any]:
+    """The writeup's two VAEs over the study's seeds as README and the report state them (seeds, mean, interval per
+    measure; the K = 500 mean and interval less Davidson et al.'s figure), so that every number stated is on record."""
+    return {str(latent): {key: list(values) for key, values in by_key.items()}
+            | {"minus_published": [value - DAVIDSON[latent] for value in by_key["nll_published_k"][1:]]}
+            for latent, by_key in findings.writeup_sizes_over_seeds(runs).items() if "nll_published_k" in by_key}
 
 
 def collapse_record(collapse: RunView | None, study: dict[str, Any] | None) -> dict[str, Any]:
