@@ -909,7 +909,7 @@ def test_pdf_pages_render_to_non_blank_images(tiny_build, tmp_path):
 
     pdf = tiny_build[2] / "report.pdf"
     reader = PdfReader(pdf)
-    assert 5 <= len(reader.pages) <= 30
+    assert 5 <= len(reader.pages) <= 40  # a tiny build plus what it reads from the committed studies; not runaway
     page = (tiny_build[2] / "report.html").read_text()
     sections = [re.sub(r"<[^>]+>|¶", "", h).strip() for h in re.findall(r"<h2[^>]*>(.*?)</h2>", page, re.S)]
     outline = [item.title.replace("¶", "").strip() for item in flatten(reader.outline)]
