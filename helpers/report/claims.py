@@ -100,9 +100,9 @@ def similar(gan: RunView, aux: RunView, head: RunView | None) -> Claim:
     helpers.report.stats (findings.similarity); head: the other reading's run (a digit head only), where the
     build has one, quoted beside them (the evidence column's readings: each scored run's name and scores)."""
     comparison = findings.similarity([gan], [aux])
-    named = [("GAN", gan), (findings.gan_label(aux), aux), ("the digit-head reading", head)]
+    named = [*findings.labelled_gans(gan, aux), ("the digit-head reading", head)]
     readings = [(label, samples) for label, run in named if run and (samples := run.metrics.get("samples"))]
-    numbers = {"readings": readings, "label": findings.gan_label(aux), "test": comparison}
+    numbers = {"readings": readings, "label": named[1][0], "test": comparison}
     if comparison is None:
         return Claim("similar", Basis.NOT_RUN, numbers=numbers)
     if comparison.call is stats.Call.DESCRIPTIVE:
